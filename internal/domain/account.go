@@ -1,0 +1,87 @@
+package domain
+
+import (
+	"regexp"
+	"time"
+)
+
+// AccountRole separates who may administer from who may operate.
+type AccountRole string
+
+const (
+	RoleAdministrator AccountRole = "administrator"
+	RoleOperator      AccountRole = "operator"
+)
+
+// ParseAccountRole accepts "administrator" or "operator".
+func ParseAccountRole(s string) (AccountRole, error) {
+	switch AccountRole(s) {
+	case RoleAdministrator, RoleOperator:
+		return AccountRole(s), nil
+	}
+	return "", Errorf(EINVALID, "unknown role %q: use administrator or operator", s)
+}
+
+// CanOperate reports whether the role may use the Operator UI.
+func (r AccountRole) CanOperate() bool { return r == RoleAdministrator || r == RoleOperator }
+
+// CanAdminister reports whether the role may use the Admin UI.
+func (r AccountRole) CanAdminister() bool { return r == RoleAdministrator }
+
+// Account is someone who signs in to Admin or Operator.
+type Account struct {
+	ID           string      `gorm:"column:id;primaryKey"`
+	Username     string      `gorm:"column:username"`
+	Role         AccountRole `gorm:"column:role"`
+	PasswordHash string      `gorm:"column:password_hash"`
+	Disabled     bool        `gorm:"column:disabled"`
+	CreatedAt    time.Time   `gorm:"column:created_at"`
+	UpdatedAt    time.Time   `gorm:"column:updated_at"`
+	LastLoginAt  *time.Time  `gorm:"column:last_login_at"`
+}
+
+func (Account) TableName() string { return "accounts" }
+
+var accountNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
+
+// ValidateAccountName checks an account name: 1–64 letters, digits, '.', '_', '@' or '-'.
+func ValidateAccountName(name string) error {
+	if !accountNameRE.MatchString(name) {
+		return Errorf(EINVALID, "account name must be 1 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit")
+	}
+	return nil
+}
+
+// ValidatePassword checks a new password: 12 to 72 bytes (bcrypt's limit).
+func ValidatePassword(pw string) error {
+	switch {
+	case len(pw) < 12:
+		return Errorf(EINVALID, "password must be at least 12 characters")
+	case len(pw) > 72:
+		return Errorf(EINVALID, "password must be at most 72 bytes (a bcrypt limit)")
+	}
+	return nil
+}
+
+// Session is a signed-in browser. The cookie carries a random token; the
+// database keeps only its SHA-256 hash.
+type Session struct {
+	TokenHash  string    `gorm:"column:token_hash;primaryKey"`
+	AccountID  string    `gorm:"column:account_id"`
+	CreatedAt  time.Time `gorm:"column:created_at"`
+	LastSeenAt time.Time `gorm:"column:last_seen_at"`
+	ExpiresAt  time.Time `gorm:"column:expires_at"`
+	Flash      string    `gorm:"column:flash"`
+}
+
+func (Session) TableName() string { return "sessions" }
+
+// LoginFailure counts failed logins for one key ("account:NAME" or "addr:IP").
+type LoginFailure struct {
+	Key          string     `gorm:"column:key;primaryKey"`
+	Count        int        `gorm:"column:count"`
+	FirstAt      time.Time  `gorm:"column:first_at"`
+	BlockedUntil *time.Time `gorm:"column:blocked_until"`
+}
+
+func (LoginFailure) TableName() string { return "login_failures" }

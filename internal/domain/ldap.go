@@ -1,0 +1,206 @@
+package domain
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// AttributeMap names the directory attribute that feeds each mapped field.
+type AttributeMap struct {
+	Username       string `gorm:"column:attr_username" json:"username"`
+	StableID       string `gorm:"column:attr_stable_id" json:"stable_id"`
+	GivenName      string `gorm:"column:attr_given_name" json:"given_name"`
+	Surname        string `gorm:"column:attr_surname" json:"surname"`
+	DisplayName    string `gorm:"column:attr_display_name" json:"display_name"`
+	Email          string `gorm:"column:attr_email" json:"email"`
+	Phone          string `gorm:"column:attr_phone" json:"phone"`
+	Title          string `gorm:"column:attr_title" json:"title"`
+	Department     string `gorm:"column:attr_department" json:"department"`
+	EmployeeNumber string `gorm:"column:attr_employee_number" json:"employee_number"`
+}
+
+// Fields lists the mapping as (field name, attribute) pairs in display order.
+func (m AttributeMap) Fields() [][2]string {
+	return [][2]string{
+		{"username", m.Username}, {"stable_id", m.StableID}, {"given_name", m.GivenName},
+		{"surname", m.Surname}, {"display_name", m.DisplayName}, {"email", m.Email},
+		{"phone", m.Phone}, {"title", m.Title}, {"department", m.Department},
+		{"employee_number", m.EmployeeNumber},
+	}
+}
+
+// Set assigns attribute attr to field; it reports an unknown field.
+func (m *AttributeMap) Set(field, attr string) error {
+	p := map[string]*string{
+		"username": &m.Username, "stable_id": &m.StableID, "given_name": &m.GivenName,
+		"surname": &m.Surname, "display_name": &m.DisplayName, "email": &m.Email,
+		"phone": &m.Phone, "title": &m.Title, "department": &m.Department,
+		"employee_number": &m.EmployeeNumber,
+	}[field]
+	if p == nil {
+		return Errorf(EINVALID, "unknown mapped field %q", field)
+	}
+	*p = attr
+	return nil
+}
+
+// Attributes lists the distinct directory attributes to request.
+func (m AttributeMap) Attributes() []string {
+	seen := map[string]bool{}
+	var attrs []string
+	for _, f := range m.Fields() {
+		if a := f[1]; a != "" && !seen[strings.ToLower(a)] {
+			seen[strings.ToLower(a)] = true
+			attrs = append(attrs, a)
+		}
+	}
+	return attrs
+}
+
+// Search scopes.
+const (
+	ScopeSub  = "sub"
+	ScopeOne  = "one"
+	ScopeBase = "base"
+)
+
+// LDAPSettings is the directory connection and the synchronization's limits.
+// BindPasswordEnc holds the bind password encrypted with the secret key; the
+// clear password never leaves the server.
+type LDAPSettings struct {
+	ID                     int    `gorm:"column:id;primaryKey"`
+	URL                    string `gorm:"column:url"`
+	StartTLS               bool   `gorm:"column:start_tls"`
+	CACert                 string `gorm:"column:ca_cert"`
+	InsecureSkipVerify     bool   `gorm:"column:insecure_skip_verify"`
+	BindDN                 string `gorm:"column:bind_dn"`
+	BindPasswordEnc        string `gorm:"column:bind_password_enc"`
+	BaseDN                 string `gorm:"column:base_dn"`
+	Scope                  string `gorm:"column:scope"`
+	ActiveFilter           string `gorm:"column:active_filter"`
+	InactiveFilter         string `gorm:"column:inactive_filter"`
+	PageSize               int    `gorm:"column:page_size"`
+	ConnectTimeoutSeconds  int    `gorm:"column:connect_timeout_seconds"`
+	SearchTimeoutSeconds   int    `gorm:"column:search_timeout_seconds"`
+	Preset                 string `gorm:"column:preset"`
+	AttributeMap           `gorm:"embedded"`
+	DeactivateMaxUsers     int       `gorm:"column:deactivate_max_users"`
+	DeactivateMaxPercent   int       `gorm:"column:deactivate_max_percent"`
+	ShrinkMaxPercent       int       `gorm:"column:shrink_max_percent"`
+	AllowNextPastThreshold bool      `gorm:"column:allow_next_past_threshold"`
+	Version                int       `gorm:"column:version"`
+	UpdatedAt              time.Time `gorm:"column:updated_at"`
+	UpdatedBy              string    `gorm:"column:updated_by"`
+}
+
+func (LDAPSettings) TableName() string { return "ldap_settings" }
+
+// Configured reports whether enough is set to reach the directory.
+func (s *LDAPSettings) Configured() bool { return s.URL != "" && s.BaseDN != "" }
+
+// Presets for the two directories the product supports.
+const (
+	PresetActiveDirectory = "active_directory"
+	PresetOpenLDAP        = "openldap"
+)
+
+// ApplyPreset sets the filters and the attribute mapping of a preset.
+func (s *LDAPSettings) ApplyPreset(name string) error {
+	switch name {
+	case PresetActiveDirectory:
+		s.ActiveFilter = "(&(objectCategory=person)(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))"
+		s.InactiveFilter = "(&(objectCategory=person)(objectClass=user)(userAccountControl:1.2.840.113556.1.4.803:=2))"
+		s.AttributeMap = AttributeMap{
+			Username: "sAMAccountName", StableID: "objectGUID", GivenName: "givenName", Surname: "sn",
+			DisplayName: "displayName", Email: "mail", Phone: "telephoneNumber", Title: "title",
+			Department: "department", EmployeeNumber: "employeeID",
+		}
+	case PresetOpenLDAP:
+		s.ActiveFilter = "(&(objectClass=inetOrgPerson)(!(pwdAccountLockedTime=*)))"
+		s.InactiveFilter = "(&(objectClass=inetOrgPerson)(pwdAccountLockedTime=*))"
+		s.AttributeMap = AttributeMap{
+			Username: "uid", StableID: "entryUUID", GivenName: "givenName", Surname: "sn",
+			DisplayName: "displayName", Email: "mail", Phone: "telephoneNumber", Title: "title",
+			Department: "departmentNumber", EmployeeNumber: "employeeNumber",
+		}
+	default:
+		return Errorf(EINVALID, "unknown preset %q: use %s or %s", name, PresetActiveDirectory, PresetOpenLDAP)
+	}
+	s.Preset = name
+	return nil
+}
+
+// DefaultLDAPSettings are the settings before an administrator saves any:
+// the OpenLDAP preset, no URL.
+func DefaultLDAPSettings() LDAPSettings {
+	s := LDAPSettings{
+		ID: 1, Scope: ScopeSub, PageSize: 500, ConnectTimeoutSeconds: 10, SearchTimeoutSeconds: 120,
+		DeactivateMaxUsers: 500, DeactivateMaxPercent: 10, ShrinkMaxPercent: 20,
+	}
+	_ = s.ApplyPreset(PresetOpenLDAP)
+	return s
+}
+
+// Validate checks the settings an administrator entered; every message names
+// the field it is about.
+func (s *LDAPSettings) Validate() map[string]string {
+	errs := map[string]string{}
+	if s.URL == "" {
+		errs["url"] = "URL is required, for example ldaps://dc1.example.com:636"
+	} else if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "ldap" && u.Scheme != "ldaps") || u.Host == "" {
+		errs["url"] = "URL must look like ldap://host:389 or ldaps://host:636"
+	} else if s.StartTLS && u.Scheme == "ldaps" {
+		errs["start_tls"] = "StartTLS applies to ldap:// URLs; ldaps:// is already encrypted"
+	}
+	if s.BaseDN == "" {
+		errs["base_dn"] = "Base DN is required, for example dc=example,dc=com"
+	}
+	switch s.Scope {
+	case ScopeSub, ScopeOne, ScopeBase:
+	default:
+		errs["scope"] = "Scope must be sub, one or base"
+	}
+	for name, f := range map[string]string{"active_filter": s.ActiveFilter, "inactive_filter": s.InactiveFilter} {
+		if f == "" {
+			errs[name] = "Filter is required"
+		} else if !strings.HasPrefix(f, "(") || !strings.HasSuffix(f, ")") {
+			errs[name] = "Filter must be enclosed in parentheses, for example (objectClass=person)"
+		}
+	}
+	if s.PageSize < 1 || s.PageSize > 5000 {
+		errs["page_size"] = "Page size must be between 1 and 5000"
+	}
+	if s.ConnectTimeoutSeconds < 1 || s.ConnectTimeoutSeconds > 300 {
+		errs["connect_timeout_seconds"] = "Connect timeout must be between 1 and 300 seconds"
+	}
+	if s.SearchTimeoutSeconds < 1 || s.SearchTimeoutSeconds > 3600 {
+		errs["search_timeout_seconds"] = "Search timeout must be between 1 and 3600 seconds"
+	}
+	if s.Username == "" {
+		errs["attr_username"] = "The username attribute is required"
+	}
+	if s.DeactivateMaxUsers < 0 {
+		errs["deactivate_max_users"] = "Must be 0 or more"
+	}
+	if s.DeactivateMaxPercent < 0 || s.DeactivateMaxPercent > 100 {
+		errs["deactivate_max_percent"] = "Must be between 0 and 100"
+	}
+	if s.ShrinkMaxPercent < 0 || s.ShrinkMaxPercent > 100 {
+		errs["shrink_max_percent"] = "Must be between 0 and 100"
+	}
+	return errs
+}
+
+// DeactivationLimit is the most users the inactive job may deactivate in one
+// run: the lower of the absolute limit and the share of active users.
+func (s *LDAPSettings) DeactivationLimit(activeUsers int) int {
+	byShare := activeUsers * s.DeactivateMaxPercent / 100
+	return min(s.DeactivateMaxUsers, byShare)
+}
+
+// String describes the connection without its secret.
+func (s *LDAPSettings) String() string {
+	return fmt.Sprintf("url=%s starttls=%t bind_dn=%q base_dn=%q", s.URL, s.StartTLS, s.BindDN, s.BaseDN)
+}

@@ -1,0 +1,191 @@
+// Package store keeps the identity store, the job definitions and runs, the
+// accounts and the settings in PostgreSQL or SQLite through GORM.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"github.com/google/uuid"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"idm/migrations"
+)
+
+// Dialects the store speaks.
+const (
+	DialectPostgres = "postgres"
+	DialectSQLite   = "sqlite"
+)
+
+// DB is an open store. Write is the handle for everything that changes data;
+// Read serves queries. On PostgreSQL both are one pool; on SQLite writes go
+// through one connection (SQLite allows one writer) while reads use several,
+// so that pages stay quick while a job writes (WAL mode).
+type DB struct {
+	Write   *gorm.DB
+	Read    *gorm.DB
+	Dialect string
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+
+	sqlDBs []*sql.DB
+}
+
+// Open opens the database named by dsn: postgres://… or postgresql://… for
+// PostgreSQL; sqlite://PATH, file:PATH or a plain file path for SQLite.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	cfg := &gorm.Config{
+		TranslateError:         true,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		PrepareStmt:            false,
+	}
+	db := &DB{Now: func() time.Time { return time.Now().UTC() }}
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		g, err := gorm.Open(postgres.Open(dsn), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("store: open postgres: %w", err)
+		}
+		sqlDB, err := g.DB()
+		if err != nil {
+			return nil, fmt.Errorf("store: postgres pool: %w", err)
+		}
+		sqlDB.SetMaxOpenConns(20)
+		sqlDB.SetMaxIdleConns(10)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		db.Write, db.Read, db.Dialect, db.sqlDBs = g, g, DialectPostgres, []*sql.DB{sqlDB}
+	default:
+		path, err := SQLitePath(dsn)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("store: create database directory: %w", err)
+		}
+		conn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		w, err := gorm.Open(sqlite.Open(conn), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+		}
+		wdb, err := w.DB()
+		if err != nil {
+			return nil, fmt.Errorf("store: sqlite pool: %w", err)
+		}
+		wdb.SetMaxOpenConns(1)
+		r, err := gorm.Open(sqlite.Open(conn), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("store: open sqlite %s for reading: %w", path, err)
+		}
+		rdb, err := r.DB()
+		if err != nil {
+			return nil, fmt.Errorf("store: sqlite read pool: %w", err)
+		}
+		rdb.SetMaxOpenConns(4)
+		db.Write, db.Read, db.Dialect, db.sqlDBs = w, r, DialectSQLite, []*sql.DB{wdb, rdb}
+	}
+	if err := db.Ping(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// SQLitePath extracts the file path from a SQLite database URL.
+func SQLitePath(dsn string) (string, error) {
+	path := dsn
+	switch {
+	case strings.HasPrefix(dsn, "sqlite://"):
+		path = strings.TrimPrefix(dsn, "sqlite://")
+	case strings.HasPrefix(dsn, "sqlite:"):
+		path = strings.TrimPrefix(dsn, "sqlite:")
+	case strings.HasPrefix(dsn, "file:"):
+		path = strings.TrimPrefix(dsn, "file:")
+	}
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if path == "" || strings.Contains(dsn, "://") && !strings.HasPrefix(dsn, "sqlite://") {
+		return "", fmt.Errorf("store: unsupported database URL %q: use postgres://… or sqlite://PATH", Redact(dsn))
+	}
+	return path, nil
+}
+
+// Redact hides the password of a database URL, for logs and messages.
+func Redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	for _, s := range db.sqlDBs {
+		if err := s.PingContext(ctx); err != nil {
+			return fmt.Errorf("store: ping: %w", err)
+		}
+	}
+	return nil
+}
+
+// SQL returns the writer's *sql.DB (for migrations, locks, metrics).
+func (db *DB) SQL() *sql.DB { return db.sqlDBs[0] }
+
+// Close closes every pool.
+func (db *DB) Close() error {
+	var errs []error
+	for _, s := range db.sqlDBs {
+		errs = append(errs, s.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Migrate applies every pending migration. On PostgreSQL a session advisory
+// lock serialises instances that start at the same time.
+func (db *DB) Migrate(ctx context.Context) error {
+	dialect := goose.DialectSQLite3
+	var opts []goose.ProviderOption
+	if db.Dialect == DialectPostgres {
+		dialect = goose.DialectPostgres
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return fmt.Errorf("store: migration locker: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(dialect, db.SQL(), migrations.FS, opts...)
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	for _, r := range results {
+		slog.Info("migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
+	}
+	return nil
+}
+
+// NewID makes a new random identifier for a row.
+func NewID() string { return uuid.NewString() }
