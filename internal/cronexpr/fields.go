@@ -158,4 +158,3 @@ func nameRange(spec fieldSpec) string {
 	}
 	return "SUN–SAT"
 }
-
