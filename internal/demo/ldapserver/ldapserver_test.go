@@ -599,3 +599,16 @@ func TestConcurrentClients(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// The server receives filters as gldap re-encodes them; escaped values must
+// survive that round trip.
+func TestSearchEscapedFilterValue(t *testing.T) {
+	s := mustStart(t, append(baseEntries(), person("pat", map[string][]string{"cn": {`Pat (IT) *star* \ back`}})))
+	c := mustBind(t, s)
+	for _, f := range []string{`(cn=Pat \28IT\29 \2astar\2a \5c back)`, `(cn=*\2astar\2a*)`, "(cn=" + ldap.EscapeFilter(`Pat (IT) *star* \ back`) + ")"} {
+		res, err := c.Search(ldap.NewSearchRequest(testBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, f, []string{"uid"}, nil))
+		if err != nil || len(res.Entries) != 1 {
+			t.Fatalf("search %s: %v, %v", f, err, res)
+		}
+	}
+}

@@ -233,7 +233,17 @@ func (s *Server) connClosed(connID int) {
 	}
 }
 
+// recoverRequest keeps a bug in a handler from ending the whole program:
+// gldap runs each request on its own goroutine without recovering panics there.
+func (s *Server) recoverRequest(w *gldap.ResponseWriter, resp gldap.Response) {
+	if v := recover(); v != nil {
+		s.log.Error("ldap server: panic while serving a request", "panic", v)
+		s.write(w, resp)
+	}
+}
+
 func (s *Server) handleBind(w *gldap.ResponseWriter, r *gldap.Request) {
+	defer s.recoverRequest(w, r.NewBindResponse(gldap.WithResponseCode(gldap.ResultOther)))
 	resp := r.NewBindResponse(gldap.WithResponseCode(gldap.ResultInvalidCredentials))
 	msg, err := r.GetSimpleBindMessage()
 	if err != nil {
@@ -257,6 +267,7 @@ func (s *Server) handleBind(w *gldap.ResponseWriter, r *gldap.Request) {
 }
 
 func (s *Server) handleSearch(w *gldap.ResponseWriter, r *gldap.Request) {
+	defer s.recoverRequest(w, r.NewSearchDoneResponse(gldap.WithResponseCode(gldap.ResultOther)))
 	done := r.NewSearchDoneResponse(gldap.WithResponseCode(gldap.ResultSuccess))
 	msg, err := r.GetSearchMessage()
 	if err != nil {
