@@ -1,0 +1,194 @@
+package directory
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// Step names: the stages of reaching and reading the directory, in order.
+// A StepError names the one that failed; a Test report lists them.
+const (
+	StepAddress  = "address"  // the URL parses and its host resolves
+	StepTCP      = "tcp"      // a TCP connection opens
+	StepTLS      = "tls"      // StartTLS or the LDAPS handshake succeeds and the certificate verifies
+	StepBind     = "bind"     // the simple bind with the bind DN succeeds
+	StepBaseDN   = "base_dn"  // the base entry exists and can be read
+	StepFilter   = "filter"   // the filter is syntactically valid
+	StepSearch   = "search"   // the paged search runs to its end
+	StepActive   = "active_filter"
+	StepInactive = "inactive_filter"
+)
+
+// StepError says which step of reaching or reading the directory failed, on
+// what, and why, in words a person can act on. It never carries the bind
+// password: no code path puts it into Subject or Err.
+type StepError struct {
+	Step    string // one of the Step constants
+	Subject string // what the step was about: the URL, host:port, bind DN, base DN or filter
+	Page    int    // for StepSearch: the page that failed (1-based), 0 when unknown
+	Err     error
+}
+
+func (e *StepError) Error() string {
+	cause := Describe(e.Err)
+	switch e.Step {
+	case StepAddress:
+		return fmt.Sprintf("LDAP address %s is not usable: %s", e.Subject, cause)
+	case StepTCP:
+		return fmt.Sprintf("TCP connection to %s failed: %s", e.Subject, cause)
+	case StepTLS:
+		return fmt.Sprintf("TLS handshake with %s failed: %s", e.Subject, cause)
+	case StepBind:
+		return fmt.Sprintf("Bind as %s failed: %s", e.Subject, cause)
+	case StepBaseDN:
+		return fmt.Sprintf("Base DN %s could not be read: %s", e.Subject, cause)
+	case StepFilter:
+		return fmt.Sprintf("Filter %s is not valid: %s", e.Subject, cause)
+	case StepSearch:
+		if e.Page > 0 {
+			return fmt.Sprintf("Search with filter %s failed on page %d: %s", e.Subject, e.Page, cause)
+		}
+		return fmt.Sprintf("Search with filter %s failed: %s", e.Subject, cause)
+	}
+	return fmt.Sprintf("%s %s failed: %s", e.Step, e.Subject, cause)
+}
+
+func (e *StepError) Unwrap() error { return e.Err }
+
+// FailedStep returns the step named by the first StepError in err's chain,
+// or "" when there is none.
+func FailedStep(err error) string {
+	var se *StepError
+	if errors.As(err, &se) {
+		return se.Step
+	}
+	return ""
+}
+
+// explained puts what was being done in front of a cause that Describe
+// would otherwise reduce to its innermost error.
+type explained struct {
+	what string
+	err  error
+}
+
+func (e *explained) Error() string { return e.what + ": " + e.err.Error() }
+func (e *explained) Unwrap() error { return e.err }
+
+// Texts of go-ldap errors that are not exported as values: the connection
+// closed under a waiting request, and the per-request timeout.
+const (
+	ldapLostRespChan   = "response channel closed"
+	ldapLostRead       = "unable to read LDAP response packet"
+	ldapRequestTimeout = "ldap: connection timed out"
+)
+
+// Describe turns an error from the network, TLS or go-ldap into a short cause
+// a person understands ("connection refused", "invalid credentials (49)",
+// "certificate signed by unknown authority").
+func Describe(err error) string {
+	if err == nil {
+		return "no error"
+	}
+	if ex, ok := err.(*explained); ok {
+		return ex.what + ": " + Describe(ex.err)
+	}
+	if errors.Is(err, context.Canceled) {
+		return "cancelled"
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timed out"
+	}
+
+	var le *ldap.Error
+	if errors.As(err, &le) {
+		if le.ResultCode < ldap.ErrorNetwork {
+			name := strings.ToLower(ldap.LDAPResultCodeMap[le.ResultCode])
+			if name == "" {
+				name = "result code"
+			}
+			msg := fmt.Sprintf("%s (%d)", name, le.ResultCode)
+			if le.Err != nil {
+				if diag := strings.TrimSpace(le.Err.Error()); diag != "" {
+					msg += ": " + diag
+				}
+			}
+			return msg
+		}
+		if le.Err != nil {
+			return Describe(le.Err)
+		}
+	}
+
+	var verr *tls.CertificateVerificationError
+	if errors.As(err, &verr) && verr.Err != nil {
+		return strings.TrimPrefix(verr.Err.Error(), "x509: ")
+	}
+	var (
+		unknownCA x509.UnknownAuthorityError
+		hostErr   x509.HostnameError
+		invalid   x509.CertificateInvalidError
+	)
+	switch {
+	case errors.As(err, &unknownCA):
+		return strings.TrimPrefix(unknownCA.Error(), "x509: ")
+	case errors.As(err, &hostErr):
+		return strings.TrimPrefix(hostErr.Error(), "x509: ")
+	case errors.As(err, &invalid):
+		return strings.TrimPrefix(invalid.Error(), "x509: ")
+	}
+	var rhe tls.RecordHeaderError
+	if errors.As(err, &rhe) {
+		return "the server did not answer with TLS (is this a plain ldap:// port?)"
+	}
+	var alert tls.AlertError
+	if errors.As(err, &alert) {
+		return "the server refused the TLS handshake: " + alert.Error()
+	}
+
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		if dnsErr.IsNotFound {
+			return fmt.Sprintf("host %s not found", dnsErr.Name)
+		}
+		return "name lookup failed: " + dnsErr.Err
+	}
+	var nerr net.Error
+	if errors.As(err, &nerr) && nerr.Timeout() {
+		return "timed out"
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno.Error()
+	}
+	var sysErr *os.SyscallError
+	if errors.As(err, &sysErr) {
+		return Describe(sysErr.Err)
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Err != nil {
+		return Describe(opErr.Err)
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return "the server closed the connection"
+	}
+
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, ldapRequestTimeout):
+		return "no answer within the search timeout"
+	case strings.Contains(msg, ldapLostRespChan), strings.Contains(msg, ldapLostRead):
+		return "the connection to the directory was lost"
+	}
+	return strings.TrimPrefix(msg, "ldap: ")
+}
