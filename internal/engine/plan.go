@@ -1,0 +1,357 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"idm/internal/directory"
+	"idm/internal/domain"
+	"idm/internal/store"
+)
+
+// session is one pass over the directory result: what it has seen (to find
+// duplicates and, at the end, orphans) and what it counted.
+type session struct {
+	db     *store.DB
+	job    domain.JobKey
+	runID  string
+	dryRun bool
+	now    time.Time
+
+	// Keys seen so far in this pass. They grow with the directory (about
+	// 100 bytes per entry), which is what finding duplicates across pages
+	// and orphans without re-reading the users table takes.
+	seenNames  map[string]struct{}
+	seenDirIDs map[string]struct{}
+	seenUsers  map[string]struct{}
+
+	seq    int
+	counts domain.RunCounts
+}
+
+func newSession(db *store.DB, job domain.JobKey, runID string, dryRun bool, now time.Time) *session {
+	return &session{
+		db: db, job: job, runID: runID, dryRun: dryRun, now: now,
+		seenNames: map[string]struct{}{}, seenDirIDs: map[string]struct{}{}, seenUsers: map[string]struct{}{},
+	}
+}
+
+// planned is one user's change with the figures it adds to the run once it
+// is written.
+type planned struct {
+	change *store.UserChange
+	counts domain.RunCounts
+}
+
+// plan computes the change of every entry of page, reading the store in a
+// few queries and writing nothing. Entries that cannot be used become error
+// items; unchanged users produce nothing at all.
+func (s *session) plan(ctx context.Context, page []directory.Entry) ([]planned, error) {
+	var out []planned
+	var cands []domain.Person
+	for _, en := range page {
+		s.counts.Read++
+		p := en.Person
+		if p.DN == "" {
+			p.DN = en.DN
+		}
+		if en.Err != nil {
+			out = append(out, s.errorItem(p, nil, en.Err.Error()))
+			continue
+		}
+		if err := domain.ValidatePerson(p); err != nil {
+			out = append(out, s.errorItem(p, nil, domain.ErrorMessage(err)))
+			continue
+		}
+		name := strings.ToLower(p.Username)
+		if _, dup := s.seenNames[name]; dup {
+			out = append(out, s.errorItem(p, nil, fmt.Sprintf(
+				"username %q is returned by more than one directory entry; this entry (%s) was skipped", p.Username, p.DN)))
+			continue
+		}
+		s.seenNames[name] = struct{}{}
+		if p.DirectoryID != "" {
+			if _, dup := s.seenDirIDs[p.DirectoryID]; dup {
+				out = append(out, s.errorItem(p, nil, fmt.Sprintf(
+					"stable identifier %q is returned by more than one directory entry; this entry (%s) was skipped", p.DirectoryID, p.DN)))
+				continue
+			}
+			s.seenDirIDs[p.DirectoryID] = struct{}{}
+		}
+		cands = append(cands, p)
+	}
+	if len(cands) == 0 {
+		return out, nil
+	}
+
+	dirIDs := make([]string, 0, len(cands))
+	names := make([]string, 0, len(cands))
+	for _, p := range cands {
+		if p.DirectoryID != "" {
+			dirIDs = append(dirIDs, p.DirectoryID)
+		}
+		names = append(names, p.Username)
+	}
+	byDir, err := s.db.UsersByDirectoryIDs(ctx, dirIDs)
+	if err != nil {
+		return nil, err
+	}
+	byName, err := s.db.UsersByUsernames(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+
+	matched := make([]*domain.User, len(cands))
+	var matchedIDs []string
+	for i, p := range cands {
+		u, msg := match(p, byDir, byName)
+		if msg != "" {
+			if u != nil {
+				// The directory still returns this user: not an orphan.
+				s.seenUsers[u.ID] = struct{}{}
+			}
+			out = append(out, s.errorItem(p, u, msg))
+			cands[i] = domain.Person{}
+			continue
+		}
+		if u == nil {
+			continue
+		}
+		if _, dup := s.seenUsers[u.ID]; dup {
+			out = append(out, s.errorItem(p, u, fmt.Sprintf(
+				"entry %s matches user %q, which another entry of this run already matched; it was skipped", p.DN, u.Username)))
+			cands[i] = domain.Person{}
+			continue
+		}
+		s.seenUsers[u.ID] = struct{}{}
+		matched[i] = u
+		matchedIDs = append(matchedIDs, u.ID)
+	}
+
+	var holdings map[string]*store.Holdings
+	if s.job == domain.JobInactive && len(matchedIDs) > 0 {
+		if holdings, err = s.db.LoadHoldings(ctx, matchedIDs, true); err != nil {
+			return nil, err
+		}
+	}
+
+	for i, p := range cands {
+		if p.Username == "" {
+			continue // an error item was made above
+		}
+		u := matched[i]
+		switch {
+		case u == nil:
+			out = append(out, s.create(p))
+		case s.job == domain.JobActive:
+			if pl, ok := s.activate(u, p); ok {
+				out = append(out, pl)
+			} else {
+				s.counts.Unchanged++
+			}
+		default:
+			pl, ok, err := s.deactivate(u, p, holdings[u.ID])
+			switch {
+			case err != nil:
+				out = append(out, s.errorItem(p, u, err.Error()))
+			case ok:
+				out = append(out, pl)
+			default:
+				s.counts.Unchanged++
+			}
+		}
+	}
+	return out, nil
+}
+
+// match finds the stored user for p: by stable identifier first, then by
+// username. msg says why p cannot be matched safely.
+func match(p domain.Person, byDir, byName map[string]*domain.User) (*domain.User, string) {
+	if p.DirectoryID != "" {
+		if u := byDir[p.DirectoryID]; u != nil {
+			if v := byName[p.Username]; v != nil && v.ID != u.ID {
+				return u, fmt.Sprintf("cannot rename user %q to %q: another user already has that username", u.Username, p.Username)
+			}
+			return u, ""
+		}
+	}
+	u := byName[p.Username]
+	if u != nil && p.DirectoryID != "" && u.DirectoryID != nil && *u.DirectoryID != p.DirectoryID {
+		return nil, fmt.Sprintf("username %q belongs to a user with another stable identifier (%s) than entry %s (%s); it was not changed",
+			p.Username, *u.DirectoryID, p.DN, p.DirectoryID)
+	}
+	return u, ""
+}
+
+func (s *session) nextItem(p domain.Person, u *domain.User, outcome string) *domain.RunItem {
+	s.seq++
+	it := &domain.RunItem{RunID: s.runID, Seq: s.seq, Username: p.Username, DN: p.DN, Outcome: outcome}
+	if u != nil {
+		id := u.ID
+		it.UserID = &id
+	}
+	return it
+}
+
+func (s *session) errorItem(p domain.Person, u *domain.User, msg string) planned {
+	it := s.nextItem(p, u, domain.OutcomeError)
+	it.Error = msg
+	if it.Username == "" && u != nil {
+		it.Username = u.Username
+	}
+	it.Username = clip(it.Username, domain.FieldLimits["username"])
+	it.DN = clip(it.DN, domain.FieldLimits["dn"])
+	return planned{change: &store.UserChange{Item: it}, counts: domain.RunCounts{Errors: 1}}
+}
+
+// clip shortens a value for a run item column; the error text says what the
+// full value was about.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+func (s *session) create(p domain.Person) planned {
+	state := domain.UserActive
+	if s.job == domain.JobInactive {
+		state = domain.UserInactive
+	}
+	now := s.now
+	u := &domain.User{
+		ID: store.NewID(), State: state, Source: domain.SourceLDAP, CreatedAt: now, UpdatedAt: now, LastSyncedAt: &now,
+	}
+	domain.ApplyPerson(u, p)
+	s.seenUsers[u.ID] = struct{}{}
+	var it *domain.RunItem
+	if s.dryRun {
+		it = s.nextItem(p, nil, domain.OutcomeCreated)
+	} else {
+		it = s.nextItem(p, u, domain.OutcomeCreated)
+	}
+	it.Changes = changesJSON([]domain.FieldChange{{Field: "state", After: string(state)}})
+	return planned{change: &store.UserChange{Create: u, Item: it}, counts: domain.RunCounts{Created: 1}}
+}
+
+// activate brings an existing user in line with the directory for the
+// active job: mapped fields, state active. Credentials, certificates and
+// roles are not touched.
+func (s *session) activate(u *domain.User, p domain.Person) (planned, bool) {
+	changes := domain.DiffPerson(u, p)
+	fields := map[string]any{}
+	for _, c := range changes {
+		fields[c.Field] = c.After
+	}
+	if u.State != domain.UserActive {
+		changes = append(changes, domain.FieldChange{Field: "state", Before: string(u.State), After: string(domain.UserActive)})
+		fields["state"] = domain.UserActive
+	}
+	if u.Source != domain.SourceLDAP {
+		changes = append(changes, domain.FieldChange{Field: "source", Before: u.Source, After: domain.SourceLDAP})
+		fields["source"] = domain.SourceLDAP
+	}
+	if len(fields) == 0 {
+		return planned{}, false
+	}
+	fields["updated_at"] = s.now
+	fields["last_synced_at"] = s.now
+	it := s.nextItem(p, u, domain.OutcomeUpdated)
+	it.Changes = changesJSON(changes)
+	return planned{
+		change: &store.UserChange{UserID: u.ID, UserFields: fields, Item: it},
+		counts: domain.RunCounts{Updated: 1},
+	}, true
+}
+
+// identityFields are the fields the inactive job keeps in line with the
+// directory: those that identify the user, so that a rename is followed.
+// The rest of the mapped fields are the active job's business: a disabled
+// account often has them stripped.
+var identityFields = map[string]bool{"username": true, "dn": true, "directory_id": true}
+
+// deactivate computes the inactive job's change for an existing user: state
+// inactive, every credential and certificate to its end state, every role
+// withdrawn.
+func (s *session) deactivate(u *domain.User, p domain.Person, h *store.Holdings) (planned, bool, error) {
+	var changes []domain.FieldChange
+	fields := map[string]any{}
+	for _, c := range domain.DiffPerson(u, p) {
+		if identityFields[c.Field] {
+			changes = append(changes, c)
+			fields[c.Field] = c.After
+		}
+	}
+	if u.State != domain.UserInactive {
+		changes = append(changes, domain.FieldChange{Field: "state", Before: string(u.State), After: string(domain.UserInactive)})
+		fields["state"] = domain.UserInactive
+	}
+	if u.Source != domain.SourceLDAP {
+		changes = append(changes, domain.FieldChange{Field: "source", Before: u.Source, After: domain.SourceLDAP})
+		fields["source"] = domain.SourceLDAP
+	}
+	ch := &store.UserChange{UserID: u.ID}
+	var counts domain.RunCounts
+	if h != nil {
+		for _, c := range h.Credentials {
+			credTarget, certTarget, err := domain.DeactivationTarget(c.Type)
+			if err != nil {
+				return planned{}, false, fmt.Errorf("credential %s: %w; the user was not changed", c.Serial, err)
+			}
+			if c.State != credTarget {
+				ch.Credentials = append(ch.Credentials, store.StateChange{ID: c.ID, State: credTarget})
+				changes = append(changes, domain.FieldChange{
+					Field: "credential " + c.Type.Label() + " " + c.Serial, Before: string(c.State), After: string(credTarget)})
+				counts.CredentialsChanged++
+			}
+			for _, cert := range c.Certificates {
+				next := domain.NextCertificateState(cert.State, certTarget, cert.NotAfter, s.now)
+				if next == cert.State {
+					continue
+				}
+				cc := store.CertificateChange{ID: cert.ID, State: next}
+				switch next {
+				case domain.CertificateRevoked:
+					reason, at := domain.ReasonCessationOfOperation, s.now
+					cc.Reason, cc.RevokedAt = &reason, &at
+					counts.CertificatesRevoked++
+				case domain.CertificateOnHold:
+					reason := domain.ReasonCertificateHold
+					cc.Reason = &reason
+					counts.CertificatesOnHold++
+				}
+				ch.Certificates = append(ch.Certificates, cc)
+				changes = append(changes, domain.FieldChange{
+					Field: "certificate " + cert.Serial + " (" + c.Type.Label() + " " + c.Serial + ")", Before: string(cert.State), After: string(next)})
+			}
+		}
+		for _, r := range h.Roles {
+			ch.WithdrawRoles = append(ch.WithdrawRoles, r.ID)
+			changes = append(changes, domain.FieldChange{Field: "role " + r.RoleName, Before: "assigned", After: "withdrawn"})
+			counts.RolesWithdrawn++
+		}
+	}
+	if len(changes) == 0 {
+		return planned{}, false, nil
+	}
+	if len(fields) > 0 {
+		fields["updated_at"] = s.now
+		fields["last_synced_at"] = s.now
+		ch.UserFields = fields
+	}
+	counts.Deactivated = 1
+	ch.Item = s.nextItem(p, u, domain.OutcomeDeactivated)
+	ch.Item.Changes = changesJSON(changes)
+	return planned{change: ch, counts: counts}, true, nil
+}
+
+func changesJSON(c []domain.FieldChange) string {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}

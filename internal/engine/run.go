@@ -1,0 +1,346 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"idm/internal/directory"
+	"idm/internal/domain"
+	"idm/internal/store"
+)
+
+// runner carries one run from its checks to its end.
+type runner struct {
+	e    *Engine
+	run  *domain.Run
+	opts RunOptions
+	log  *slog.Logger
+	// note is added to the final message (the threshold permission used).
+	note string
+}
+
+// storeError marks a failure of the database inside a search callback, so
+// that it is not mistaken for a directory failure.
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
+
+func (r *runner) finish(status domain.RunStatus, msg string) {
+	r.run.Status = status
+	r.run.Message = msg
+	t := r.e.now()
+	r.run.FinishedAt = &t
+}
+
+// stop ends the run before any change: aborted when ctx ended, else stopped
+// by the safety check with reason.
+func (r *runner) stop(ctx context.Context, reason string) {
+	if ctx.Err() != nil {
+		r.finish(domain.RunAborted, "Aborted before any change: the run was cancelled. Nothing was changed.")
+		return
+	}
+	r.finish(domain.RunSafetyStop, "Stopped by a safety check: "+reason+" Nothing was changed.")
+}
+
+func (r *runner) execute(ctx context.Context) {
+	settings, err := r.e.db.LDAPSettings(ctx)
+	if err != nil {
+		r.finish(domain.RunFailed, fmt.Sprintf("Failed: the LDAP settings could not be loaded (%v). Nothing was changed.", err))
+		return
+	}
+	if !settings.Configured() {
+		r.finish(domain.RunFailed, "Failed: the LDAP connection is not configured; set its URL and base DN on the LDAP connection page (or with idm ldap configure). Nothing was changed.")
+		return
+	}
+	password, err := r.e.openSecret(settings.BindPasswordEnc)
+	if err != nil {
+		r.finish(domain.RunFailed, fmt.Sprintf("Failed: the bind password cannot be decrypted (%v); save it again on the LDAP connection page. Nothing was changed.", err))
+		return
+	}
+	src, err := r.e.dial(ctx, settings, password)
+	if err != nil {
+		r.stop(ctx, fmt.Sprintf("the directory could not be reached: %v.", err))
+		return
+	}
+	defer func() {
+		if err := src.Close(); err != nil {
+			r.log.Debug("closing the directory connection", "err", err)
+		}
+	}()
+
+	filter := settings.ActiveFilter
+	if r.run.JobKey == domain.JobInactive {
+		filter = settings.InactiveFilter
+	}
+	var ok bool
+	if r.run.JobKey == domain.JobActive {
+		ok = r.checkShrink(ctx, src, filter, &settings)
+	} else {
+		ok = r.checkDeactivations(ctx, src, filter, &settings)
+	}
+	if ok {
+		r.write(ctx, src, filter, &settings)
+	}
+}
+
+// checkShrink counts what the active filter finds and stops the run when
+// the count fails or shrank by more than the allowed share against the last
+// successful run.
+func (r *runner) checkShrink(ctx context.Context, src Source, filter string, s *domain.LDAPSettings) bool {
+	r.progressMessage(ctx, "Counting the directory entries")
+	n, err := src.Count(ctx, filter)
+	if err != nil {
+		r.stop(ctx, fmt.Sprintf("the directory search failed: %v.", err))
+		return false
+	}
+	r.run.ExpectedTotal = n
+	last, err := r.e.db.LastSuccessfulRun(ctx, domain.JobActive)
+	if err != nil {
+		r.finish(domain.RunFailed, fmt.Sprintf("Failed: %v. Nothing was changed.", err))
+		return false
+	}
+	if last != nil && last.Read > 0 && n < last.Read && (last.Read-n)*100 > s.ShrinkMaxPercent*last.Read {
+		r.stop(ctx, fmt.Sprintf(
+			"the directory returned %d entries for the active filter, %d%% fewer than the %d of the last successful run (%s); the limit is %d%%. Check the directory and the filter; if the drop is real, raise the limit on the LDAP connection page.",
+			n, (last.Read-n)*100/last.Read, last.Read, last.StartedAt.UTC().Format("2006-01-02 15:04 MST"), s.ShrinkMaxPercent))
+		return false
+	}
+	return true
+}
+
+// checkDeactivations streams the inactive filter's whole result once,
+// read-only, and stops the run when the search fails or when it would
+// deactivate more users than the limit without an administrator's one-time
+// permission.
+func (r *runner) checkDeactivations(ctx context.Context, src Source, filter string, s *domain.LDAPSettings) bool {
+	r.progressMessage(ctx, "Checking how many users the run would deactivate")
+	sess := newSession(r.e.db, domain.JobInactive, r.run.ID, true, r.e.now())
+	err := src.Search(ctx, filter, s.AttributeMap, func(page []directory.Entry) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if _, err := sess.plan(ctx, page); err != nil {
+			return &storeError{err}
+		}
+		r.progressMessage(ctx, fmt.Sprintf("Checking how many users the run would deactivate: %d entries read", sess.counts.Read))
+		return nil
+	})
+	var se *storeError
+	switch {
+	case errors.As(err, &se) && ctx.Err() == nil:
+		r.finish(domain.RunFailed, fmt.Sprintf("Failed: %v. Nothing was changed.", se.err))
+		return false
+	case err != nil:
+		r.stop(ctx, fmt.Sprintf("the directory search failed: %v.", err))
+		return false
+	}
+	r.run.ExpectedTotal = sess.counts.Read
+	would := sess.counts.Deactivated
+	active, err := r.e.db.CountUsers(ctx, domain.UserActive, "")
+	if err != nil {
+		r.finish(domain.RunFailed, fmt.Sprintf("Failed: %v. Nothing was changed.", err))
+		return false
+	}
+	limit := s.DeactivationLimit(active)
+	over := would > limit
+	overMsg := fmt.Sprintf("this run would deactivate %d users, more than the limit of %d (the lower of %d users and %d%% of the %d active users).",
+		would, limit, s.DeactivateMaxUsers, s.DeactivateMaxPercent, active)
+	switch {
+	case over && !s.AllowNextPastThreshold:
+		r.stop(ctx, overMsg+" If this is expected, an administrator can allow the next run past the limit on the LDAP connection page.")
+		return false
+	case over && r.opts.DryRun:
+		r.note = fmt.Sprintf(" A real run would deactivate %d users, more than the limit of %d, using the administrator's permission to pass it.", would, limit)
+	case s.AllowNextPastThreshold && !r.opts.DryRun:
+		// The permission is for the next run, used or not: it must not
+		// linger until a mass deactivation nobody expected.
+		used, err := r.e.db.ConsumeThresholdOverride(ctx, r.run.ID)
+		if err != nil {
+			r.finish(domain.RunFailed, fmt.Sprintf("Failed: %v. Nothing was changed.", err))
+			return false
+		}
+		if over && !used {
+			r.stop(ctx, overMsg+" The administrator's permission to pass the limit was already used by another run.")
+			return false
+		}
+		if over {
+			r.note = fmt.Sprintf(" It deactivated more than the limit of %d users with an administrator's one-time permission, now used up.", limit)
+		}
+	}
+	return true
+}
+
+// write streams the result again and applies it page by page.
+func (r *runner) write(ctx context.Context, src Source, filter string, s *domain.LDAPSettings) {
+	sess := newSession(r.e.db, r.run.JobKey, r.run.ID, r.opts.DryRun, r.e.now())
+	changedUsers := 0
+	err := src.Search(ctx, filter, s.AttributeMap, func(page []directory.Entry) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		sess.now = r.e.now()
+		plan, err := sess.plan(ctx, page)
+		if err != nil {
+			return &storeError{err}
+		}
+		n, err := r.apply(ctx, sess, plan)
+		if err != nil {
+			return &storeError{err}
+		}
+		changedUsers += n
+		r.run.RunCounts = sess.counts
+		r.run.HeartbeatAt = r.e.now()
+		r.run.Message = fmt.Sprintf("Read %d of %d entries", sess.counts.Read, max(r.run.ExpectedTotal, sess.counts.Read))
+		if err := r.e.db.UpdateRunProgress(ctx, r.run); err != nil {
+			return &storeError{err}
+		}
+		r.e.publish(r.run)
+		if r.opts.Progress != nil {
+			r.opts.Progress(*r.run)
+		}
+		return nil
+	})
+	r.run.RunCounts = sess.counts
+	if err != nil {
+		r.writeFailed(ctx, err, changedUsers)
+		return
+	}
+	if err := r.orphans(ctx, sess); err != nil {
+		r.writeFailed(ctx, &storeError{err}, changedUsers)
+		return
+	}
+	status := domain.RunSucceeded
+	if sess.counts.Errors > 0 {
+		status = domain.RunSucceededWithErrors
+	}
+	r.finish(status, summary(status, r.run, r.opts.DryRun)+r.note)
+}
+
+// apply writes one page's changes (or, for a dry run, only its items) and
+// adds the figures of what was written to the session's counts. It returns
+// how many users were changed.
+func (r *runner) apply(ctx context.Context, sess *session, plan []planned) (int, error) {
+	changes := make([]*store.UserChange, len(plan))
+	for i, p := range plan {
+		changes[i] = p.change
+	}
+	if r.opts.DryRun {
+		items := make([]domain.RunItem, 0, len(plan))
+		for _, p := range plan {
+			items = append(items, *p.change.Item)
+			sess.counts.Add(p.counts)
+		}
+		return 0, r.e.db.AddRunItems(ctx, items)
+	}
+	failed, err := r.e.db.ApplyChanges(ctx, changes, sess.now, r.run.ID)
+	if err != nil {
+		return 0, err
+	}
+	bad := make(map[*store.UserChange]error, len(failed))
+	for _, f := range failed {
+		bad[f.Change] = f.Err
+	}
+	changed := 0
+	var errItems []domain.RunItem
+	for _, p := range plan {
+		if ferr, ok := bad[p.change]; ok {
+			it := *p.change.Item
+			it.Outcome, it.Changes = domain.OutcomeError, ""
+			it.Error = "the change could not be written: " + ferr.Error()
+			if p.change.Create != nil {
+				it.UserID = nil
+			}
+			errItems = append(errItems, it)
+			sess.counts.Errors++
+			r.log.Warn("user change failed", "username", it.Username, "dn", it.DN, "err", ferr)
+			continue
+		}
+		sess.counts.Add(p.counts)
+		if p.change.Create != nil || p.change.UserID != "" {
+			changed++
+		}
+	}
+	if err := r.e.db.AddRunItems(ctx, errItems); err != nil {
+		return changed, err
+	}
+	return changed, nil
+}
+
+// writeFailed ends a run whose write pass broke off.
+func (r *runner) writeFailed(ctx context.Context, err error, changed int) {
+	done := fmt.Sprintf("%d users were changed before that, each completely (no user is half-changed); the next run continues from there.", changed)
+	var se *storeError
+	switch {
+	case ctx.Err() != nil:
+		r.finish(domain.RunAborted, fmt.Sprintf("Aborted: the run was cancelled after %d entries. %s", r.run.Read, done))
+	case errors.As(err, &se):
+		r.finish(domain.RunFailed, fmt.Sprintf("Failed: %v after %d entries. %s", se.err, r.run.Read, done))
+	case changed == 0:
+		r.stop(ctx, fmt.Sprintf("the directory search failed after %d entries: %v.", r.run.Read, err))
+	default:
+		r.finish(domain.RunFailed, fmt.Sprintf("Failed: the directory search failed after %d entries: %v. %s", r.run.Read, err, done))
+	}
+}
+
+// orphans reports the users that came from the directory and are in the
+// job's state, but that this run's search did not return. They are walked
+// in chunks; only the ids seen by the run are held in memory.
+func (r *runner) orphans(ctx context.Context, sess *session) error {
+	state := domain.UserActive
+	if r.run.JobKey == domain.JobInactive {
+		state = domain.UserInactive
+	}
+	return r.e.db.EachUser(ctx, store.UserFilter{State: state, Source: domain.SourceLDAP}, 2000, func(users []domain.User) error {
+		var items []domain.RunItem
+		for _, u := range users {
+			if _, seen := sess.seenUsers[u.ID]; seen {
+				continue
+			}
+			it := sess.nextItem(domain.Person{Username: u.Username, DN: u.DN}, &u, domain.OutcomeOrphan)
+			it.Error = fmt.Sprintf("the %s filter no longer returns this user; it was not changed", r.run.JobKey)
+			items = append(items, *it)
+			sess.counts.Orphans++
+		}
+		r.run.RunCounts = sess.counts
+		return r.e.db.AddRunItems(ctx, items)
+	})
+}
+
+// progressMessage records what the run is doing while it has no counts to
+// show yet.
+func (r *runner) progressMessage(ctx context.Context, msg string) {
+	r.run.Message = msg
+	r.run.HeartbeatAt = r.e.now()
+	if err := r.e.db.UpdateRunProgress(ctx, r.run); err != nil && ctx.Err() == nil {
+		r.log.Warn("could not record run progress", "err", err)
+	}
+	r.e.publish(r.run)
+	if r.opts.Progress != nil {
+		r.opts.Progress(*r.run)
+	}
+}
+
+// summary says in one sentence how the run went.
+func summary(status domain.RunStatus, run *domain.Run, dryRun bool) string {
+	c := run.RunCounts
+	var b strings.Builder
+	if dryRun {
+		b.WriteString("Dry run, nothing was written: ")
+	}
+	if status == domain.RunSucceededWithErrors {
+		b.WriteString("Succeeded with errors. ")
+	} else {
+		b.WriteString("Succeeded. ")
+	}
+	fmt.Fprintf(&b, "Read %d, created %d, updated %d, unchanged %d", c.Read, c.Created, c.Updated, c.Unchanged)
+	if run.JobKey == domain.JobInactive {
+		fmt.Fprintf(&b, ", deactivated %d (credentials changed %d, certificates on hold %d, revoked %d, roles withdrawn %d)",
+			c.Deactivated, c.CredentialsChanged, c.CertificatesOnHold, c.CertificatesRevoked, c.RolesWithdrawn)
+	}
+	fmt.Fprintf(&b, ", errors %d, orphans %d.", c.Errors, c.Orphans)
+	return b.String()
+}
