@@ -15,5 +15,3 @@ func runImport(context.Context, IO, []string) error  { return errPending }
 func runExport(context.Context, IO, []string) error  { return errPending }
 func runUser(context.Context, IO, []string) error    { return errPending }
 func runLDAP(context.Context, IO, []string) error    { return errPending }
-func runServe(context.Context, IO, []string) error   { return errPending }
-func runAccount(context.Context, IO, []string) error { return errPending }

@@ -1,0 +1,159 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"idm/internal/auth"
+	"idm/internal/config"
+	"idm/internal/domain"
+	"idm/internal/store"
+	"idm/web"
+)
+
+func runServe(ctx context.Context, io IO, args []string) error {
+	var cfg config.Config
+	fs := newFlagSet("serve", io)
+	cfg.Register(fs, io.Getenv)
+	cfg.RegisterServe(fs, io.Getenv)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	db, err := openStore(ctx, &cfg, io)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	slog.Info("starting", cfg.LogAttrs()...)
+	box, err := cfg.SecretBox()
+	if err != nil {
+		return err
+	}
+	_ = box
+
+	if cfg.Demo {
+		if err := ensureDemoAccounts(ctx, db, io); err != nil {
+			return err
+		}
+	} else if accounts, err := db.ListAccounts(ctx); err != nil {
+		return err
+	} else if len(accounts) == 0 {
+		slog.Warn("no account exists yet: create one with `idm account create --role administrator NAME`")
+	}
+
+	authSvc := auth.New(db, db.Now, cfg.SessionIdle, cfg.SessionMax)
+	handler := web.New(web.Deps{
+		Store: db, Auth: authSvc, Box: box, Location: cfg.Location, Now: db.Now,
+		Logger: slog.Default(), Demo: cfg.Demo, SecureCookies: cfg.TLSCert != "",
+	})
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("serve: listen on %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	addr := ln.Addr().String()
+	fmt.Fprintf(io.Stdout, "Identity Manager is listening: sign in at %s://%s/login (Admin: /admin, Operator: /operator)\n", scheme, addr)
+	if io.Ready != nil {
+		io.Ready(addr)
+	}
+
+	go expireSessions(ctx, db, cfg.SessionIdle)
+
+	errc := make(chan error, 1)
+	go func() {
+		if cfg.TLSCert != "" {
+			errc <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+	}
+	slog.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("serve: shutdown: %w", err)
+	}
+	return nil
+}
+
+// expireSessions removes ended sessions every few minutes.
+func expireSessions(ctx context.Context, db *store.DB, idle time.Duration) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := db.DeleteExpiredSessions(ctx, db.Now(), idle); err != nil {
+				slog.Warn("expire sessions", "err", err)
+			} else if n > 0 {
+				slog.Debug("expired sessions", "count", n)
+			}
+		}
+	}
+}
+
+// Demo accounts get a new random password at every start, printed once.
+var demoAccounts = []struct {
+	name string
+	role domain.AccountRole
+}{{"demo-admin", domain.RoleAdministrator}, {"demo-operator", domain.RoleOperator}}
+
+func ensureDemoAccounts(ctx context.Context, db *store.DB, io IO) error {
+	fmt.Fprintln(io.Stdout, "Demo mode. Demo accounts (new passwords at every start):")
+	for _, d := range demoAccounts {
+		pw := randomPassword()
+		hash, err := auth.HashPassword(pw)
+		if err != nil {
+			return err
+		}
+		if _, err := db.AccountByName(ctx, d.name); domain.ErrorCode(err) == domain.ENOTFOUND {
+			if _, err := db.CreateAccount(ctx, d.name, d.role, hash, "demo"); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		} else if err := db.SetAccountPassword(ctx, d.name, hash, "demo"); err != nil {
+			return err
+		}
+		fmt.Fprintf(io.Stdout, "  %-14s %-13s password: %s\n", d.name, d.role, pw)
+	}
+	return nil
+}
+
+// randomPassword makes a 20-character password without look-alike letters.
+func randomPassword() string {
+	const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, 20)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}

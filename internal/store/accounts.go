@@ -1,0 +1,207 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"idm/internal/domain"
+)
+
+// CreateAccount stores a new account with an already hashed password.
+func (db *DB) CreateAccount(ctx context.Context, name string, role domain.AccountRole, passwordHash, actor string) (*domain.Account, error) {
+	now := db.Now()
+	a := &domain.Account{ID: NewID(), Username: name, Role: role, PasswordHash: passwordHash, CreatedAt: now, UpdatedAt: now}
+	err := db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(a).Error; err != nil {
+			if errors.Is(err, gorm.ErrDuplicatedKey) {
+				return domain.Errorf(domain.ECONFLICT, "an account named %q already exists", name)
+			}
+			return fmt.Errorf("store: create account %s: %w", name, err)
+		}
+		return AddAudit(tx, domain.AuditEvent{At: now, Actor: actor, Action: domain.AuditAccountCreate, Target: name, Detail: "role " + string(role)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// AccountByName finds an account by its name.
+func (db *DB) AccountByName(ctx context.Context, name string) (*domain.Account, error) {
+	var a domain.Account
+	err := db.Read.WithContext(ctx).Where("username = ?", name).Take(&a).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, domain.Errorf(domain.ENOTFOUND, "no account named %q", name)
+	} else if err != nil {
+		return nil, fmt.Errorf("store: find account %s: %w", name, err)
+	}
+	return &a, nil
+}
+
+// ListAccounts returns every account, by name.
+func (db *DB) ListAccounts(ctx context.Context) ([]domain.Account, error) {
+	var accounts []domain.Account
+	if err := db.Read.WithContext(ctx).Order("username").Find(&accounts).Error; err != nil {
+		return nil, fmt.Errorf("store: list accounts: %w", err)
+	}
+	return accounts, nil
+}
+
+// SetAccountPassword replaces an account's password hash and ends its sessions.
+func (db *DB) SetAccountPassword(ctx context.Context, name, passwordHash, actor string) error {
+	return db.updateAccount(ctx, name, actor, domain.AuditAccountPassword, "password changed",
+		map[string]any{"password_hash": passwordHash})
+}
+
+// SetAccountDisabled disables or enables an account; disabling ends its sessions.
+func (db *DB) SetAccountDisabled(ctx context.Context, name string, disabled bool, actor string) error {
+	return db.updateAccount(ctx, name, actor, domain.AuditAccountDisable, fmt.Sprintf("disabled → %t", disabled),
+		map[string]any{"disabled": disabled})
+}
+
+func (db *DB) updateAccount(ctx context.Context, name, actor, action, detail string, fields map[string]any) error {
+	now := db.Now()
+	fields["updated_at"] = now
+	return db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var a domain.Account
+		if err := tx.Where("username = ?", name).Take(&a).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+			return domain.Errorf(domain.ENOTFOUND, "no account named %q", name)
+		} else if err != nil {
+			return fmt.Errorf("store: find account %s: %w", name, err)
+		}
+		if err := tx.Model(&domain.Account{}).Where("id = ?", a.ID).Updates(fields).Error; err != nil {
+			return fmt.Errorf("store: update account %s: %w", name, err)
+		}
+		if err := tx.Where("account_id = ?", a.ID).Delete(&domain.Session{}).Error; err != nil {
+			return fmt.Errorf("store: end sessions of %s: %w", name, err)
+		}
+		return AddAudit(tx, domain.AuditEvent{At: now, Actor: actor, Action: action, Target: name, Detail: detail})
+	})
+}
+
+// RecordLogin notes a successful sign-in.
+func (db *DB) RecordLogin(ctx context.Context, accountID string, at time.Time) error {
+	err := db.Write.WithContext(ctx).Model(&domain.Account{}).Where("id = ?", accountID).Update("last_login_at", at).Error
+	if err != nil {
+		return fmt.Errorf("store: record login: %w", err)
+	}
+	return nil
+}
+
+// CreateSession stores a new session.
+func (db *DB) CreateSession(ctx context.Context, s *domain.Session) error {
+	if err := db.Write.WithContext(ctx).Create(s).Error; err != nil {
+		return fmt.Errorf("store: create session: %w", err)
+	}
+	return nil
+}
+
+// SessionAccount returns the session with this token hash and its account.
+func (db *DB) SessionAccount(ctx context.Context, tokenHash string) (*domain.Session, *domain.Account, error) {
+	var s domain.Session
+	err := db.Read.WithContext(ctx).Where("token_hash = ?", tokenHash).Take(&s).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil, domain.Errorf(domain.EUNAUTHORIZED, "session not found")
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("store: find session: %w", err)
+	}
+	var a domain.Account
+	if err := db.Read.WithContext(ctx).Where("id = ?", s.AccountID).Take(&a).Error; err != nil {
+		return nil, nil, fmt.Errorf("store: find session account: %w", err)
+	}
+	return &s, &a, nil
+}
+
+// TouchSession moves a session's last-seen time.
+func (db *DB) TouchSession(ctx context.Context, tokenHash string, at time.Time) error {
+	err := db.Write.WithContext(ctx).Model(&domain.Session{}).Where("token_hash = ?", tokenHash).Update("last_seen_at", at).Error
+	if err != nil {
+		return fmt.Errorf("store: touch session: %w", err)
+	}
+	return nil
+}
+
+// SetFlash stores a one-time message for the session's next page.
+func (db *DB) SetFlash(ctx context.Context, tokenHash, msg string) error {
+	err := db.Write.WithContext(ctx).Model(&domain.Session{}).Where("token_hash = ?", tokenHash).Update("flash", msg).Error
+	if err != nil {
+		return fmt.Errorf("store: set flash: %w", err)
+	}
+	return nil
+}
+
+// DeleteSession ends a session.
+func (db *DB) DeleteSession(ctx context.Context, tokenHash string) error {
+	if err := db.Write.WithContext(ctx).Where("token_hash = ?", tokenHash).Delete(&domain.Session{}).Error; err != nil {
+		return fmt.Errorf("store: delete session: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpiredSessions removes sessions past their absolute expiry or idle
+// for longer than idle.
+func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time, idle time.Duration) (int64, error) {
+	res := db.Write.WithContext(ctx).Where("expires_at < ? OR last_seen_at < ?", now, now.Add(-idle)).Delete(&domain.Session{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("store: delete expired sessions: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
+// LoginBlockedUntil returns the latest time until which any of keys is
+// blocked after repeated failures; zero when none is.
+func (db *DB) LoginBlockedUntil(ctx context.Context, keys []string, now time.Time) (time.Time, error) {
+	var rows []domain.LoginFailure
+	if err := db.Read.WithContext(ctx).Where("key IN ? AND blocked_until > ?", keys, now).Find(&rows).Error; err != nil {
+		return time.Time{}, fmt.Errorf("store: login throttle: %w", err)
+	}
+	var until time.Time
+	for _, r := range rows {
+		if r.BlockedUntil != nil && r.BlockedUntil.After(until) {
+			until = *r.BlockedUntil
+		}
+	}
+	return until, nil
+}
+
+// RecordLoginFailure counts a failed sign-in for each key within window;
+// a key that reaches limit failures is blocked for block.
+func (db *DB) RecordLoginFailure(ctx context.Context, keys []string, now time.Time, window time.Duration, limit int, block time.Duration) error {
+	return db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for _, key := range keys {
+			var f domain.LoginFailure
+			err := tx.Where("key = ?", key).Take(&f).Error
+			switch {
+			case errors.Is(err, gorm.ErrRecordNotFound):
+				f = domain.LoginFailure{Key: key, FirstAt: now}
+			case err != nil:
+				return fmt.Errorf("store: read login failures: %w", err)
+			}
+			if now.Sub(f.FirstAt) > window {
+				f.Count, f.FirstAt, f.BlockedUntil = 0, now, nil
+			}
+			f.Count++
+			if f.Count >= limit {
+				until := now.Add(block)
+				f.BlockedUntil = &until
+			}
+			if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&f).Error; err != nil {
+				return fmt.Errorf("store: count login failure: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// ClearLoginFailures forgets the failures of keys after a successful sign-in.
+func (db *DB) ClearLoginFailures(ctx context.Context, keys []string) error {
+	if err := db.Write.WithContext(ctx).Where("key IN ?", keys).Delete(&domain.LoginFailure{}).Error; err != nil {
+		return fmt.Errorf("store: clear login failures: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,34 @@
+package web
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"idm/internal/domain"
+	"idm/internal/secret"
+	"idm/internal/store"
+)
+
+// Deps are what the handlers need; cmd wires them. Each interface is the
+// small part of an application package that the pages use.
+type Deps struct {
+	Store         *store.DB
+	Auth          Authenticator
+	Box           *secret.Box
+	Location      *time.Location
+	Now           func() time.Time
+	Logger        *slog.Logger
+	Demo          bool
+	SecureCookies bool
+	// CacheStatus tells the Operator frame when its cache was loaded and
+	// whether an administrator saved a change since; nil until wired.
+	CacheStatus func(ctx context.Context) (loadedAt time.Time, stale bool)
+}
+
+// Authenticator signs accounts in and checks sessions.
+type Authenticator interface {
+	Login(ctx context.Context, name, password, addr string) (string, *domain.Account, error)
+	Authenticate(ctx context.Context, token string) (*domain.Session, *domain.Account, error)
+	Logout(ctx context.Context, token string) error
+}

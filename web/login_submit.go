@@ -1,0 +1,33 @@
+package web
+
+import (
+	"net/http"
+
+	"idm/internal/domain"
+	"idm/templates"
+)
+
+func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	name, password, next := r.PostFormValue("username"), r.PostFormValue("password"), r.PostFormValue("next")
+	// A new session id at every sign-in: end whatever session the browser had.
+	if old, err := r.Cookie(sessionCookie); err == nil {
+		_ = s.deps.Auth.Logout(r.Context(), old.Value)
+	}
+	token, acct, err := s.deps.Auth.Login(r.Context(), name, password, clientAddr(r))
+	if err != nil {
+		status := statusOf(err)
+		if status == http.StatusInternalServerError {
+			s.fail(w, r, err)
+			return
+		}
+		v := templates.LoginView{Chrome: s.chrome(r, "Sign in"), Username: name, Next: next, Error: domain.ErrorMessage(err)}
+		s.render(w, r, status, templates.Login(v))
+		return
+	}
+	s.setSessionCookie(w, r, token)
+	http.Redirect(w, r, safeNext(next, acct.Role), http.StatusSeeOther)
+}

@@ -1,0 +1,13 @@
+package web
+
+// Route groups whose pages are being written in this session; each is
+// removed from this file as its own file lands.
+
+import "github.com/go-chi/chi/v5"
+
+func (s *Server) mountAdminBatchSync(chi.Router) {}
+func (s *Server) mountAdminLDAP(chi.Router)      {}
+func (s *Server) mountAdminAudit(chi.Router)     {}
+func (s *Server) mountOperatorJobs(chi.Router)   {}
+func (s *Server) mountOperatorUsers(chi.Router)  {}
+func (s *Server) mountOperatorCache(chi.Router)  {}
