@@ -24,7 +24,25 @@ type Deps struct {
 	// CacheStatus tells the Operator frame when its cache was loaded and
 	// whether an administrator saved a change since; nil until wired.
 	CacheStatus func(ctx context.Context) (loadedAt time.Time, stale bool)
+
+	// Admin side (Batch Synchronization, LDAP connection).
+	Scheduler Scheduler
+	// Operator side (batch jobs, Run now, cache).
+	Engine JobEngine
+	Cache  OperatorCache
+	// Notify tells the other instances of a cluster that topic changed
+	// ("jobs", "settings", "cache"); nil on a single instance.
+	Notify func(ctx context.Context, topic string)
 }
+
+// Scheduler is the part of the scheduler the Admin pages use.
+type Scheduler interface{}
+
+// JobEngine is the part of the sync engine the Operator pages use.
+type JobEngine interface{}
+
+// OperatorCache is the Operator side's cache of job definitions and settings.
+type OperatorCache interface{}
 
 // Authenticator signs accounts in and checks sessions.
 type Authenticator interface {
