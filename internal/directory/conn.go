@@ -14,6 +14,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -269,6 +270,10 @@ func handshake(ctx context.Context, raw net.Conn, s domain.LDAPSettings, t targe
 	}
 	tc := tls.Client(raw, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
+		if t.ldaps && errors.Is(err, io.EOF) {
+			// slapd hangs up on a ClientHello sent to its plain port.
+			return nil, "", errors.New("the server closed the connection during the handshake (is this a plain ldap:// port?)")
+		}
 		return nil, "", err
 	}
 	if err := raw.SetDeadline(time.Time{}); err != nil {

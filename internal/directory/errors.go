@@ -18,13 +18,13 @@ import (
 // Step names: the stages of reaching and reading the directory, in order.
 // A StepError names the one that failed; a Test report lists them.
 const (
-	StepAddress  = "address"  // the URL parses and its host resolves
-	StepTCP      = "tcp"      // a TCP connection opens
-	StepTLS      = "tls"      // StartTLS or the LDAPS handshake succeeds and the certificate verifies
-	StepBind     = "bind"     // the simple bind with the bind DN succeeds
-	StepBaseDN   = "base_dn"  // the base entry exists and can be read
-	StepFilter   = "filter"   // the filter is syntactically valid
-	StepSearch   = "search"   // the paged search runs to its end
+	StepAddress  = "address" // the URL parses and its host resolves
+	StepTCP      = "tcp"     // a TCP connection opens
+	StepTLS      = "tls"     // StartTLS or the LDAPS handshake succeeds and the certificate verifies
+	StepBind     = "bind"    // the simple bind with the bind DN succeeds
+	StepBaseDN   = "base_dn" // the base entry exists and can be read
+	StepFilter   = "filter"  // the filter is syntactically valid
+	StepSearch   = "search"  // the paged search runs to its end
 	StepActive   = "active_filter"
 	StepInactive = "inactive_filter"
 )

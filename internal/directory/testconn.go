@@ -75,8 +75,7 @@ func testSteps(s domain.LDAPSettings) []string {
 // connection button does: address, TCP, TLS (when used), bind, base DN, and
 // each filter (its syntax, then a paged count). It stops at the first
 // failing step. The report never holds the bind password.
-func Test(ctx context.Context, s domain.LDAPSettings, bindPassword string) Report {
-	var r Report
+func Test(ctx context.Context, s domain.LDAPSettings, bindPassword string) (r Report) {
 	add := func(name string, took time.Duration, detail string, err error) {
 		r.Steps = append(r.Steps, Step{Name: name, OK: err == nil, Detail: detail, Duration: took})
 	}
