@@ -77,6 +77,10 @@ type RunOptions struct {
 	DryRun  bool
 	// Progress, when set, receives a copy of the run after each page.
 	Progress func(domain.Run)
+	// Started, when set, receives a copy of the run right after its record
+	// was created, so that a caller running Run in a goroutine knows the run
+	// began (and was not refused) without waiting for its end.
+	Started func(domain.Run)
 }
 
 // Engine runs the batch jobs.
@@ -210,6 +214,9 @@ func (e *Engine) Run(ctx context.Context, key domain.JobKey, opts RunOptions) (*
 
 	if err := e.db.CreateRun(ctx, run, now.Add(-e.staleAfter)); err != nil {
 		return nil, err
+	}
+	if opts.Started != nil {
+		opts.Started(*run)
 	}
 	log := e.log.With("job", key, "run", run.ID, "dry_run", opts.DryRun)
 	log.Info("run started", "trigger", opts.Trigger, "by", opts.By)
