@@ -123,8 +123,12 @@ func (r *runner) checkDeactivations(ctx context.Context, src Source, filter stri
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if _, err := sess.plan(ctx, page); err != nil {
+		plan, err := sess.plan(ctx, page)
+		if err != nil {
 			return &storeError{err}
+		}
+		for _, p := range plan {
+			sess.counts.Add(p.counts)
 		}
 		r.progressMessage(ctx, fmt.Sprintf("Checking how many users the run would deactivate: %d entries read", sess.counts.Read))
 		return nil
