@@ -1,0 +1,271 @@
+// Package opcache is the Operator side's cache of the batch job definitions
+// and the LDAP settings, as Identity Manager Operator keeps them: loaded at
+// first use and kept until someone clicks Clear cache. An administrator's
+// save therefore does not show on Operator until then; Stale tells the pages
+// that such a save happened, so they can say so.
+package opcache
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+
+	"idm/internal/cronexpr"
+	"idm/internal/domain"
+	"idm/internal/store"
+)
+
+// Job is a batch job definition as the cache holds it.
+type Job struct {
+	Key          domain.JobKey
+	SymbolicName string
+	ProcessName  string
+	Description  string
+	Expression   string
+	Enabled      bool
+	Version      int
+	UpdatedAt    time.Time
+	UpdatedBy    string
+	// Schedule is the parsed expression; nil when it is empty or invalid,
+	// and then ScheduleError says why.
+	Schedule      *cronexpr.Schedule
+	ScheduleError string
+}
+
+// NextRun is the job's next execution after now according to the cached
+// expression; zero when the job is disabled or its expression does not
+// parse. It is computed from the cached expression (not asked from the
+// live scheduler), so that it moves only when the cache is cleared.
+func (j *Job) NextRun(now time.Time) time.Time {
+	if !j.Enabled || j.Schedule == nil {
+		return time.Time{}
+	}
+	if a := j.Schedule.Align(now); !a.IsZero() {
+		return j.Schedule.Next(a)
+	}
+	return j.Schedule.Next(now)
+}
+
+// Settings summarises the LDAP settings for Operator, without any secret.
+type Settings struct {
+	Configured     bool
+	URL            string
+	StartTLS       bool
+	BaseDN         string
+	ActiveFilter   string
+	InactiveFilter string
+	PageSize       int
+	Preset         string
+	Version        int
+	UpdatedAt      time.Time
+	UpdatedBy      string
+}
+
+// Snapshot is one load of the cache. It is never changed after the load:
+// readers may keep it.
+type Snapshot struct {
+	Jobs     []Job
+	Settings Settings
+	LoadedAt time.Time
+	// versions is what Stale compares against: job key (or settingsKey) →
+	// version as loaded.
+	versions map[string]int
+}
+
+// Job returns the cached definition of job key.
+func (s *Snapshot) Job(key domain.JobKey) (*Job, error) {
+	for i := range s.Jobs {
+		if s.Jobs[i].Key == key {
+			return &s.Jobs[i], nil
+		}
+	}
+	return nil, domain.Errorf(domain.ENOTFOUND, "There is no batch job %q.", key)
+}
+
+// settingsKey stands for the LDAP settings row among the job keys (which
+// are lower-case words, so it cannot clash).
+const settingsKey = "*ldap_settings"
+
+// Cache holds the Operator's snapshot. It is safe for concurrent use.
+type Cache struct {
+	db  *store.DB
+	loc *time.Location
+	now func() time.Time
+
+	loadMu sync.Mutex // serialises loads, so a burst of first requests loads once
+	mu     sync.Mutex // guards snap
+	snap   *Snapshot
+}
+
+// New builds a cache over db; loc is the zone of expressions without their
+// own CRON_TZ= (nil means UTC), now the clock (nil means db.Now).
+func New(db *store.DB, loc *time.Location, now func() time.Time) *Cache {
+	if loc == nil {
+		loc = time.UTC
+	}
+	if now == nil {
+		now = db.Now
+	}
+	return &Cache{db: db, loc: loc, now: now}
+}
+
+// Snapshot returns the cached definitions, loading them at first use.
+func (c *Cache) Snapshot(ctx context.Context) (*Snapshot, error) {
+	if s := c.current(); s != nil {
+		return s, nil
+	}
+	c.loadMu.Lock()
+	defer c.loadMu.Unlock()
+	if s := c.current(); s != nil {
+		return s, nil
+	}
+	return c.reloadLocked(ctx)
+}
+
+// LoadedAt is when the cache was loaded; zero before the first use.
+func (c *Cache) LoadedAt() time.Time {
+	if s := c.current(); s != nil {
+		return s.LoadedAt
+	}
+	return time.Time{}
+}
+
+// Clear reloads the cache from the database and records an audit event for
+// actor. It returns the new snapshot.
+func (c *Cache) Clear(ctx context.Context, actor string) (*Snapshot, error) {
+	c.loadMu.Lock()
+	defer c.loadMu.Unlock()
+	s, err := c.reloadLocked(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var detail []string
+	for _, j := range s.Jobs {
+		state := "enabled"
+		if !j.Enabled {
+			state = "disabled"
+		}
+		detail = append(detail, fmt.Sprintf("%s: %q %s (version %d)", j.Key, j.Expression, state, j.Version))
+	}
+	detail = append(detail, fmt.Sprintf("LDAP settings version %d", s.Settings.Version))
+	err = c.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return store.AddAudit(tx, domain.AuditEvent{
+			At: s.LoadedAt, Actor: actor, Action: domain.AuditCacheClear, Target: "operator_cache",
+			Detail: "job definitions and settings reloaded: " + strings.Join(detail, "; "),
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("opcache: audit clear: %w", err)
+	}
+	return s, nil
+}
+
+// Reload reloads the cache without an audit event: for a Clear cache done
+// on another instance of a cluster, which audited it there.
+func (c *Cache) Reload(ctx context.Context) error {
+	c.loadMu.Lock()
+	defer c.loadMu.Unlock()
+	_, err := c.reloadLocked(ctx)
+	return err
+}
+
+// Stale reports whether an administrator saved a job definition or the LDAP
+// settings after the cache was loaded. It compares the versions the cache
+// holds with the database's in one small query. Versions, not timestamps:
+// they increase with every save whatever the clocks of the instances say. A
+// cache not loaded yet is not stale; a failed check is logged by the caller
+// as not stale, because the notice is a hint, not a guard.
+func (c *Cache) Stale(ctx context.Context) (bool, error) {
+	s := c.current()
+	if s == nil {
+		return false, nil
+	}
+	type row struct {
+		Key     string `gorm:"column:k"`
+		Version int    `gorm:"column:v"`
+	}
+	var rows []row
+	err := c.db.Read.WithContext(ctx).Raw(
+		`SELECT key AS k, version AS v FROM batch_jobs UNION ALL SELECT '` + settingsKey + `' AS k, version AS v FROM ldap_settings`,
+	).Scan(&rows).Error
+	if err != nil {
+		return false, fmt.Errorf("opcache: check for changes: %w", err)
+	}
+	// No saved settings row yet counts as version 0, as LDAPSettings returns.
+	seen := map[string]bool{}
+	for _, r := range rows {
+		seen[r.Key] = true
+		if v, ok := s.versions[r.Key]; !ok || v != r.Version {
+			return true, nil
+		}
+	}
+	for k, v := range s.versions {
+		if !seen[k] && !(k == settingsKey && v == 0) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Status is for the Operator frame: when the cache was loaded (loading it at
+// first use) and whether it is stale. Errors leave the frame without the
+// notice; the page itself reports a failed load.
+func (c *Cache) Status(ctx context.Context) (time.Time, bool) {
+	s, err := c.Snapshot(ctx)
+	if err != nil {
+		return time.Time{}, false
+	}
+	stale, err := c.Stale(ctx)
+	if err != nil {
+		return s.LoadedAt, false
+	}
+	return s.LoadedAt, stale
+}
+
+func (c *Cache) current() *Snapshot {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.snap
+}
+
+// reloadLocked reads the definitions and settings; the caller holds loadMu.
+func (c *Cache) reloadLocked(ctx context.Context) (*Snapshot, error) {
+	now := c.now()
+	jobs, err := c.db.ListJobs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("opcache: load: %w", err)
+	}
+	settings, err := c.db.LDAPSettings(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("opcache: load: %w", err)
+	}
+	s := &Snapshot{LoadedAt: now, versions: map[string]int{settingsKey: settings.Version}}
+	for _, j := range jobs {
+		cj := Job{
+			Key: j.Key, SymbolicName: j.SymbolicName, ProcessName: j.ProcessName, Description: j.Description,
+			Expression: j.CronExpression, Enabled: j.Enabled, Version: j.Version, UpdatedAt: j.UpdatedAt, UpdatedBy: j.UpdatedBy,
+		}
+		if strings.TrimSpace(j.CronExpression) == "" {
+			cj.ScheduleError = "no expression"
+		} else if sched, err := cronexpr.Parse(j.CronExpression, c.loc, now); err != nil {
+			cj.ScheduleError = domain.ErrorMessage(err)
+		} else {
+			cj.Schedule = sched
+		}
+		s.Jobs = append(s.Jobs, cj)
+		s.versions[string(j.Key)] = j.Version
+	}
+	s.Settings = Settings{
+		Configured: settings.Configured(), URL: settings.URL, StartTLS: settings.StartTLS, BaseDN: settings.BaseDN,
+		ActiveFilter: settings.ActiveFilter, InactiveFilter: settings.InactiveFilter, PageSize: settings.PageSize,
+		Preset: settings.Preset, Version: settings.Version, UpdatedAt: settings.UpdatedAt, UpdatedBy: settings.UpdatedBy,
+	}
+	c.mu.Lock()
+	c.snap = s
+	c.mu.Unlock()
+	return s, nil
+}
