@@ -176,7 +176,7 @@ func dial(ctx context.Context, s domain.LDAPSettings, bindPassword string, rec r
 		_, err = net.DefaultResolver.LookupHost(lctx, t.host)
 		cancel()
 	}
-	if err := step(StepAddress, strconv.Quote(s.URL), start, fmt.Sprintf("%s, %s", t.addr, t.describe()), err); err != nil {
+	if err := step(StepAddress, strconv.Quote(redactURL(s.URL)), start, fmt.Sprintf("%s, %s", t.addr, t.describe()), err); err != nil {
 		return nil, err
 	}
 
@@ -212,6 +212,14 @@ func dial(ctx context.Context, s domain.LDAPSettings, bindPassword string, rec r
 		c.log.Warn("directory: TLS certificate verification is switched off", "url", s.URL)
 	}
 	return c, nil
+}
+
+// redactURL hides a password someone put into the URL's user info.
+func redactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Redacted()
+	}
+	return raw
 }
 
 func bindSubject(dn string) string {

@@ -67,6 +67,7 @@ func TestDialAddress(t *testing.T) {
 		{"ErrPort", "ldap://127.0.0.1:99999", false, `port "99999" is not a number`},
 		{"ErrStartTLSOnLDAPS", "ldaps://127.0.0.1", true, "StartTLS applies to ldap:// URLs"},
 		{"ErrNotAURL", "ldap://a b:389/%zz", false, "it is not a URL"},
+		{"ErrUserInfoPasswordRedacted", "ldaps://admin:" + secretPassword + "@127.0.0.1", true, "ldaps://admin:xxxxx@127.0.0.1"},
 		{"ErrUnknownHost", "ldap://no-such-host.invalid:389", false, "no-such-host.invalid"},
 	}
 	for _, tt := range tests {
