@@ -1,0 +1,465 @@
+package scheduler_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"idm/internal/domain"
+	"idm/internal/scheduler"
+	"idm/internal/store"
+	"idm/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// fakeRunner records scheduled runs. Its behaviour per call is run's; the
+// default returns at once.
+type fakeRunner struct {
+	run func(ctx context.Context, key domain.JobKey) error
+
+	mu        sync.Mutex
+	calls     []call
+	active    map[domain.JobKey]int
+	maxActive map[domain.JobKey]int
+}
+
+type call struct {
+	key domain.JobKey
+	at  time.Time
+}
+
+func newFakeRunner(run func(ctx context.Context, key domain.JobKey) error) *fakeRunner {
+	return &fakeRunner{run: run, active: map[domain.JobKey]int{}, maxActive: map[domain.JobKey]int{}}
+}
+
+func (r *fakeRunner) RunScheduled(ctx context.Context, key domain.JobKey) error {
+	r.mu.Lock()
+	r.calls = append(r.calls, call{key, time.Now()})
+	r.active[key]++
+	r.maxActive[key] = max(r.maxActive[key], r.active[key])
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.active[key]--
+		r.mu.Unlock()
+	}()
+	if r.run != nil {
+		return r.run(ctx, key)
+	}
+	return nil
+}
+
+func (r *fakeRunner) count(key domain.JobKey) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, c := range r.calls {
+		if c.key == key {
+			n++
+		}
+	}
+	return n
+}
+
+func (r *fakeRunner) callTimes() []time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []time.Time
+	for _, c := range r.calls {
+		out = append(out, c.at)
+	}
+	return out
+}
+
+func (r *fakeRunner) max(key domain.JobKey) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.maxActive[key]
+}
+
+func mustOpenStore(t *testing.T, url string) *store.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return db
+}
+
+// setSchedule saves a job's schedule as an administrator would.
+func setSchedule(t *testing.T, db *store.DB, key domain.JobKey, expr string, enabled bool) {
+	t.Helper()
+	ctx := context.Background()
+	j, err := db.GetJob(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SaveJobSchedule(ctx, key, expr, enabled, j.Version, "test"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustStart(t *testing.T, db scheduler.JobStore, r scheduler.Runner, opts scheduler.Options) *scheduler.Scheduler {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s, err := scheduler.New(db, r, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = s.Stop(ctx)
+	})
+	return s
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestEverySecondFires(t *testing.T) {
+	db := mustOpenStore(t, testenv.SQLiteURL(t))
+	setSchedule(t, db, domain.JobActive, "*/1 * * * * *", true)
+	r := newFakeRunner(nil)
+	s := mustStart(t, db, r, scheduler.Options{})
+
+	next, ok := s.NextRun(domain.JobActive)
+	if !ok || next.Before(time.Now().Add(-time.Second)) || next.After(time.Now().Add(2*time.Second)) {
+		t.Errorf("NextRun = %v, %v; want within the next second", next, ok)
+	}
+	if _, ok := s.NextRun(domain.JobInactive); ok {
+		t.Errorf("the disabled job has a next run")
+	}
+	waitFor(t, 3*time.Second, "a scheduled run", func() bool { return r.count(domain.JobActive) >= 1 })
+
+	j, err := db.GetJob(context.Background(), domain.JobActive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.NextRunAt == nil || j.LastFiredSlot == nil || j.ScheduleError != "" {
+		t.Errorf("stored state: next %v, last slot %v, error %q", j.NextRunAt, j.LastFiredSlot, j.ScheduleError)
+	}
+	if r.count(domain.JobInactive) != 0 {
+		t.Errorf("the disabled job ran")
+	}
+}
+
+func TestReschedule(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenStore(t, testenv.SQLiteURL(t))
+	setSchedule(t, db, domain.JobActive, "0 0 1 1 *", true)
+	r := newFakeRunner(nil)
+	s := mustStart(t, db, r, scheduler.Options{})
+
+	first, ok := s.NextRun(domain.JobActive)
+	if !ok || first.Before(time.Now().Add(24*time.Hour)) {
+		t.Fatalf("NextRun = %v, %v; want next 1 January", first, ok)
+	}
+
+	t.Run("NewExpressionAtOnce", func(t *testing.T) {
+		setSchedule(t, db, domain.JobActive, "*/1 * * * * *", true)
+		if err := s.Reschedule(ctx, domain.JobActive); err != nil {
+			t.Fatal(err)
+		}
+		next, ok := s.NextRun(domain.JobActive)
+		if !ok || next.After(time.Now().Add(2*time.Second)) {
+			t.Errorf("NextRun after reschedule = %v, %v; want within a second", next, ok)
+		}
+		j, err := db.GetJob(ctx, domain.JobActive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.NextRunAt == nil || !j.NextRunAt.Equal(next) {
+			t.Errorf("stored next run = %v, want %v", j.NextRunAt, next)
+		}
+		waitFor(t, 3*time.Second, "a run on the new schedule", func() bool { return r.count(domain.JobActive) >= 1 })
+	})
+
+	t.Run("DisableStopsRuns", func(t *testing.T) {
+		setSchedule(t, db, domain.JobActive, "*/1 * * * * *", false)
+		if err := s.Reschedule(ctx, domain.JobActive); err != nil {
+			t.Fatal(err)
+		}
+		if next, ok := s.NextRun(domain.JobActive); ok {
+			t.Errorf("a disabled job has NextRun %v", next)
+		}
+		time.Sleep(100 * time.Millisecond) // a run that had just started may still record
+		before := r.count(domain.JobActive)
+		time.Sleep(1500 * time.Millisecond)
+		if after := r.count(domain.JobActive); after != before {
+			t.Errorf("%d runs after disabling", after-before)
+		}
+		j, err := db.GetJob(ctx, domain.JobActive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.NextRunAt != nil {
+			t.Errorf("a disabled job has a stored next run %v", j.NextRunAt)
+		}
+	})
+
+	t.Run("InvalidSaveUnschedulesWithReason", func(t *testing.T) {
+		setSchedule(t, db, domain.JobActive, "0 0 30 2 *", true)
+		if err := s.Reschedule(ctx, domain.JobActive); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := s.NextRun(domain.JobActive); ok {
+			t.Errorf("an invalid expression is scheduled")
+		}
+		j, err := db.GetJob(ctx, domain.JobActive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.ScheduleError != "never runs: February has no 30th day" || j.NextRunAt != nil {
+			t.Errorf("stored state: error %q, next %v", j.ScheduleError, j.NextRunAt)
+		}
+	})
+
+	t.Run("ValidAgainClearsReason", func(t *testing.T) {
+		setSchedule(t, db, domain.JobActive, "@every 1h", true)
+		if err := s.Reschedule(ctx, domain.JobActive); err != nil {
+			t.Fatal(err)
+		}
+		next, ok := s.NextRun(domain.JobActive)
+		if want := time.Now().Truncate(time.Hour).Add(time.Hour); !ok || !next.Equal(want) {
+			t.Errorf("NextRun = %v, %v; want the next whole hour %v", next, ok, want)
+		}
+		j, err := db.GetJob(ctx, domain.JobActive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.ScheduleError != "" || j.NextRunAt == nil {
+			t.Errorf("stored state: error %q, next %v", j.ScheduleError, j.NextRunAt)
+		}
+	})
+}
+
+func TestInvalidExpressionInDatabase(t *testing.T) {
+	db := mustOpenStore(t, testenv.SQLiteURL(t))
+	setSchedule(t, db, domain.JobActive, "61 * * * *", true)
+	setSchedule(t, db, domain.JobInactive, "*/1 * * * * *", true)
+	r := newFakeRunner(nil)
+	s := mustStart(t, db, r, scheduler.Options{})
+
+	if next, ok := s.NextRun(domain.JobActive); ok {
+		t.Errorf("invalid job scheduled for %v", next)
+	}
+	j, err := db.GetJob(context.Background(), domain.JobActive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.ScheduleError != "minute: 61 is out of range 0–59" || j.NextRunAt != nil {
+		t.Errorf("stored state: error %q, next %v", j.ScheduleError, j.NextRunAt)
+	}
+	waitFor(t, 3*time.Second, "the valid job to run", func() bool { return r.count(domain.JobInactive) >= 1 })
+	if r.count(domain.JobActive) != 0 {
+		t.Errorf("the invalid job ran")
+	}
+}
+
+// TestSingleton: a run that outlasts its interval is never overlapped, not
+// even when a save replaces the gocron job mid-run, and the save does not
+// cancel the run.
+func TestSingleton(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenStore(t, testenv.SQLiteURL(t))
+	setSchedule(t, db, domain.JobActive, "*/1 * * * * *", true)
+	started := make(chan struct{}, 10)
+	var cancelled sync.Map
+	r := newFakeRunner(func(ctx context.Context, key domain.JobKey) error {
+		started <- struct{}{}
+		select {
+		case <-time.After(2200 * time.Millisecond):
+			return nil
+		case <-ctx.Done():
+			cancelled.Store(time.Now(), true)
+			return ctx.Err()
+		}
+	})
+	s := mustStart(t, db, r, scheduler.Options{ShutdownGrace: 5 * time.Second})
+
+	select {
+	case <-started:
+	case <-time.After(3 * time.Second):
+		t.Fatal("no run started")
+	}
+	// Mid-run: the administrator saves a new expression.
+	setSchedule(t, db, domain.JobActive, "* * * * * *", true)
+	if err := s.Reschedule(ctx, domain.JobActive); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3500 * time.Millisecond)
+
+	if m := r.max(domain.JobActive); m != 1 {
+		t.Errorf("runner called %d times at once for one job", m)
+	}
+	if n := r.count(domain.JobActive); n < 2 {
+		t.Errorf("%d runs in about 4.5s; want the job to run again after the slow run", n)
+	}
+	cancelled.Range(func(k, _ any) bool {
+		t.Errorf("a run was cancelled at %v", k)
+		return true
+	})
+}
+
+func TestStop(t *testing.T) {
+	tests := []struct {
+		name          string
+		runFor        time.Duration
+		grace         time.Duration
+		wantCancelled bool
+	}{
+		{name: "RunOutlastsGraceIsCancelled", runFor: time.Minute, grace: 400 * time.Millisecond, wantCancelled: true},
+		{name: "RunWithinGraceFinishes", runFor: 300 * time.Millisecond, grace: 3 * time.Second, wantCancelled: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := mustOpenStore(t, testenv.SQLiteURL(t))
+			setSchedule(t, db, domain.JobActive, "*/1 * * * * *", true)
+			started := make(chan struct{}, 10)
+			var mu sync.Mutex
+			var cancelledAt, returnedAt time.Time
+			r := newFakeRunner(func(ctx context.Context, key domain.JobKey) error {
+				started <- struct{}{}
+				defer func() {
+					mu.Lock()
+					returnedAt = time.Now()
+					mu.Unlock()
+				}()
+				select {
+				case <-time.After(tt.runFor):
+					return nil
+				case <-ctx.Done():
+					mu.Lock()
+					cancelledAt = time.Now()
+					mu.Unlock()
+					return ctx.Err() // the engine records the run as aborted here
+				}
+			})
+			s, err := scheduler.New(db, r, scheduler.Options{ShutdownGrace: tt.grace, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-started:
+			case <-time.After(3 * time.Second):
+				t.Fatal("no run started")
+			}
+			stopAt := time.Now()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := s.Stop(ctx); err != nil {
+				t.Fatalf("Stop: %v", err)
+			}
+			stopped := time.Now()
+
+			mu.Lock()
+			defer mu.Unlock()
+			if returnedAt.IsZero() || returnedAt.After(stopped) {
+				t.Errorf("Stop returned at %v before the run returned (%v)", stopped, returnedAt)
+			}
+			if tt.wantCancelled {
+				if cancelledAt.IsZero() {
+					t.Fatal("the run was not cancelled")
+				}
+				if waited := cancelledAt.Sub(stopAt); waited < tt.grace-50*time.Millisecond {
+					t.Errorf("cancelled %v after Stop, before the %v grace period", waited, tt.grace)
+				}
+			} else if !cancelledAt.IsZero() {
+				t.Errorf("a run that finished within the grace period was cancelled")
+			}
+			if n := r.count(domain.JobActive); n != 1 {
+				t.Errorf("%d runs; want no new run after Stop", n)
+			}
+		})
+	}
+}
+
+// TestRunnerConflictSkipsSlot: when the engine says the job is busy, the
+// scheduler skips the slot and keeps scheduling.
+func TestRunnerConflictSkipsSlot(t *testing.T) {
+	db := mustOpenStore(t, testenv.SQLiteURL(t))
+	setSchedule(t, db, domain.JobActive, "*/1 * * * * *", true)
+	r := newFakeRunner(func(ctx context.Context, key domain.JobKey) error {
+		return domain.Errorf(domain.ECONFLICT, "The inactive job is running.")
+	})
+	mustStart(t, db, r, scheduler.Options{})
+	waitFor(t, 4*time.Second, "two attempts", func() bool { return r.count(domain.JobActive) >= 2 })
+}
+
+// TestSlotFiresOnceAcrossInstances runs two schedulers on one database, the
+// second with its clock 300ms ahead: each slot runs once in all.
+func TestSlotFiresOnceAcrossInstances(t *testing.T) {
+	testenv.EachStore(t, func(t *testing.T, url string) {
+		dbA := mustOpenStore(t, url)
+		dbB := mustOpenStore(t, url)
+		setSchedule(t, dbA, domain.JobActive, "*/1 * * * * *", true)
+		r := newFakeRunner(nil)
+		optsA := scheduler.Options{}
+		optsB := scheduler.Options{Now: func() time.Time { return time.Now().Add(300 * time.Millisecond) }}
+		if dbA.Dialect == store.DialectPostgres {
+			optsA.Locker = scheduler.NewPGLocker(dbA.SQL())
+			optsB.Locker = scheduler.NewPGLocker(dbB.SQL())
+		}
+		mustStart(t, dbA, r, optsA)
+		mustStart(t, dbB, r, optsB)
+		time.Sleep(3500 * time.Millisecond)
+
+		perSecond := map[int64]int{}
+		for _, at := range r.callTimes() {
+			perSecond[at.Unix()]++
+		}
+		if len(perSecond) < 2 {
+			t.Errorf("runs in %d distinct seconds, want at least 2", len(perSecond))
+		}
+		for sec, n := range perSecond {
+			if n > 1 {
+				t.Errorf("slot %v ran %d times", time.Unix(sec, 0).UTC(), n)
+			}
+		}
+	})
+}
+
+func TestStartFailsWhenStoreFails(t *testing.T) {
+	s, err := scheduler.New(failingStore{}, newFakeRunner(nil), scheduler.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err == nil {
+		t.Error("Start succeeded without its jobs")
+	}
+	if err := s.Stop(context.Background()); err != nil {
+		t.Errorf("Stop after a failed Start: %v", err)
+	}
+}
+
+type failingStore struct{ scheduler.JobStore }
+
+func (failingStore) ListJobs(context.Context) ([]domain.Job, error) {
+	return nil, errors.New("database down")
+}
