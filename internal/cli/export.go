@@ -1,0 +1,50 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"idm/internal/config"
+	"idm/internal/store"
+)
+
+func runExport(ctx context.Context, io IO, args []string) error {
+	var cfg config.Config
+	fs := newFlagSet("export", io)
+	cfg.Register(fs, io.Getenv)
+	// JSON lines is the only format; the flag is accepted so that scripts
+	// say what they expect.
+	fs.Bool("json", true, "print JSON lines, one user per line, in the import format (the only format)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("%w: export takes no arguments", ErrUsage)
+	}
+	db, err := openStore(ctx, &cfg, io)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	w := bufio.NewWriter(io.Stdout)
+	enc := json.NewEncoder(w)
+	// Users are walked in chunks, so an export of a large store does not
+	// hold it in memory.
+	err = db.EachUserDetail(ctx, 500, func(users []store.UserDetail) error {
+		for i := range users {
+			if err := enc.Encode(recordOf(&users[i])); err != nil {
+				return fmt.Errorf("export: write: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("export: write: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,299 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"idm/internal/config"
+	"idm/internal/domain"
+	"idm/internal/store"
+)
+
+// userRecord is one user in the import and export format (JSON lines, see
+// docs/import-format.md). The fields marked "export only" are written by
+// export and user show, and ignored by import.
+type userRecord struct {
+	ID             string             `json:"id,omitempty"` // export only
+	Username       string             `json:"username"`
+	DirectoryID    string             `json:"directory_id,omitempty"`
+	DN             string             `json:"dn,omitempty"`
+	GivenName      string             `json:"given_name,omitempty"`
+	Surname        string             `json:"surname,omitempty"`
+	DisplayName    string             `json:"display_name,omitempty"`
+	Email          string             `json:"email,omitempty"`
+	Phone          string             `json:"phone,omitempty"`
+	Title          string             `json:"title,omitempty"`
+	Department     string             `json:"department,omitempty"`
+	EmployeeNumber string             `json:"employee_number,omitempty"`
+	State          string             `json:"state,omitempty"`
+	Source         string             `json:"source,omitempty"`
+	Credentials    []credentialRecord `json:"credentials,omitempty"`
+	Roles          []string           `json:"roles,omitempty"`
+	WithdrawnRoles []withdrawnRole    `json:"withdrawn_roles,omitempty"` // export only
+	CreatedAt      *time.Time         `json:"created_at,omitempty"`      // export only
+	UpdatedAt      *time.Time         `json:"updated_at,omitempty"`      // export only
+	LastSyncedAt   *time.Time         `json:"last_synced_at,omitempty"`  // export only
+}
+
+type credentialRecord struct {
+	Type         string              `json:"type"`
+	Serial       string              `json:"serial"`
+	State        string              `json:"state"`
+	Certificates []certificateRecord `json:"certificates,omitempty"`
+}
+
+type certificateRecord struct {
+	Serial           string     `json:"serial"`
+	Subject          string     `json:"subject,omitempty"`
+	Issuer           string     `json:"issuer"`
+	NotBefore        time.Time  `json:"not_before"`
+	NotAfter         time.Time  `json:"not_after"`
+	State            string     `json:"state"`
+	RevocationReason string     `json:"revocation_reason,omitempty"`
+	RevokedAt        *time.Time `json:"revoked_at,omitempty"`
+}
+
+type withdrawnRole struct {
+	Name        string     `json:"name"`
+	WithdrawnAt *time.Time `json:"withdrawn_at,omitempty"`
+	WithdrawnBy string     `json:"withdrawn_by,omitempty"`
+}
+
+const importUsage = "usage: idm import FILE   (JSON lines: one user per line; see docs/import-format.md; - reads standard input)"
+
+func runImport(ctx context.Context, io IO, args []string) error {
+	var cfg config.Config
+	fs := newFlagSet("import", io)
+	cfg.Register(fs, io.Getenv)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(io.Stderr, importUsage)
+		return fmt.Errorf("%w: import needs one file", ErrUsage)
+	}
+	name := pos[0]
+	in := io.Stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	db, err := openStore(ctx, &cfg, io)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	var line, records, changed, rejected int
+	for sc.Scan() {
+		line++
+		text := bytes.TrimSpace(sc.Bytes())
+		if len(text) == 0 {
+			continue
+		}
+		records++
+		d, err := parseUserRecord(text)
+		if err == nil {
+			var ch bool
+			if ch, err = db.ImportUser(ctx, d); ch {
+				changed++
+			}
+		}
+		if err != nil {
+			rejected++
+			msg := err.Error()
+			if code := domain.ErrorCode(err); code != domain.EINTERNAL {
+				msg = domain.ErrorMessage(err)
+			}
+			fmt.Fprintf(io.Stderr, "%s:%d: %s; nothing of this record was written\n", name, line, msg)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("import: read %s after line %d: %w", name, line, err)
+	}
+	fmt.Fprintf(io.Stdout, "%d records read: %d imported (%d changed, %d already up to date), %d rejected\n",
+		records, records-rejected, changed, records-rejected-changed, rejected)
+	if rejected > 0 {
+		return fmt.Errorf("import: %d of %d records rejected", rejected, records)
+	}
+	return nil
+}
+
+// parseUserRecord decodes and checks one line of the import format. Every
+// message names the field at fault, so that the line number and the message
+// together say exactly what to fix.
+func parseUserRecord(line []byte) (store.UserDetail, error) {
+	var r userRecord
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return store.UserDetail{}, domain.Errorf(domain.EINVALID, "not a valid user record: %s", jsonProblem(err))
+	}
+	if dec.More() {
+		return store.UserDetail{}, domain.Errorf(domain.EINVALID, "more than one JSON value on the line; put one user per line")
+	}
+	if r.State == "" {
+		r.State = string(domain.UserActive)
+	}
+	if r.Source == "" {
+		r.Source = domain.SourceImport
+	}
+	p := domain.Person{
+		DN: r.DN, DirectoryID: r.DirectoryID, Username: r.Username, GivenName: r.GivenName, Surname: r.Surname,
+		DisplayName: r.DisplayName, Email: r.Email, Phone: r.Phone, Title: r.Title, Department: r.Department,
+		EmployeeNumber: r.EmployeeNumber,
+	}
+	if strings.TrimSpace(r.Username) == "" {
+		return store.UserDetail{}, domain.Errorf(domain.EINVALID, "username is required")
+	}
+	if err := domain.ValidatePerson(p); err != nil {
+		return store.UserDetail{}, err
+	}
+	st := domain.UserState(r.State)
+	if st != domain.UserActive && st != domain.UserInactive {
+		return store.UserDetail{}, domain.Errorf(domain.EINVALID, "state %q: use active or inactive", r.State)
+	}
+	if r.Source != domain.SourceImport && r.Source != domain.SourceLDAP {
+		return store.UserDetail{}, domain.Errorf(domain.EINVALID, "source %q: use import or ldap", r.Source)
+	}
+	d := store.UserDetail{User: domain.User{State: st, Source: r.Source}}
+	domain.ApplyPerson(&d.User, p)
+
+	credSeen := map[string]bool{}
+	certSeen := map[string]bool{}
+	for i, c := range r.Credentials {
+		where := fmt.Sprintf("credentials[%d]", i)
+		ct := domain.CredentialType(c.Type)
+		switch {
+		case !ct.Valid():
+			return store.UserDetail{}, domain.Errorf(domain.EINVALID, "%s: type %q: use card, temporary_card, virtual_smart_card, mobile_id or soft_token", where, c.Type)
+		case c.Serial == "" || len(c.Serial) > 128:
+			return store.UserDetail{}, domain.Errorf(domain.EINVALID, "%s: serial must be 1 to 128 characters", where)
+		case !domain.CredentialState(c.State).Valid():
+			return store.UserDetail{}, domain.Errorf(domain.EINVALID, "%s: state %q: use active, inactive or locked", where, c.State)
+		case credSeen[c.Type+"\x00"+c.Serial]:
+			return store.UserDetail{}, domain.Errorf(domain.EINVALID, "%s: %s %s is listed twice", where, c.Type, c.Serial)
+		}
+		credSeen[c.Type+"\x00"+c.Serial] = true
+		cd := store.CredentialDetail{Credential: domain.Credential{Type: ct, Serial: c.Serial, State: domain.CredentialState(c.State)}}
+		for j, k := range c.Certificates {
+			cw := fmt.Sprintf("%s.certificates[%d]", where, j)
+			switch {
+			case k.Serial == "" || len(k.Serial) > 128:
+				return store.UserDetail{}, domain.Errorf(domain.EINVALID, "%s: serial must be 1 to 128 characters", cw)
+			case k.Issuer == "" || len(k.Issuer) > 1024:
+				return store.UserDetail{}, domain.Errorf(domain.EINVALID, "%s: issuer must be 1 to 1024 characters", cw)
+			case len(k.Subject) > 1024:
+				return store.UserDetail{}, domain.Errorf(domain.EINVALID, "%s: subject is longer than 1024 characters", cw)
+			case k.NotBefore.IsZero() || k.NotAfter.IsZero():
+				return store.UserDetail{}, domain.Errorf(domain.EINVALID, "%s: not_before and not_after are required (RFC 3339 times)", cw)
+			case !k.NotAfter.After(k.NotBefore):
+				return store.UserDetail{}, domain.Errorf(domain.EINVALID, "%s: not_after must be after not_before", cw)
+			case !domain.CertificateState(k.State).Valid():
+				return store.UserDetail{}, domain.Errorf(domain.EINVALID, "%s: state %q: use active, on_hold, revoked or expired", cw, k.State)
+			case len(k.RevocationReason) > 64:
+				return store.UserDetail{}, domain.Errorf(domain.EINVALID, "%s: revocation_reason is longer than 64 characters", cw)
+			case certSeen[k.Issuer+"\x00"+k.Serial]:
+				return store.UserDetail{}, domain.Errorf(domain.EINVALID, "%s: certificate %s of %s is listed twice", cw, k.Serial, k.Issuer)
+			}
+			certSeen[k.Issuer+"\x00"+k.Serial] = true
+			cert := domain.Certificate{
+				Serial: k.Serial, Subject: k.Subject, Issuer: k.Issuer, NotBefore: k.NotBefore.UTC(), NotAfter: k.NotAfter.UTC(),
+				State: domain.CertificateState(k.State),
+			}
+			if k.RevocationReason != "" {
+				reason := k.RevocationReason
+				cert.RevocationReason = &reason
+			}
+			if k.RevokedAt != nil {
+				t := k.RevokedAt.UTC()
+				cert.RevokedAt = &t
+			}
+			cd.Certificates = append(cd.Certificates, cert)
+		}
+		d.Credentials = append(d.Credentials, cd)
+	}
+	roleSeen := map[string]bool{}
+	for i, name := range r.Roles {
+		name = strings.TrimSpace(name)
+		if name == "" || len(name) > 128 {
+			return store.UserDetail{}, domain.Errorf(domain.EINVALID, "roles[%d]: a role name must be 1 to 128 characters", i)
+		}
+		if !roleSeen[name] {
+			roleSeen[name] = true
+			d.Roles = append(d.Roles, store.RoleDetail{RoleName: name})
+		}
+	}
+	return d, nil
+}
+
+// jsonProblem words a decoding error without Go type names where it can.
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("JSON syntax error at byte %d: %v", syn.Offset, syn)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("field %s has the wrong type (%s)", typ.Field, typ.Value)
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// recordOf turns a stored user into the import/export format.
+func recordOf(u *store.UserDetail) userRecord {
+	r := userRecord{
+		ID: u.ID, Username: u.Username, DN: u.DN, GivenName: u.GivenName, Surname: u.Surname,
+		DisplayName: u.DisplayName, Email: u.Email, Phone: u.Phone, Title: u.Title, Department: u.Department,
+		EmployeeNumber: u.EmployeeNumber, State: string(u.State), Source: u.Source,
+		LastSyncedAt: u.LastSyncedAt,
+	}
+	created, updated := u.CreatedAt, u.UpdatedAt
+	r.CreatedAt, r.UpdatedAt = &created, &updated
+	if u.DirectoryID != nil {
+		r.DirectoryID = *u.DirectoryID
+	}
+	for _, c := range u.Credentials {
+		cr := credentialRecord{Type: string(c.Type), Serial: c.Serial, State: string(c.State)}
+		for _, k := range c.Certificates {
+			kr := certificateRecord{
+				Serial: k.Serial, Subject: k.Subject, Issuer: k.Issuer, NotBefore: k.NotBefore.UTC(), NotAfter: k.NotAfter.UTC(),
+				State: string(k.State), RevokedAt: k.RevokedAt,
+			}
+			if k.RevocationReason != nil {
+				kr.RevocationReason = *k.RevocationReason
+			}
+			cr.Certificates = append(cr.Certificates, kr)
+		}
+		r.Credentials = append(r.Credentials, cr)
+	}
+	for _, ra := range u.Roles {
+		if ra.WithdrawnAt == nil {
+			r.Roles = append(r.Roles, ra.RoleName)
+			continue
+		}
+		wr := withdrawnRole{Name: ra.RoleName, WithdrawnAt: ra.WithdrawnAt}
+		if ra.WithdrawnBy != nil {
+			wr.WithdrawnBy = *ra.WithdrawnBy
+		}
+		r.WithdrawnRoles = append(r.WithdrawnRoles, wr)
+	}
+	return r
+}

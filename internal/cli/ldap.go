@@ -1,0 +1,353 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"idm/internal/config"
+	"idm/internal/directory"
+	"idm/internal/domain"
+)
+
+const ldapUsage = `Usage:
+  idm ldap show [--json]
+  idm ldap configure [--preset active_directory|openldap] [--url URL] [--start-tls] [--ca-cert-file FILE]
+                     [--bind-dn DN] [--bind-password-file FILE|-] [--base-dn DN] [--scope sub|one|base]
+                     [--active-filter F] [--inactive-filter F] [--map field=attribute]... [--page-size N]
+                     [--connect-timeout S] [--search-timeout S] [--deactivate-max-users N]
+                     [--deactivate-max-percent P] [--shrink-max-percent P] [--insecure-skip-verify]
+  idm ldap test
+  idm ldap allow-next-run      let the next inactive run pass the deactivation limit once
+
+configure changes only what its flags name (a preset first, then the other flags).
+The bind password is read from a file (or - for standard input), never from a flag, and never shown.`
+
+// repeated collects a flag given several times.
+type repeated []string
+
+func (r *repeated) String() string     { return strings.Join(*r, ",") }
+func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
+
+func runLDAP(ctx context.Context, io IO, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprintln(io.Stderr, ldapUsage)
+		return fmt.Errorf("%w: ldap needs an action", ErrUsage)
+	}
+	switch args[0] {
+	case "show":
+		return ldapShow(ctx, io, args[1:])
+	case "configure":
+		return ldapConfigure(ctx, io, args[1:])
+	case "test":
+		return ldapTest(ctx, io, args[1:])
+	case "allow-next-run":
+		return ldapAllowNextRun(ctx, io, args[1:])
+	}
+	fmt.Fprintln(io.Stderr, ldapUsage)
+	return fmt.Errorf("%w: unknown ldap action %q", ErrUsage, args[0])
+}
+
+func ldapShow(ctx context.Context, io IO, args []string) error {
+	var cfg config.Config
+	fs := newFlagSet("ldap show", io)
+	cfg.Register(fs, io.Getenv)
+	asJSON := fs.Bool("json", false, "print the settings as JSON (without the password)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	db, err := openStore(ctx, &cfg, io)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	s, err := db.LDAPSettings(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(io.Stdout, ldapView(&s))
+	}
+	printLDAP(io.Stdout, &s)
+	return nil
+}
+
+// ldapView is the settings as shown: everything but the password, and
+// whether one is set.
+func ldapView(s *domain.LDAPSettings) map[string]any {
+	return map[string]any{
+		"url": s.URL, "start_tls": s.StartTLS, "ca_cert_set": s.CACert != "", "insecure_skip_verify": s.InsecureSkipVerify,
+		"bind_dn": s.BindDN, "bind_password_set": s.BindPasswordEnc != "", "base_dn": s.BaseDN, "scope": s.Scope,
+		"active_filter": s.ActiveFilter, "inactive_filter": s.InactiveFilter, "page_size": s.PageSize,
+		"connect_timeout_seconds": s.ConnectTimeoutSeconds, "search_timeout_seconds": s.SearchTimeoutSeconds,
+		"preset": s.Preset, "attribute_map": s.AttributeMap, "deactivate_max_users": s.DeactivateMaxUsers,
+		"deactivate_max_percent": s.DeactivateMaxPercent, "shrink_max_percent": s.ShrinkMaxPercent,
+		"allow_next_past_threshold": s.AllowNextPastThreshold, "version": s.Version,
+		"updated_at": s.UpdatedAt, "updated_by": s.UpdatedBy,
+	}
+}
+
+func printLDAP(w io.Writer, s *domain.LDAPSettings) {
+	yes := func(b bool) string {
+		if b {
+			return "yes"
+		}
+		return "no"
+	}
+	pw := "not set"
+	if s.BindPasswordEnc != "" {
+		pw = "set (hidden)"
+	}
+	ca := "none (system roots)"
+	if s.CACert != "" {
+		ca = "set"
+	}
+	if s.Version == 0 {
+		fmt.Fprintln(w, "The LDAP connection was never saved; these are the defaults.")
+	}
+	rows := [][2]string{
+		{"URL", s.URL}, {"StartTLS", yes(s.StartTLS)}, {"CA certificate", ca}, {"Skip TLS verification", yes(s.InsecureSkipVerify)},
+		{"Bind DN", s.BindDN}, {"Bind password", pw}, {"Base DN", s.BaseDN}, {"Scope", s.Scope},
+		{"Active filter", s.ActiveFilter}, {"Inactive filter", s.InactiveFilter},
+		{"Page size", fmt.Sprint(s.PageSize)}, {"Connect timeout", fmt.Sprintf("%ds", s.ConnectTimeoutSeconds)},
+		{"Search timeout", fmt.Sprintf("%ds", s.SearchTimeoutSeconds)}, {"Preset", s.Preset},
+		{"Deactivation limit", fmt.Sprintf("%d users or %d%% of the active users, whichever is lower", s.DeactivateMaxUsers, s.DeactivateMaxPercent)},
+		{"Next run may pass it", yes(s.AllowNextPastThreshold)},
+		{"Shrink limit", fmt.Sprintf("%d%%", s.ShrinkMaxPercent)},
+	}
+	for _, r := range rows {
+		fmt.Fprintf(w, "%-22s %s\n", r[0]+":", r[1])
+	}
+	fmt.Fprintln(w, "Attribute mapping:")
+	for _, f := range s.AttributeMap.Fields() {
+		fmt.Fprintf(w, "  %-20s %s\n", f[0]+":", f[1])
+	}
+	if s.InsecureSkipVerify {
+		fmt.Fprintln(w, "WARNING: TLS certificate verification is off: anyone between this server and the directory can read the bind password.")
+	}
+	if s.Version > 0 {
+		fmt.Fprintf(w, "Version %d, saved %s by %s\n", s.Version, s.UpdatedAt.Format("2006-01-02 15:04:05 MST"), s.UpdatedBy)
+	}
+}
+
+func ldapConfigure(ctx context.Context, io IO, args []string) error {
+	var cfg config.Config
+	fs := newFlagSet("ldap configure", io)
+	cfg.Register(fs, io.Getenv)
+	var in domain.LDAPSettings
+	var preset, caFile, pwFile string
+	var maps repeated
+	fs.StringVar(&preset, "preset", "", "active_directory or openldap: sets the filters and the attribute mapping")
+	fs.StringVar(&in.URL, "url", "", "ldap://host:389 or ldaps://host:636")
+	fs.BoolVar(&in.StartTLS, "start-tls", false, "upgrade an ldap:// connection with StartTLS")
+	fs.StringVar(&caFile, "ca-cert-file", "", "PEM file with the CA certificate(s) that signed the directory's certificate")
+	fs.BoolVar(&in.InsecureSkipVerify, "insecure-skip-verify", false, "do not verify the directory's TLS certificate (unsafe; for tests only)")
+	fs.StringVar(&in.BindDN, "bind-dn", "", "DN to bind as")
+	fs.StringVar(&pwFile, "bind-password-file", "", "file holding the bind password (first line), or - for standard input")
+	fs.StringVar(&in.BaseDN, "base-dn", "", "where to search, e.g. dc=example,dc=com")
+	fs.StringVar(&in.Scope, "scope", "", "sub, one or base")
+	fs.StringVar(&in.ActiveFilter, "active-filter", "", "LDAP filter for the active users")
+	fs.StringVar(&in.InactiveFilter, "inactive-filter", "", "LDAP filter for the inactive users")
+	fs.Var(&maps, "map", "field=attribute, repeatable; fields: username, stable_id, given_name, surname, display_name, email, phone, title, department, employee_number")
+	fs.IntVar(&in.PageSize, "page-size", 0, "entries per page of the paged search (1-5000)")
+	fs.IntVar(&in.ConnectTimeoutSeconds, "connect-timeout", 0, "connect timeout in seconds")
+	fs.IntVar(&in.SearchTimeoutSeconds, "search-timeout", 0, "search timeout in seconds")
+	fs.IntVar(&in.DeactivateMaxUsers, "deactivate-max-users", 0, "most users the inactive job may deactivate in one run")
+	fs.IntVar(&in.DeactivateMaxPercent, "deactivate-max-percent", 0, "most users the inactive job may deactivate, as a share of the active users")
+	fs.IntVar(&in.ShrinkMaxPercent, "shrink-max-percent", 0, "largest drop of the active result against the last successful run")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("%w: ldap configure takes only flags", ErrUsage)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	// Read the files before touching the database, so that a wrong path
+	// changes nothing.
+	var caPEM, password string
+	if set["ca-cert-file"] {
+		b, err := os.ReadFile(caFile)
+		if err != nil {
+			return fmt.Errorf("ldap configure: CA certificate: %w", err)
+		}
+		caPEM = string(b)
+	}
+	if set["bind-password-file"] {
+		var err error
+		if pwFile == "-" {
+			password, err = readSecret(io.Stdin)
+		} else {
+			var b []byte
+			b, err = os.ReadFile(pwFile)
+			password = strings.SplitN(string(b), "\n", 2)[0]
+			password = strings.TrimRight(password, "\r")
+		}
+		if err != nil {
+			return fmt.Errorf("ldap configure: bind password: %w", err)
+		}
+		if password == "" {
+			return fmt.Errorf("ldap configure: the bind password file is empty")
+		}
+	}
+
+	db, err := openStore(ctx, &cfg, io)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	s, err := db.LDAPSettings(ctx)
+	if err != nil {
+		return err
+	}
+	if set["preset"] {
+		if err := s.ApplyPreset(preset); err != nil {
+			return fmt.Errorf("%w: %s", ErrUsage, domain.ErrorMessage(err))
+		}
+	}
+	apply := map[string]func(){
+		"url": func() { s.URL = in.URL }, "start-tls": func() { s.StartTLS = in.StartTLS },
+		"ca-cert-file":         func() { s.CACert = caPEM },
+		"insecure-skip-verify": func() { s.InsecureSkipVerify = in.InsecureSkipVerify },
+		"bind-dn":              func() { s.BindDN = in.BindDN }, "base-dn": func() { s.BaseDN = in.BaseDN },
+		"scope": func() { s.Scope = in.Scope }, "active-filter": func() { s.ActiveFilter = in.ActiveFilter },
+		"inactive-filter": func() { s.InactiveFilter = in.InactiveFilter }, "page-size": func() { s.PageSize = in.PageSize },
+		"connect-timeout":        func() { s.ConnectTimeoutSeconds = in.ConnectTimeoutSeconds },
+		"search-timeout":         func() { s.SearchTimeoutSeconds = in.SearchTimeoutSeconds },
+		"deactivate-max-users":   func() { s.DeactivateMaxUsers = in.DeactivateMaxUsers },
+		"deactivate-max-percent": func() { s.DeactivateMaxPercent = in.DeactivateMaxPercent },
+		"shrink-max-percent":     func() { s.ShrinkMaxPercent = in.ShrinkMaxPercent },
+	}
+	for name, fn := range apply {
+		if set[name] {
+			fn()
+		}
+	}
+	for _, m := range maps {
+		field, attr, ok := strings.Cut(m, "=")
+		if !ok {
+			return fmt.Errorf("%w: --map %q: use field=attribute, e.g. username=uid", ErrUsage, m)
+		}
+		if err := s.AttributeMap.Set(strings.TrimSpace(field), strings.TrimSpace(attr)); err != nil {
+			return fmt.Errorf("%w: --map: %s", ErrUsage, domain.ErrorMessage(err))
+		}
+	}
+	if problems := s.Validate(); len(problems) > 0 {
+		keys := make([]string, 0, len(problems))
+		for k := range problems {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(io.Stderr, "%s: %s\n", k, problems[k])
+		}
+		return fmt.Errorf("ldap configure: the settings are not valid; nothing was saved")
+	}
+	if set["bind-password-file"] {
+		box, err := cfg.SecretBox()
+		if err != nil {
+			return err
+		}
+		if s.BindPasswordEnc, err = box.Seal(password); err != nil {
+			return err
+		}
+	}
+	actor := "cli"
+	if u := io.Getenv("USER"); u != "" {
+		actor = "cli:" + u
+	}
+	saved, err := db.SaveLDAPSettings(ctx, s, actor)
+	if err != nil {
+		if domain.ErrorCode(err) != domain.EINTERNAL {
+			return fmt.Errorf("%s", domain.ErrorMessage(err))
+		}
+		return err
+	}
+	fmt.Fprintf(io.Stdout, "LDAP connection saved (version %d).\n", saved.Version)
+	printLDAP(io.Stdout, &saved)
+	return nil
+}
+
+func ldapTest(ctx context.Context, io IO, args []string) error {
+	var cfg config.Config
+	fs := newFlagSet("ldap test", io)
+	cfg.Register(fs, io.Getenv)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	db, err := openStore(ctx, &cfg, io)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	s, err := db.LDAPSettings(ctx)
+	if err != nil {
+		return err
+	}
+	box, err := cfg.SecretBox()
+	if err != nil {
+		return err
+	}
+	pw, err := box.Open(s.BindPasswordEnc)
+	if err != nil {
+		return err
+	}
+	rep := directory.Test(ctx, s, pw)
+	for _, st := range rep.Steps {
+		mark := "ok  "
+		switch {
+		case st.Skipped:
+			mark = "skip"
+		case !st.OK:
+			mark = "FAIL"
+		}
+		fmt.Fprintf(io.Stdout, "[%s] %-16s %s\n", mark, directory.StepLabel(st.Name), st.Detail)
+	}
+	if rep.OK {
+		fmt.Fprintf(io.Stdout, "Active filter finds %d entries, inactive filter %d.\n", rep.ActiveCount, rep.InactiveCount)
+		for _, p := range rep.Samples {
+			fmt.Fprintf(io.Stdout, "  %s: username %q, name %q, email %q, stable id %q\n", p.DN, p.Username, p.DisplayName, p.Email, p.DirectoryID)
+		}
+		for _, e := range rep.SampleErrors {
+			fmt.Fprintf(io.Stdout, "  cannot map: %s\n", e)
+		}
+		return nil
+	}
+	return fmt.Errorf("ldap test: the connection test failed")
+}
+
+func ldapAllowNextRun(ctx context.Context, io IO, args []string) error {
+	var cfg config.Config
+	fs := newFlagSet("ldap allow-next-run", io)
+	cfg.Register(fs, io.Getenv)
+	withdraw := fs.Bool("withdraw", false, "withdraw the permission instead")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	db, err := openStore(ctx, &cfg, io)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	actor := "cli"
+	if u := io.Getenv("USER"); u != "" {
+		actor = "cli:" + u
+	}
+	if err := db.SetThresholdOverride(ctx, !*withdraw, actor); err != nil {
+		if domain.ErrorCode(err) != domain.EINTERNAL {
+			return fmt.Errorf("%s", domain.ErrorMessage(err))
+		}
+		return err
+	}
+	if *withdraw {
+		fmt.Fprintln(io.Stdout, "The next inactive run must stay within the deactivation limit.")
+	} else {
+		fmt.Fprintln(io.Stdout, "The next inactive run may deactivate more users than the limit, once.")
+	}
+	return nil
+}
