@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"idm/internal/domain"
+	"idm/internal/engine"
+	"idm/internal/opcache"
 	"idm/internal/secret"
 	"idm/internal/store"
 )
@@ -39,10 +41,21 @@ type Deps struct {
 type Scheduler interface{}
 
 // JobEngine is the part of the sync engine the Operator pages use.
-type JobEngine interface{}
+type JobEngine interface {
+	// Run runs job key to its end; it refuses (domain ECONFLICT) while any
+	// job runs. opts.Started is called once the run record exists.
+	Run(ctx context.Context, key domain.JobKey, opts engine.RunOptions) (*domain.Run, error)
+	// Status is the live snapshot of job key's run in this process.
+	Status(key domain.JobKey) (domain.Run, bool)
+}
 
 // OperatorCache is the Operator side's cache of job definitions and settings.
-type OperatorCache interface{}
+type OperatorCache interface {
+	// Snapshot is what the cache holds, loaded at first use.
+	Snapshot(ctx context.Context) (*opcache.Snapshot, error)
+	// Clear reloads the cache from the database and audits it for actor.
+	Clear(ctx context.Context, actor string) (*opcache.Snapshot, error)
+}
 
 // Authenticator signs accounts in and checks sessions.
 type Authenticator interface {

@@ -8,6 +8,3 @@ import "github.com/go-chi/chi/v5"
 func (s *Server) mountAdminBatchSync(chi.Router) {}
 func (s *Server) mountAdminLDAP(chi.Router)      {}
 func (s *Server) mountAdminAudit(chi.Router)     {}
-func (s *Server) mountOperatorJobs(chi.Router)   {}
-func (s *Server) mountOperatorUsers(chi.Router)  {}
-func (s *Server) mountOperatorCache(chi.Router)  {}

@@ -1,0 +1,47 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// handleCacheClear reloads the Operator cache (audited), tells the other
+// instances, and goes back to the Operator page the person was on.
+func (s *Server) handleCacheClear(w http.ResponseWriter, r *http.Request) {
+	if s.deps.Cache == nil {
+		s.fail(w, r, fmt.Errorf("web: clear cache: no Operator cache configured"))
+		return
+	}
+	if _, err := s.deps.Cache.Clear(r.Context(), actor(r)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if s.deps.Notify != nil {
+		s.deps.Notify(r.Context(), "cache")
+	}
+	s.log.Info("operator cache cleared", "by", actor(r))
+	s.redirectWithFlash(w, r, backToOperator(r), "Cache cleared: job definitions and settings reloaded.")
+}
+
+// backToOperator is the Operator page named by the Referer when it is one of
+// ours, else Batch jobs: never a redirect to another site.
+func backToOperator(r *http.Request) string {
+	const fallback = "/operator/jobs"
+	u, err := url.Parse(r.Referer())
+	if err != nil || r.Referer() == "" {
+		return fallback
+	}
+	if u.Host != "" && u.Host != r.Host {
+		return fallback
+	}
+	if u.Path != "/operator" && !strings.HasPrefix(u.Path, "/operator/") {
+		return fallback
+	}
+	target := u.EscapedPath()
+	if u.RawQuery != "" {
+		target += "?" + u.RawQuery
+	}
+	return target
+}
