@@ -11,6 +11,7 @@ import (
 )
 
 func TestPGLocker(t *testing.T) {
+	t.Parallel()
 	url := testenv.PostgresURL(t)
 	ctx := context.Background()
 	// Two pools, as two instances would have.

@@ -140,6 +140,7 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 }
 
 func TestEverySecondFires(t *testing.T) {
+	t.Parallel()
 	db := mustOpenStore(t, testenv.SQLiteURL(t))
 	setSchedule(t, db, domain.JobActive, "*/1 * * * * *", true)
 	r := newFakeRunner(nil)
@@ -167,6 +168,7 @@ func TestEverySecondFires(t *testing.T) {
 }
 
 func TestReschedule(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := mustOpenStore(t, testenv.SQLiteURL(t))
 	setSchedule(t, db, domain.JobActive, "0 0 1 1 *", true)
@@ -257,6 +259,7 @@ func TestReschedule(t *testing.T) {
 }
 
 func TestInvalidExpressionInDatabase(t *testing.T) {
+	t.Parallel()
 	db := mustOpenStore(t, testenv.SQLiteURL(t))
 	setSchedule(t, db, domain.JobActive, "61 * * * *", true)
 	setSchedule(t, db, domain.JobInactive, "*/1 * * * * *", true)
@@ -283,6 +286,7 @@ func TestInvalidExpressionInDatabase(t *testing.T) {
 // even when a save replaces the gocron job mid-run, and the save does not
 // cancel the run.
 func TestSingleton(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := mustOpenStore(t, testenv.SQLiteURL(t))
 	setSchedule(t, db, domain.JobActive, "*/1 * * * * *", true)
@@ -325,6 +329,7 @@ func TestSingleton(t *testing.T) {
 }
 
 func TestStop(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name          string
 		runFor        time.Duration
@@ -403,6 +408,7 @@ func TestStop(t *testing.T) {
 // TestRunnerConflictSkipsSlot: when the engine says the job is busy, the
 // scheduler skips the slot and keeps scheduling.
 func TestRunnerConflictSkipsSlot(t *testing.T) {
+	t.Parallel()
 	db := mustOpenStore(t, testenv.SQLiteURL(t))
 	setSchedule(t, db, domain.JobActive, "*/1 * * * * *", true)
 	r := newFakeRunner(func(ctx context.Context, key domain.JobKey) error {
@@ -415,6 +421,7 @@ func TestRunnerConflictSkipsSlot(t *testing.T) {
 // TestSlotFiresOnceAcrossInstances runs two schedulers on one database, the
 // second with its clock 300ms ahead: each slot runs once in all.
 func TestSlotFiresOnceAcrossInstances(t *testing.T) {
+	t.Parallel()
 	testenv.EachStore(t, func(t *testing.T, url string) {
 		dbA := mustOpenStore(t, url)
 		dbB := mustOpenStore(t, url)
@@ -446,6 +453,7 @@ func TestSlotFiresOnceAcrossInstances(t *testing.T) {
 }
 
 func TestStartFailsWhenStoreFails(t *testing.T) {
+	t.Parallel()
 	s, err := scheduler.New(failingStore{}, newFakeRunner(nil), scheduler.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
