@@ -11,8 +11,13 @@ import (
 	"time"
 
 	"idm/internal/auth"
+	"idm/internal/cluster"
 	"idm/internal/config"
+	"idm/internal/demo"
 	"idm/internal/domain"
+	"idm/internal/engine"
+	"idm/internal/opcache"
+	"idm/internal/scheduler"
 	"idm/internal/store"
 	"idm/web"
 )
@@ -35,22 +40,63 @@ func runServe(ctx context.Context, io IO, args []string) error {
 	if err != nil {
 		return err
 	}
-	_ = box
+	log := slog.Default()
+
+	eng := engine.New(engine.Deps{DB: db, Dial: engine.DialDirectory, OpenSecret: box.Open, Instance: cfg.Instance, Logger: log})
+	// Runs this instance left "running" when it died are aborted before any new run.
+	if _, err := eng.Recover(ctx); err != nil {
+		return err
+	}
 
 	if cfg.Demo {
 		if err := ensureDemoAccounts(ctx, db, io); err != nil {
 			return err
 		}
+		d, err := demo.Setup(ctx, db, box, log, cfg.DemoLDAPAddr)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
 	} else if accounts, err := db.ListAccounts(ctx); err != nil {
 		return err
 	} else if len(accounts) == 0 {
-		slog.Warn("no account exists yet: create one with `idm account create --role administrator NAME`")
+		log.Warn("no account exists yet: create one with `idm account create --role administrator NAME`")
+	}
+
+	schedOpts := scheduler.Options{Location: cfg.Location, Logger: log, ShutdownGrace: cfg.ShutdownGrace}
+	if db.Dialect == store.DialectPostgres {
+		// A scheduled run happens once across every instance on this database.
+		schedOpts.Locker = scheduler.NewPGLocker(db.SQL())
+	}
+	sched, err := scheduler.New(db, eng, schedOpts)
+	if err != nil {
+		return err
+	}
+	if err := sched.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		// Give a running job its grace period, then record it as aborted.
+		if err := sched.Stop(context.Background()); err != nil {
+			log.Error("stop scheduler", "err", err)
+		}
+	}()
+
+	cache := opcache.New(db, cfg.Location, db.Now)
+	var notify func(context.Context, string)
+	if db.Dialect == store.DialectPostgres {
+		bus := cluster.New(cfg.DatabaseURL, cfg.Instance, log, func(ctx context.Context, payload string) error {
+			return db.Write.WithContext(ctx).Exec("SELECT pg_notify(?, ?)", cluster.Channel, payload).Error
+		})
+		notify = bus.Notify
+		go bus.Listen(ctx, func(topic string) { applyClusterChange(ctx, topic, sched, cache, log) })
 	}
 
 	authSvc := auth.New(db, db.Now, cfg.SessionIdle, cfg.SessionMax)
 	handler := web.New(web.Deps{
 		Store: db, Auth: authSvc, Box: box, Location: cfg.Location, Now: db.Now,
-		Logger: slog.Default(), Demo: cfg.Demo, SecureCookies: cfg.TLSCert != "",
+		Logger: log, Demo: cfg.Demo, SecureCookies: cfg.TLSCert != "",
+		Scheduler: sched, Engine: eng, Cache: cache, CacheStatus: cache.Status, Notify: notify,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -99,6 +145,25 @@ func runServe(ctx context.Context, io IO, args []string) error {
 		return fmt.Errorf("serve: shutdown: %w", err)
 	}
 	return nil
+}
+
+// applyClusterChange follows a change another instance announced: a saved
+// schedule is rescheduled here too, and a Clear cache clears this cache.
+// After a reconnect (resync) both are re-read, since announcements sent
+// while disconnected are lost.
+func applyClusterChange(ctx context.Context, topic string, sched *scheduler.Scheduler, cache *opcache.Cache, log *slog.Logger) {
+	if topic == cluster.TopicJobs || topic == cluster.TopicResync {
+		for _, key := range domain.JobKeys {
+			if err := sched.Reschedule(ctx, key); err != nil {
+				log.Error("reschedule after a change on another instance", "job", key, "err", err)
+			}
+		}
+	}
+	if topic == cluster.TopicCache || topic == cluster.TopicResync {
+		if err := cache.Reload(ctx); err != nil {
+			log.Error("reload the Operator cache after a Clear cache on another instance", "err", err)
+		}
+	}
 }
 
 // expireSessions removes ended sessions every few minutes.
