@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Targets of issue 6.
+const (
+	targetFirstRatio    = 2.0  // (b) against the active floor
+	targetSecondRatio   = 1.3  // (c) against the active floor, with no row written
+	targetInactiveRatio = 3.0  // (d) against the inactive floor
+	targetPeakMiB       = 150  // peak RSS of a run at 100,000
+	targetGrowth        = 1.5  // peak RSS at the largest size against the smallest
+	targetP99Millis     = 50.0 // Batch jobs page while (b) runs at 100,000
+	targetRSSSize       = 100000
+)
+
+// report is the whole benchmark, as printed and as written to JSON.
+type report struct {
+	Machine      machine       `json:"machine"`
+	StartedAt    time.Time     `json:"started_at"`
+	TotalSeconds float64       `json:"total_seconds"`
+	Sizes        []sizeReport  `json:"sizes"`
+	Checks       []targetCheck `json:"checks"`
+	Misses       int           `json:"misses"`
+}
+
+type machine struct {
+	CPU       string `json:"cpu"`
+	Cores     int    `json:"cores"`
+	MemoryMiB int    `json:"memory_mib"`
+	GoVersion string `json:"go_version"`
+	OS        string `json:"os"`
+}
+
+type sizeReport struct {
+	N     int `json:"n"`
+	Setup struct {
+		LDIFSeconds    float64 `json:"ldif_seconds"`
+		SlapaddSeconds float64 `json:"slapadd_and_start_seconds"`
+	} `json:"setup"`
+	FloorActive   *measurement `json:"floor_active"`
+	FloorInactive *measurement `json:"floor_inactive"`
+	DBs           []dbReport   `json:"databases"`
+}
+
+type dbReport struct {
+	DB           string       `json:"db"`
+	FirstActive  *measurement `json:"b_first_active"`
+	SecondActive *measurement `json:"c_second_active"`
+	SeedSeconds  float64      `json:"seed_seconds"`
+	Inactive     *measurement `json:"d_inactive"`
+	Latency      *measurement `json:"latency_during_b,omitempty"`
+}
+
+// measurement is a phase as the parent saw it.
+type measurement struct {
+	phaseResult
+	Phase            string  `json:"phase"`
+	EntriesPerSecond float64 `json:"entries_per_second"`
+	FloorRatio       float64 `json:"floor_ratio,omitempty"`
+	PeakRSSMiB       float64 `json:"peak_rss_mib"`
+	CPUSeconds       float64 `json:"cpu_seconds"`
+	// DataRows are the rows written to users, credentials, certificates,
+	// roles, role assignments, run items and audit events.
+	DataRows int64 `json:"data_rows_written"`
+	// RunRecordRows are the writes of the run's own record (created,
+	// progress after each page, finished).
+	RunRecordRows int64 `json:"run_record_rows_written"`
+	// PGTableWrites is PostgreSQL's own count (pg_stat_user_tables) of rows
+	// inserted, updated and deleted per table during the phase.
+	PGTableWrites map[string]int64 `json:"pg_table_writes,omitempty"`
+}
+
+type targetCheck struct {
+	What   string  `json:"what"`
+	Value  float64 `json:"value"`
+	Target string  `json:"target"`
+	OK     bool    `json:"ok"`
+}
+
+func (r *report) add(what string, value float64, target string, ok bool) {
+	r.Checks = append(r.Checks, targetCheck{What: what, Value: value, Target: target, OK: ok})
+	if !ok {
+		r.Misses++
+	}
+}
+
+// check compares every figure with its target.
+func (r *report) check() {
+	r.Checks, r.Misses = nil, 0
+	var smallest, largest *sizeReport
+	for i := range r.Sizes {
+		s := &r.Sizes[i]
+		if smallest == nil || s.N < smallest.N {
+			smallest = s
+		}
+		if largest == nil || s.N > largest.N {
+			largest = s
+		}
+		for _, d := range s.DBs {
+			at := fmt.Sprintf("N=%d %s", s.N, d.DB)
+			r.add(at+" (b) first active / floor", d.FirstActive.FloorRatio, fmt.Sprintf("≤ %.1f×", targetFirstRatio), d.FirstActive.FloorRatio <= targetFirstRatio)
+			r.add(at+" (c) second active / floor", d.SecondActive.FloorRatio, fmt.Sprintf("≤ %.1f×", targetSecondRatio), d.SecondActive.FloorRatio <= targetSecondRatio)
+			r.add(at+" (c) data rows written", float64(d.SecondActive.DataRows), "0", d.SecondActive.DataRows == 0)
+			r.add(at+" (d) inactive / inactive floor", d.Inactive.FloorRatio, fmt.Sprintf("≤ %.1f×", targetInactiveRatio), d.Inactive.FloorRatio <= targetInactiveRatio)
+			if s.N >= targetRSSSize {
+				for _, m := range []*measurement{d.FirstActive, d.SecondActive, d.Inactive} {
+					r.add(fmt.Sprintf("%s %s peak RSS MiB", at, m.label()), m.PeakRSSMiB, fmt.Sprintf("≤ %d", targetPeakMiB), m.PeakRSSMiB <= targetPeakMiB)
+				}
+			}
+			if d.Latency != nil && d.Latency.Latency != nil {
+				l := d.Latency.Latency
+				r.add(fmt.Sprintf("%s GET %s p99 ms during (b), %d clients", at, l.Page, l.Clients), l.P99Millis,
+					fmt.Sprintf("≤ %.0f", targetP99Millis), l.P99Millis <= targetP99Millis && l.Errors == 0)
+			}
+		}
+	}
+	if smallest == nil || smallest == largest {
+		return
+	}
+	for _, d := range largest.DBs {
+		for _, s := range smallest.DBs {
+			if s.DB != d.DB {
+				continue
+			}
+			pairs := [][2]*measurement{{d.FirstActive, s.FirstActive}, {d.SecondActive, s.SecondActive}, {d.Inactive, s.Inactive}}
+			for _, p := range pairs {
+				g := p[0].PeakRSSMiB / p[1].PeakRSSMiB
+				r.add(fmt.Sprintf("%s %s peak RSS N=%d / N=%d", d.DB, p[0].label(), largest.N, smallest.N), g,
+					fmt.Sprintf("≤ %.1f×", targetGrowth), g <= targetGrowth)
+			}
+		}
+	}
+}
+
+func (m *measurement) label() string { return m.Phase }
+
+// print writes the table of figures and the target checks.
+func (r *report) print(out io.Writer) {
+	fmt.Fprintf(out, "\nidm-bench %s — %s, %d cores, %d MiB, %s, %s\n\n", r.StartedAt.Format(time.RFC3339),
+		r.Machine.CPU, r.Machine.Cores, r.Machine.MemoryMiB, r.Machine.GoVersion, r.Machine.OS)
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "N\tdb\tphase\twall s\tentries\tentries/s\t× floor\tdata rows\trun rows\tpeak RSS MiB\tCPU s\t")
+	row := func(n int, db, phase string, m *measurement, floor bool) {
+		ratio, rows, runRows := "", "", ""
+		if !floor {
+			ratio = fmt.Sprintf("%.2f", m.FloorRatio)
+			rows, runRows = strconv.FormatInt(m.DataRows, 10), strconv.FormatInt(m.RunRecordRows, 10)
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%.2f\t%d\t%.0f\t%s\t%s\t%s\t%.1f\t%.1f\t\n", n, db, phase, m.WallSeconds, m.Entries,
+			m.EntriesPerSecond, ratio, rows, runRows, m.PeakRSSMiB, m.CPUSeconds)
+	}
+	for _, s := range r.Sizes {
+		row(s.N, "-", "(a) floor active", s.FloorActive, true)
+		row(s.N, "-", "(a) floor inactive", s.FloorInactive, true)
+		for _, d := range s.DBs {
+			row(s.N, d.DB, "(b) first active", d.FirstActive, false)
+			row(s.N, d.DB, "(c) second active", d.SecondActive, false)
+			row(s.N, d.DB, "(d) inactive", d.Inactive, false)
+			if d.Latency != nil {
+				row(s.N, d.DB, "(b) with page load", d.Latency, false)
+			}
+		}
+	}
+	w.Flush()
+
+	for _, s := range r.Sizes {
+		for _, d := range s.DBs {
+			if d.Latency == nil || d.Latency.Latency == nil {
+				continue
+			}
+			l := d.Latency.Latency
+			fmt.Fprintf(out, "\nN=%d %s: GET %s by %d signed-in operators during (b): %d requests, p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms, errors %d\n",
+				s.N, d.DB, l.Page, l.Clients, l.Requests, l.P50Millis, l.P90Millis, l.P99Millis, l.MaxMillis, l.Errors)
+			if l.FirstError != "" {
+				fmt.Fprintf(out, "  first error: %s\n", l.FirstError)
+			}
+		}
+	}
+
+	fmt.Fprintln(out, "\nTargets:")
+	w = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	for _, c := range r.Checks {
+		mark := "ok"
+		if !c.OK {
+			mark = "MISS"
+		}
+		fmt.Fprintf(w, "  %s\t%.2f\t%s\t%s\n", c.What, c.Value, c.Target, mark)
+	}
+	w.Flush()
+	fmt.Fprintf(out, "\n%d of %d targets missed; total time %.0fs\n", r.Misses, len(r.Checks), r.TotalSeconds)
+}
+
+// describeMachine names the CPU, cores, memory and Go version.
+func describeMachine() machine {
+	m := machine{Cores: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH}
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	if f, err := os.Open("/proc/meminfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
+				kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+				m.MemoryMiB = kb / 1024
+				break
+			}
+		}
+		f.Close()
+	}
+	return m
+}

@@ -1,0 +1,52 @@
+package testenv
+
+import (
+	"fmt"
+	"syscall"
+)
+
+// PostgresServer is a throwaway PostgreSQL server for a program rather than
+// a test (the benchmark, cmd/idm-bench): the same server tests get, with
+// errors returned instead of failing a testing.TB. Close stops it and
+// removes its directory.
+type PostgresServer struct {
+	srv *pgServer
+}
+
+// StartPostgresServer starts a throwaway PostgreSQL server (durability off,
+// as for tests) on a free loopback port.
+func StartPostgresServer() (*PostgresServer, error) {
+	srv, err := newPGServer()
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.start(); err != nil {
+		srv.remove()
+		return nil, err
+	}
+	return &PostgresServer{srv: srv}, nil
+}
+
+// CreateDatabase creates the empty database name (letters, digits and
+// underscores) and returns its URL.
+func (p *PostgresServer) CreateDatabase(name string) (string, error) {
+	if err := p.srv.admin("CREATE DATABASE " + name); err != nil {
+		return "", err
+	}
+	return p.srv.url(name), nil
+}
+
+// DropDatabase drops the database name, closing its connections.
+func (p *PostgresServer) DropDatabase(name string) error {
+	return p.srv.admin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+}
+
+// Close stops the server and removes its directory.
+func (p *PostgresServer) Close() error {
+	err := p.srv.stop(syscall.SIGQUIT)
+	p.srv.remove()
+	if err != nil {
+		return fmt.Errorf("testenv: %w", err)
+	}
+	return nil
+}
