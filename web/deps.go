@@ -37,8 +37,15 @@ type Deps struct {
 	Notify func(ctx context.Context, topic string)
 }
 
-// Scheduler is the part of the scheduler the Admin pages use.
-type Scheduler interface{}
+// Scheduler is the part of the scheduler the Admin pages use: a save
+// reschedules its job at once, and the pages show gocron's next run.
+type Scheduler interface {
+	// Reschedule re-reads the job's definition and applies it in the
+	// running scheduler (adds, updates or removes the job).
+	Reschedule(ctx context.Context, key domain.JobKey) error
+	// NextRun is when the job fires next; false when it is not scheduled.
+	NextRun(key domain.JobKey) (time.Time, bool)
+}
 
 // JobEngine is the part of the sync engine the Operator pages use.
 type JobEngine interface {

@@ -5,6 +5,4 @@ package web
 
 import "github.com/go-chi/chi/v5"
 
-func (s *Server) mountAdminBatchSync(chi.Router) {}
-func (s *Server) mountAdminLDAP(chi.Router)      {}
-func (s *Server) mountAdminAudit(chi.Router)     {}
+func (s *Server) mountAdminAudit(chi.Router) {}

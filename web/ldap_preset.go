@@ -1,0 +1,38 @@
+package web
+
+import (
+	"net/http"
+
+	"idm/internal/domain"
+	"idm/templates"
+)
+
+// handleLDAPPreset fills the form's filters and attribute mapping from a
+// preset and shows the form again, unsaved.
+func (s *Server) handleLDAPPreset(w http.ResponseWriter, r *http.Request) {
+	cur, err := s.deps.Store.LDAPSettings(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f, err := parseLDAPForm(r, cur)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := f.S.ApplyPreset(r.PostFormValue("apply_preset")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	name := "OpenLDAP"
+	if f.S.Preset == domain.PresetActiveDirectory {
+		name = "Active Directory"
+	}
+	notice := "The " + name + " preset filled in the filters and the attribute mapping. Nothing is saved yet: review them and click Save."
+	if f.Password != "" {
+		notice += " Type the bind password again: it is never shown back."
+	}
+	// No field messages: the form is not being saved, and a half-filled
+	// form is normal while a preset is chosen. Save checks every field.
+	s.renderLDAP(w, r, http.StatusOK, cur, templates.LDAPView{S: f.S, Notice: notice})
+}

@@ -1,0 +1,66 @@
+package web
+
+import (
+	"net/http"
+
+	"idm/internal/domain"
+	"idm/templates"
+)
+
+const ldapSavedFlash = "LDAP connection saved. To see this update in Identity Manager Operator, click Clear cache in the Operator UI."
+
+// handleLDAPSave saves the LDAP connection. Bad input re-renders the form
+// with a message at each field and saves nothing; the bind password is
+// sealed before it is stored and kept as it is when the field is empty.
+func (s *Server) handleLDAPSave(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	cur, err := s.deps.Store.LDAPSettings(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f, err := parseLDAPForm(r, cur)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if len(f.Errors) > 0 {
+		s.renderLDAP(w, r, http.StatusUnprocessableEntity, cur, templates.LDAPView{S: f.S, Errors: f.Errors})
+		return
+	}
+	switch {
+	case f.ClearPassword:
+		f.S.BindPasswordEnc = ""
+	case f.Password != "":
+		if s.deps.Box == nil {
+			s.fail(w, r, domain.Errorf(domain.EINVALID, "This server has no secret key to encrypt the bind password with; nothing was saved."))
+			return
+		}
+		sealed, err := s.deps.Box.Seal(f.Password)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		f.S.BindPasswordEnc = sealed
+	}
+	saved, err := s.deps.Store.SaveLDAPSettings(ctx, f.S, actor(r))
+	if domain.ErrorCode(err) == domain.ECONFLICT {
+		latest, getErr := s.deps.Store.LDAPSettings(ctx)
+		if getErr != nil {
+			s.fail(w, r, getErr)
+			return
+		}
+		// Keep what was typed (but the password) with the version it was
+		// typed against: saving again needs a reload.
+		s.renderLDAP(w, r, http.StatusConflict, latest, templates.LDAPView{S: f.S, Conflict: "Nothing was saved: " + domain.ErrorMessage(err) + "."})
+		return
+	} else if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.log.Info("ldap connection saved", "settings", saved.String(), "version", saved.Version, "by", actor(r))
+	if s.deps.Notify != nil {
+		s.deps.Notify(ctx, "settings")
+	}
+	s.redirectWithFlash(w, r, "/admin/ldap", ldapSavedFlash)
+}

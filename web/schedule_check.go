@@ -1,0 +1,34 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"idm/internal/domain"
+	"idm/templates"
+)
+
+// handleScheduleCheck is the live check of the Expression field: htmx gets
+// the check fragment; a plain request (the form's Check button without
+// JavaScript) gets the whole page with the expression filled in.
+func (s *Server) handleScheduleCheck(w http.ResponseWriter, r *http.Request) {
+	job, err := s.deps.Store.GetJob(r.Context(), domain.JobKey(chi.URLParam(r, "key")))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	expr := r.URL.Query().Get("expression")
+	if !isHTMX(r) {
+		s.renderBatchJob(w, r, http.StatusOK, job, scheduleForm{
+			Expression: expr, Enabled: r.URL.Query().Get("enabled") == "true", Version: job.Version,
+		})
+		return
+	}
+	v, err := s.scheduleCheck(r.Context(), job.Key, expr)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, templates.ScheduleCheck(v))
+}
