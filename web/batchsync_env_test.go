@@ -178,7 +178,7 @@ func parseHTML(t *testing.T, res *httptest.ResponseRecorder) *goquery.Document {
 }
 
 func testid(doc *goquery.Document, id string) string {
-	return strings.Join(strings.Fields(doc.Find(`[data-testid="` + id + `"]`).Text()), " ")
+	return strings.Join(strings.Fields(doc.Find(`[data-testid="`+id+`"]`).Text()), " ")
 }
 
 // recordingRunner stands in for the engine in handler tests: it records
