@@ -3,9 +3,11 @@ package web_test
 import (
 	"context"
 	"crypto/rand"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -79,7 +81,10 @@ func newAdminEnv(t *testing.T, o adminEnvOptions) *adminEnv {
 		t.Fatal(err)
 	}
 	e := &adminEnv{t: t, db: db, box: box, loc: loc, runner: &recordingRunner{}, notified: &topics{}}
-	e.sched, err = scheduler.New(db, e.runner, scheduler.Options{Location: loc})
+	// Warnings and errors only: the pages and the scheduler log every
+	// request and save at Info.
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	e.sched, err = scheduler.New(db, e.runner, scheduler.Options{Location: loc, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +98,7 @@ func newAdminEnv(t *testing.T, o adminEnvOptions) *adminEnv {
 	})
 	e.h = web.New(web.Deps{
 		Store: db, Auth: auth.New(db, db.Now, time.Hour, 8*time.Hour), Box: box, Location: loc,
-		Now: o.now, Scheduler: e.sched, Notify: e.notified.add,
+		Now: o.now, Logger: log, Scheduler: e.sched, Notify: e.notified.add,
 	})
 	e.login()
 	return e
