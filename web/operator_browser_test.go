@@ -1,0 +1,300 @@
+package web_test
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"idm/internal/directory"
+	"idm/internal/domain"
+	"idm/internal/engine"
+	"idm/internal/store"
+	"idm/internal/testenv"
+)
+
+// slowSource is the real directory with a pause before each page, so that a
+// person (and this test) can watch a run's progress.
+type slowSource struct {
+	engine.Source
+	pause time.Duration
+}
+
+func (s slowSource) Search(ctx context.Context, filter string, m domain.AttributeMap, fn func([]directory.Entry) error) error {
+	return s.Source.Search(ctx, filter, m, func(page []directory.Entry) error {
+		select {
+		case <-time.After(s.pause):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return fn(page)
+	})
+}
+
+func slowDial(pause time.Duration) engine.Dialer {
+	return func(ctx context.Context, settings domain.LDAPSettings, pw string) (engine.Source, error) {
+		src, err := engine.DialDirectory(ctx, settings, pw)
+		if err != nil {
+			return nil, err
+		}
+		return slowSource{Source: src, pause: pause}, nil
+	}
+}
+
+// Three people locked in the directory: dave and erin are in Identity
+// Manager with a credential of every type and two roles; frank is not.
+const browserLDIF = `dn: uid=dave,ou=people,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: dave
+cn: Dave Locked
+givenName: Dave
+sn: Locked
+mail: dave@example.com
+pwdAccountLockedTime: 000001010000Z
+
+dn: uid=erin,ou=people,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: erin
+cn: Erin Locked
+givenName: Erin
+sn: Locked
+mail: erin@example.com
+pwdAccountLockedTime: 000001010000Z
+
+dn: uid=frank,ou=people,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: frank
+cn: Frank Locked
+givenName: Frank
+sn: Locked
+mail: frank@example.com
+pwdAccountLockedTime: 000001010000Z
+
+dn: uid=gina,ou=people,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: gina
+cn: Gina Active
+givenName: Gina
+sn: Active
+mail: gina@example.com
+`
+
+// seedHolder stores username as an active user with one credential of each
+// type, each holding one active certificate, and two roles.
+func seedHolder(t *testing.T, db *store.DB, username string) {
+	t.Helper()
+	now := time.Now().UTC().Truncate(time.Second)
+	var creds []store.CredentialDetail
+	for _, ct := range domain.CredentialTypes {
+		serial := username + "-" + string(ct)
+		creds = append(creds, store.CredentialDetail{
+			Credential: domain.Credential{Type: ct, Serial: serial, State: domain.CredentialActive},
+			Certificates: []domain.Certificate{{Serial: serial + "-cert", Subject: "CN=" + username, Issuer: "CN=Test CA",
+				NotBefore: now.AddDate(-1, 0, 0), NotAfter: now.AddDate(1, 0, 0), State: domain.CertificateActive}},
+		})
+	}
+	d := store.UserDetail{
+		User: domain.User{Username: username, DN: "uid=" + username + ",ou=people,dc=example,dc=com", GivenName: strings.ToUpper(username[:1]) + username[1:],
+			State: domain.UserActive, Source: domain.SourceImport},
+		Holdings: store.Holdings{Credentials: creds, Roles: []store.RoleDetail{{RoleName: "Employee"}, {RoleName: "Approver"}}},
+	}
+	if _, err := db.ImportUser(context.Background(), d); err != nil {
+		t.Fatalf("seed %s: %v", username, err)
+	}
+}
+
+func TestOperatorInBrowser(t *testing.T) {
+	sl := testenv.StartSlapd(t, browserLDIF)
+	// Pages of 2 entries, each held 1.5s: longer than the card's 1s poll, so
+	// the page shows the entries read while the job runs.
+	e := newOpEnv(t, testenv.SQLiteURL(t), slowDial(1500*time.Millisecond))
+	e.configureLDAP(t, sl.URL, sl.AdminDN, sl.AdminPassword)
+	for _, u := range []string{"dave", "erin"} {
+		seedHolder(t, e.db, u)
+	}
+	ctx, cancel := context.WithTimeout(testenv.Browser(t), 90*time.Second)
+	defer cancel()
+	base := e.srv.URL
+	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return strings.TrimSpace(s)
+	}
+	exists := func(sel string) bool {
+		t.Helper()
+		return evalJS[bool](t, ctx, fmt.Sprintf("document.querySelector(%q) !== null", sel))
+	}
+	signIn := func(name string) {
+		t.Helper()
+		run("sign in as "+name,
+			chromedp.Navigate(base+"/login"),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid=username]`)),
+			chromedp.SendKeys(chromedp.CSS(`[data-testid=username]`), name),
+			chromedp.SendKeys(chromedp.CSS(`[data-testid=password]`), opPassword),
+			chromedp.Click(chromedp.CSS(`[data-testid=sign-in]`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid=signed-in-account]`)),
+		)
+	}
+	signOut := func() {
+		t.Helper()
+		run("sign out", chromedp.Click(chromedp.CSS(`[data-testid=logout]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=username]`)))
+	}
+	const inactiveExpr = `#job-inactive [data-testid=job-expression]`
+
+	// The operator looks at the jobs: the cache loads.
+	signIn("olga")
+	run("open Batch jobs", chromedp.Navigate(base+"/operator/jobs"), chromedp.WaitVisible(chromedp.CSS(inactiveExpr)))
+	if got := text(inactiveExpr); got != "30 2 * * *" {
+		t.Fatalf("inactive job expression %q, want the seeded 30 2 * * *", got)
+	}
+	signOut()
+
+	// An administrator saves a new expression through Admin.
+	signIn("adam")
+	run("save a new expression",
+		chromedp.Navigate(base+"/admin/batch-sync/inactive"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=expression]`)),
+		chromedp.SetValue(chromedp.CSS(`[data-testid=expression]`), "45 3 * * *"),
+		chromedp.Click(chromedp.CSS(`[data-testid=save]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)),
+	)
+	if got := text(`[data-testid=stored-expression]`); got != "45 3 * * *" {
+		t.Fatalf("Admin stored %q, want 45 3 * * *", got)
+	}
+	signOut()
+
+	// The operator still sees the cached expression, with the notice.
+	signIn("olga")
+	run("open Batch jobs again", chromedp.Navigate(base+"/operator/jobs"), chromedp.WaitVisible(chromedp.CSS(inactiveExpr)))
+	if got := text(inactiveExpr); got != "30 2 * * *" {
+		t.Errorf("before Clear cache the operator sees %q, want the cached 30 2 * * *", got)
+	}
+	if !exists(`[data-testid=cache-stale]`) {
+		t.Error("no notice that an administrator saved since the cache was loaded")
+	}
+	run("Clear cache", chromedp.Click(chromedp.CSS(`[data-testid=clear-cache]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)))
+	if got := text(inactiveExpr); got != "45 3 * * *" {
+		t.Errorf("after Clear cache the operator sees %q, want 45 3 * * *", got)
+	}
+	if exists(`[data-testid=cache-stale]`) {
+		t.Error("the notice stays after Clear cache")
+	}
+
+	// Run now on the inactive job; follow the progress without reloading.
+	run("Run now", chromedp.Click(chromedp.CSS(`#job-inactive [data-testid=run-now]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#job-inactive [data-testid=job-progress]`)))
+	if !evalJS[bool](t, ctx, `document.querySelector('#job-inactive [data-testid=run-now]').disabled`) {
+		t.Error("Run now is not disabled while the job runs")
+	}
+	maxRead, deadline := 0, time.Now().Add(60*time.Second)
+	for {
+		st := evalJS[struct {
+			Status string `json:"status"`
+			Read   string `json:"read"`
+		}](t, ctx, `(() => { const c = document.querySelector('#job-inactive');
+			const p = c.querySelector('[data-testid=job-progress]');
+			return {status: c.dataset.status, read: p ? p.dataset.read : ""}; })()`)
+		if n, err := strconv.Atoi(st.Read); err == nil && n > maxRead {
+			maxRead = n
+		}
+		if st.Status != "running" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the run did not end within 60s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if maxRead == 0 {
+		t.Error("the card never showed entries read while the job ran")
+	}
+	if got := text(`#job-inactive [data-testid=job-last-status]`); got != "succeeded" {
+		t.Fatalf("last result %q, want succeeded; card: %s", got, text(`#job-inactive`))
+	}
+	for id, want := range map[string]string{
+		"read": "3", "created": "1", "deactivated": "2", "credentials-changed": "10",
+		"certificates-on-hold": "8", "certificates-revoked": "2", "roles-withdrawn": "4",
+	} {
+		if got := text(`#job-inactive [data-testid=count-` + id + `] strong`); got != want {
+			t.Errorf("count %s = %s, want %s", id, got, want)
+		}
+	}
+	if exists(`#job-inactive[hx-trigger]`) {
+		t.Error("the card still polls after the run ended")
+	}
+	runHref := evalJS[string](t, ctx, `document.querySelector('#job-inactive [data-testid=job-last-result] a').getAttribute('href')`)
+
+	// The user's page shows the end states of DESIGN.md §2.
+	run("open dave", chromedp.Navigate(base+"/operator/users/dave"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=user-state]`)))
+	if got := text(`[data-testid=user-state]`); got != "inactive" {
+		t.Errorf("dave is %q, want inactive", got)
+	}
+	for _, tc := range []struct {
+		ct         domain.CredentialType
+		cred, cert string
+	}{
+		{domain.CredentialCard, "inactive", "on_hold"},
+		{domain.CredentialTemporaryCard, "locked", "revoked"},
+		{domain.CredentialVirtualSmartCard, "inactive", "on_hold"},
+		{domain.CredentialMobileID, "inactive", "on_hold"},
+		{domain.CredentialSoftToken, "inactive", "on_hold"},
+	} {
+		serial := "dave-" + string(tc.ct)
+		cred := evalJS[string](t, ctx, fmt.Sprintf(`document.querySelector('[data-testid="credential-%s"]').dataset.state`, serial))
+		cert := evalJS[string](t, ctx, fmt.Sprintf(`document.querySelector('[data-testid="certificate-%s-cert"]').dataset.state`, serial))
+		label := evalJS[string](t, ctx, fmt.Sprintf(`document.querySelector('[data-testid="credential-%s"] header strong').textContent`, serial))
+		if cred != tc.cred || cert != tc.cert || label != tc.ct.Label() {
+			t.Errorf("%s: %q credential %s, certificate %s; want %s, %s", serial, label, cred, cert, tc.cred, tc.cert)
+		}
+	}
+	for _, role := range []string{"Employee", "Approver"} {
+		st := evalJS[string](t, ctx, fmt.Sprintf(`document.querySelector('[data-testid="role-%s"]').dataset.state`, role))
+		if st != "withdrawn" {
+			t.Errorf("role %s is %q, want withdrawn", role, st)
+		}
+	}
+	if !exists(`[data-testid=user-runs] a[href="` + runHref + `"]`) {
+		t.Errorf("dave's page does not link the run %s that changed him", runHref)
+	}
+
+	// The run's CSV has one row per changed user.
+	run("open the run", chromedp.Navigate(base+runHref), chromedp.WaitVisible(chromedp.CSS(`[data-testid=items-csv]`)))
+	body := evalJS[string](t, ctx, `fetch(document.querySelector('[data-testid=items-csv]').href).then(r => r.text())`, chromedp.EvalAwaitPromise)
+	recs, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil {
+		t.Fatalf("CSV: %v\n%s", err, body)
+	}
+	var rows []string
+	for _, r := range recs[1:] {
+		rows = append(rows, r[0]+" "+r[2])
+	}
+	sort.Strings(rows)
+	if got, want := strings.Join(rows, ", "), "dave deactivated, erin deactivated, frank created"; got != want {
+		t.Errorf("CSV rows %q, want %q", got, want)
+	}
+}
+
+// evalJS evaluates expr in the page and returns its value.
+func evalJS[T any](t *testing.T, ctx context.Context, expr string, opts ...chromedp.EvaluateOption) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, opts...))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
