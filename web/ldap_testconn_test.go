@@ -36,7 +36,7 @@ func TestLDAPTestConnection(t *testing.T) {
 		return parseHTML(t, res)
 	}
 	stepFailed := func(doc *goquery.Document, label string) bool {
-		return doc.Find(`[data-testid="step-` + label + `"] [data-testid="step-failed"]`).Length() == 1
+		return doc.Find(`[data-testid="step-`+label+`"] [data-testid="step-failed"]`).Length() == 1
 	}
 	wantWorks := func(t *testing.T, doc *goquery.Document) {
 		t.Helper()
