@@ -42,6 +42,9 @@ type adminEnv struct {
 
 type adminEnvOptions struct {
 	now func() time.Time // the pages' clock; the wall clock when nil
+	// runner, when set, makes what the scheduler fires (the real engine in
+	// the browser test); the recordingRunner otherwise.
+	runner func(db *store.DB, box *secret.Box, log *slog.Logger) scheduler.Runner
 }
 
 const (
@@ -84,7 +87,11 @@ func newAdminEnv(t *testing.T, o adminEnvOptions) *adminEnv {
 	// Warnings and errors only: the pages and the scheduler log every
 	// request and save at Info.
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	e.sched, err = scheduler.New(db, e.runner, scheduler.Options{Location: loc, Logger: log})
+	var runner scheduler.Runner = e.runner
+	if o.runner != nil {
+		runner = o.runner(db, box, log)
+	}
+	e.sched, err = scheduler.New(db, runner, scheduler.Options{Location: loc, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
