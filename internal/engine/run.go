@@ -20,6 +20,8 @@ type runner struct {
 	log  *slog.Logger
 	// note is added to the final message (the threshold permission used).
 	note string
+	// password is the bind password, for the second connection that counts.
+	password string
 }
 
 // storeError marks a failure of the database inside a search callback, so
@@ -76,40 +78,52 @@ func (r *runner) execute(ctx context.Context) {
 	if r.run.JobKey == domain.JobInactive {
 		filter = settings.InactiveFilter
 	}
-	var ok bool
-	if r.run.JobKey == domain.JobActive {
-		ok = r.checkShrink(ctx, src, filter, &settings)
-	} else {
-		ok = r.checkDeactivations(ctx, src, filter, &settings)
+	r.password = password
+	if r.run.JobKey == domain.JobInactive && !r.checkDeactivations(ctx, src, filter, &settings) {
+		return
 	}
-	if ok {
-		r.write(ctx, src, filter, &settings)
-	}
+	r.write(ctx, src, filter, &settings)
 }
 
-// checkShrink counts what the active filter finds and stops the run when
-// the count fails or shrank by more than the allowed share against the last
-// successful run.
-func (r *runner) checkShrink(ctx context.Context, src Source, filter string, s *domain.LDAPSettings) bool {
-	r.progressMessage(ctx, "Counting the directory entries")
-	n, err := src.Count(ctx, filter)
-	if err != nil {
-		r.stop(ctx, fmt.Sprintf("the directory search failed: %v.", err))
-		return false
+// countResult is what the count of the active filter found.
+type countResult struct {
+	n   int
+	err error
+}
+
+// startCount counts what filter finds on a second connection, alongside
+// the write pass: it gives the expected total for progress and, for the
+// active job, the figure of the shrink check.
+func (r *runner) startCount(ctx context.Context, s *domain.LDAPSettings, filter string) <-chan countResult {
+	ch := make(chan countResult, 1)
+	go func() {
+		src, err := r.e.dial(ctx, *s, r.password)
+		if err != nil {
+			ch <- countResult{err: err}
+			return
+		}
+		defer src.Close()
+		n, err := src.Count(ctx, filter)
+		ch <- countResult{n: n, err: err}
+	}()
+	return ch
+}
+
+// shrinkStop is returned from the search callback when the shrink check
+// fails, to end the search.
+type shrinkStop struct{ reason string }
+
+func (e *shrinkStop) Error() string { return e.reason }
+
+// shrinkCheck decides the active job's shrink check on the count n against
+// the last successful run; it returns the reason to stop, or "".
+func shrinkCheck(n int, last *domain.Run, s *domain.LDAPSettings) string {
+	if last == nil || last.Read <= 0 || n >= last.Read || (last.Read-n)*100 <= s.ShrinkMaxPercent*last.Read {
+		return ""
 	}
-	r.run.ExpectedTotal = n
-	last, err := r.e.db.LastSuccessfulRun(ctx, domain.JobActive)
-	if err != nil {
-		r.finish(domain.RunFailed, fmt.Sprintf("Failed: %v. Nothing was changed.", err))
-		return false
-	}
-	if last != nil && last.Read > 0 && n < last.Read && (last.Read-n)*100 > s.ShrinkMaxPercent*last.Read {
-		r.stop(ctx, fmt.Sprintf(
-			"the directory returned %d entries for the active filter, %d%% fewer than the %d of the last successful run (%s); the limit is %d%%. Check the directory and the filter; if the drop is real, raise the limit on the LDAP connection page.",
-			n, (last.Read-n)*100/last.Read, last.Read, last.StartedAt.UTC().Format("2006-01-02 15:04 MST"), s.ShrinkMaxPercent))
-		return false
-	}
-	return true
+	return fmt.Sprintf(
+		"the directory returned %d entries for the active filter, %d%% fewer than the %d of the last successful run (%s); the limit is %d%%. Check the directory and the filter; if the drop is real, raise the limit on the LDAP connection page.",
+		n, (last.Read-n)*100/last.Read, last.Read, last.StartedAt.UTC().Format("2006-01-02 15:04 MST"), s.ShrinkMaxPercent)
 }
 
 // checkDeactivations streams the inactive filter's whole result once,
@@ -178,10 +192,64 @@ func (r *runner) checkDeactivations(ctx context.Context, src Source, filter stri
 	return true
 }
 
-// write streams the result again and applies it page by page.
+// write streams the result and applies it page by page.
+//
+// For the active job, the count of the filter runs alongside on a second
+// connection (a separate count pass before the search would add a fourth
+// of a directory read to every run). When there is a last successful run to
+// compare with, the planned changes are held back until the count arrives
+// and the shrink check passes, so that a stopped run has written nothing;
+// an unchanged user plans no change, so a repeated run holds back nothing.
 func (r *runner) write(ctx context.Context, src Source, filter string, s *domain.LDAPSettings) {
 	sess := newSession(r.e.db, r.run.JobKey, r.run.ID, r.opts.DryRun, r.e.now())
 	changedUsers := 0
+
+	var counted <-chan countResult
+	var last *domain.Run
+	gated := false // changes are held back until the shrink check passes
+	var held [][]planned
+	stopReason := ""
+	if r.run.JobKey == domain.JobActive {
+		var err error
+		if last, err = r.e.db.LastSuccessfulRun(ctx, domain.JobActive); err != nil {
+			r.finish(domain.RunFailed, fmt.Sprintf("Failed: %v. Nothing was changed.", err))
+			return
+		}
+		gated = last != nil && last.Read > 0
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		counted = r.startCount(cctx, s, filter)
+		r.progressMessage(ctx, "Reading the directory")
+	}
+	// resolve takes the count: it stops the run (shrinkStop) or releases
+	// the held-back changes.
+	resolve := func(res countResult) error {
+		counted = nil
+		if res.err != nil {
+			if gated {
+				stopReason = fmt.Sprintf("the directory search failed: %v.", res.err)
+				return &shrinkStop{stopReason}
+			}
+			r.log.Warn("counting the directory entries failed; the run goes on without an expected total", "err", res.err)
+			return nil
+		}
+		r.run.ExpectedTotal = res.n
+		if gated {
+			if stopReason = shrinkCheck(res.n, last, s); stopReason != "" {
+				return &shrinkStop{stopReason}
+			}
+			gated = false
+			for _, plan := range held {
+				n, err := r.apply(ctx, sess, plan)
+				changedUsers += n
+				if err != nil {
+					return &storeError{err}
+				}
+			}
+			held = nil
+		}
+		return nil
+	}
 	err := src.Search(ctx, filter, s.AttributeMap, func(page []directory.Entry) error {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -191,11 +259,26 @@ func (r *runner) write(ctx context.Context, src Source, filter string, s *domain
 		if err != nil {
 			return &storeError{err}
 		}
-		n, err := r.apply(ctx, sess, plan)
-		if err != nil {
-			return &storeError{err}
+		if counted != nil {
+			select {
+			case res := <-counted:
+				if err := resolve(res); err != nil {
+					return err
+				}
+			default:
+			}
 		}
-		changedUsers += n
+		if gated {
+			if len(plan) > 0 {
+				held = append(held, plan)
+			}
+		} else {
+			n, err := r.apply(ctx, sess, plan)
+			if err != nil {
+				return &storeError{err}
+			}
+			changedUsers += n
+		}
 		r.run.RunCounts = sess.counts
 		r.run.HeartbeatAt = r.e.now()
 		r.run.Message = fmt.Sprintf("Read %d of %d entries", sess.counts.Read, max(r.run.ExpectedTotal, sess.counts.Read))
@@ -208,7 +291,21 @@ func (r *runner) write(ctx context.Context, src Source, filter string, s *domain
 		}
 		return nil
 	})
+	if err == nil && counted != nil {
+		select {
+		case res := <-counted:
+			err = resolve(res)
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
 	r.run.RunCounts = sess.counts
+	var stop *shrinkStop
+	if errors.As(err, &stop) && ctx.Err() == nil {
+		r.run.RunCounts = domain.RunCounts{Read: sess.counts.Read}
+		r.stop(ctx, stop.reason)
+		return
+	}
 	if err != nil {
 		r.writeFailed(ctx, err, changedUsers)
 		return

@@ -231,3 +231,33 @@ func TestRunRecords(t *testing.T) {
 		}
 	})
 }
+
+func TestLookupOddValues(t *testing.T) {
+	testenv.EachStore(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := testenv.MustOpenDB(t, url)
+		names := []string{`a"b`, `c\d`, `e,f`, `{g}`, `NULL`, `h i`, `ümlaut`, `'q'`}
+		var changes []*store.UserChange
+		for _, n := range names {
+			changes = append(changes, &store.UserChange{Create: newUser(n, "dir:"+n)})
+		}
+		if failed, err := db.ApplyChanges(ctx, changes, db.Now(), "run"); err != nil || len(failed) > 0 {
+			t.Fatalf("create: %v %v", failed, err)
+		}
+		byName, err := db.UsersByUsernames(ctx, append(names, "absent"))
+		if err != nil || len(byName) != len(names) {
+			t.Fatalf("by username: %d found, %v", len(byName), err)
+		}
+		dirIDs := make([]string, len(names))
+		for i, n := range names {
+			dirIDs[i] = "dir:" + n
+			if byName[n] == nil {
+				t.Errorf("%q not found", n)
+			}
+		}
+		byDir, err := db.UsersByDirectoryIDs(ctx, dirIDs)
+		if err != nil || len(byDir) != len(names) {
+			t.Errorf("by directory id: %d found, %v", len(byDir), err)
+		}
+	})
+}
