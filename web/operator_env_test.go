@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,10 @@ import (
 )
 
 const opPassword = "operator test password"
+
+// opPasswordHash is opPassword's bcrypt hash, computed once per test binary:
+// bcrypt is slow on purpose, and much slower under -race.
+var opPasswordHash = sync.OnceValues(func() (string, error) { return auth.HashPassword(opPassword) })
 
 // opEnv is a server with the Operator side wired as serve wires it: an
 // engine, the Operator cache and its status in the frame. Accounts: "olga"
@@ -37,7 +42,7 @@ func newOpEnv(t *testing.T, dbURL string, dial engine.Dialer) *opEnv {
 	db := testenv.MustOpenDB(t, dbURL)
 	ctx := context.Background()
 	for name, role := range map[string]domain.AccountRole{"olga": domain.RoleOperator, "adam": domain.RoleAdministrator} {
-		hash, err := auth.HashPassword(opPassword)
+		hash, err := opPasswordHash()
 		if err != nil {
 			t.Fatal(err)
 		}
