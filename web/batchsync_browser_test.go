@@ -54,7 +54,10 @@ func TestBatchSyncInBrowser(t *testing.T) {
 		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.querySelector('[data-testid="expression"]').value = "", true)`)); err != nil {
 			t.Fatalf("empty the expression: %v", err)
 		}
-		run("type "+expr, chromedp.SendKeys(chromedp.CSS(`[data-testid="expression"]`), expr))
+		// Wait for the check of the whole expression, not of what was typed
+		// before a pause.
+		run("type "+expr, chromedp.SendKeys(chromedp.CSS(`[data-testid="expression"]`), expr),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid="expression-check"][data-expression="`+expr+`"]`)))
 	}
 
 	run("sign in",
