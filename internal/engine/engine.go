@@ -15,10 +15,15 @@
 //
 // Safety stops are decided before the first write:
 //
-//   - Active job: the directory is counted first (a paged search for no
-//     attributes). A failed count, or a count that shrank by more than the
-//     configured share against the last successful run, stops the run with
-//     nothing changed. The write pass then streams the entries again.
+//   - Active job: the directory is counted (a paged search for no
+//     attributes) on a second connection while the entries stream. When a
+//     last successful run exists to compare with, every planned change is
+//     held back in memory until the count arrives; a failed count, or one
+//     that shrank by more than the configured share, stops the run with
+//     nothing changed and the held changes dropped. Only changes are held
+//     (an unchanged user plans none), and only for the time a count takes,
+//     about a fourth of a full read. A first run has nothing to compare
+//     with and writes at once; the count then only gives the progress total.
 //   - Inactive job: a read-only planning pass streams the whole result and
 //     computes what the run would deactivate without writing anything. A
 //     failed search, or more deactivations than the limit (unless an

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 
 	"idm/internal/directory"
@@ -250,7 +251,7 @@ func (r *runner) write(ctx context.Context, src Source, filter string, s *domain
 		}
 		return nil
 	}
-	err := src.Search(ctx, filter, s.AttributeMap, func(page []directory.Entry) error {
+	handle := func(page []directory.Entry) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -290,7 +291,8 @@ func (r *runner) write(ctx context.Context, src Source, filter string, s *domain
 			r.opts.Progress(*r.run)
 		}
 		return nil
-	})
+	}
+	err := r.pipeline(ctx, src, filter, s, handle)
 	if err == nil && counted != nil {
 		select {
 		case res := <-counted:
@@ -319,6 +321,61 @@ func (r *runner) write(ctx context.Context, src Source, filter string, s *domain
 		status = domain.RunSucceededWithErrors
 	}
 	r.finish(status, summary(status, r.run, r.opts.DryRun)+r.note)
+}
+
+// errPipelineStopped ends the search when the page handler has failed; the
+// handler's own error is what the run reports.
+var errPipelineStopped = errors.New("engine: page handler stopped")
+
+// pipeline runs the paged search and hands each page to handle in a second
+// goroutine, so that the directory sends the next page while the database
+// takes this one: a run then costs about the longer of the two instead of
+// their sum. At most one page waits between them, so memory stays bounded
+// by a few pages. Pages are handled one at a time, in order. handle's error
+// (or panic) stops the search and is returned in preference to the
+// search's own error.
+func (r *runner) pipeline(ctx context.Context, src Source, filter string, s *domain.LDAPSettings, handle func([]directory.Entry) error) error {
+	pages := make(chan []directory.Entry, 1)
+	stopped := make(chan struct{})
+	done := make(chan struct{})
+	var herr error
+	go func() {
+		defer close(done)
+		defer func() {
+			if p := recover(); p != nil {
+				r.log.Error("page handler panicked", "panic", p, "stack", string(debug.Stack()))
+				herr = fmt.Errorf("internal error: %v", p)
+				close(stopped)
+				for range pages {
+				}
+			}
+		}()
+		for page := range pages {
+			if err := handle(page); err != nil {
+				herr = err
+				close(stopped)
+				for range pages {
+				}
+				return
+			}
+		}
+	}()
+	err := src.Search(ctx, filter, s.AttributeMap, func(page []directory.Entry) error {
+		select {
+		case <-stopped:
+			return errPipelineStopped
+		case pages <- page:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	close(pages)
+	<-done
+	if herr != nil {
+		return herr
+	}
+	return err
 }
 
 // apply writes one page's changes (or, for a dry run, only its items) and
