@@ -68,6 +68,7 @@ type options struct {
 	profileDir string
 	latency    bool
 	clients    int
+	pgParams   string
 }
 
 func parseOptions(args []string) (options, error) {
@@ -79,6 +80,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.profileDir, "profile", "", "write CPU and heap profiles of every measured phase into this directory")
 	fs.BoolVar(&o.latency, "latency", true, "measure the Operator page latency during (b) at the largest size")
 	fs.IntVar(&o.clients, "clients", 20, "concurrent page clients for the latency measurement")
+	fs.StringVar(&o.pgParams, "pg-params", "", "extra PostgreSQL connection parameters for the measured phases, such as plan_cache_mode=force_custom_plan (to try a fix)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -218,7 +220,7 @@ func (b *bench) database(ctx context.Context, dir string, sl *slapd, n int, dbNa
 	if sr.FloorActive == nil {
 		// The best of three reads: the first warms slapd's caches, and a
 		// low floor makes the ratios stricter, not looser.
-		for _, kind := range []string{phaseFloorActive, phaseFloorInactive} {
+		for _, kind := range []string{phaseFloorActive, phaseFloorInactive, phaseFloorCount} {
 			var best *measurement
 			for range 3 {
 				m, err := b.phase(ctx, url, kind, "(a) "+kind, n, dbName, nil)
@@ -230,10 +232,13 @@ func (b *bench) database(ctx context.Context, dir string, sl *slapd, n int, dbNa
 				}
 			}
 			progress("N=%d: floor %s: %d entries in %.2fs", n, kind, best.Entries, best.WallSeconds)
-			if kind == phaseFloorActive {
+			switch kind {
+			case phaseFloorActive:
 				sr.FloorActive = best
-			} else {
+			case phaseFloorInactive:
 				sr.FloorInactive = best
+			default:
+				sr.FloorCount = best
 			}
 		}
 	}
@@ -305,6 +310,9 @@ func (b *bench) freshStore(ctx context.Context, dir, dbName string, sl *slapd, n
 		if url, err = b.pg.CreateDatabase(name); err != nil {
 			return "", nil, err
 		}
+		if b.o.pgParams != "" {
+			url += "&" + b.o.pgParams
+		}
 		drop = func() {
 			if err := b.pg.DropDatabase(name); err != nil {
 				slog.Warn("drop database", "name", name, "err", err)
@@ -365,6 +373,7 @@ func (b *bench) phase(ctx context.Context, url, kind, label string, n int, dbNam
 			return nil, err
 		}
 	}
+	load := loadAvg()
 	cmd := exec.CommandContext(ctx, b.self, args...)
 	cmd.Env = append(os.Environ(), envKey+"="+b.key)
 	var stderr strings.Builder
@@ -377,7 +386,7 @@ func (b *bench) phase(ctx context.Context, url, kind, label string, n int, dbNam
 	if err := json.Unmarshal(out, &res); err != nil {
 		return nil, fmt.Errorf("phase %s: read its result: %w\n%s", kind, err, out)
 	}
-	m := &measurement{phaseResult: res, Phase: label}
+	m := &measurement{phaseResult: res, Phase: label, LoadAvg: load}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		m.PeakRSSMiB = float64(ru.Maxrss) / 1024 // Linux reports KiB
 		m.CPUSeconds = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()

@@ -26,9 +26,12 @@ import (
 const (
 	phaseFloorActive   = "floor-active"
 	phaseFloorInactive = "floor-inactive"
-	phaseActive        = "active"
-	phaseInactive      = "inactive"
-	phaseLatency       = "active-latency"
+	// phaseFloorCount reads the active filter's result for no attributes,
+	// as the active job's count before its write pass does.
+	phaseFloorCount = "floor-count"
+	phaseActive     = "active"
+	phaseInactive   = "inactive"
+	phaseLatency    = "active-latency"
 )
 
 // phaseResult is what a child reports on its standard output; the parent
@@ -43,6 +46,9 @@ type phaseResult struct {
 	// RowsByTable counts the rows each table had inserted, updated or
 	// deleted, from GORM's RowsAffected after every write statement.
 	RowsByTable map[string]int64 `json:"rows_by_table,omitempty"`
+	// DBTime is the time spent in the database per kind of statement and
+	// table (wall time of the calls, from GORM callbacks).
+	DBTime map[string]stmtTime `json:"db_time,omitempty"`
 	// SQLiteTotalChanges is SQLite's total_changes() on the write
 	// connection over the phase: every row written, all tables.
 	SQLiteTotalChanges *int64         `json:"sqlite_total_changes,omitempty"`
@@ -50,14 +56,51 @@ type phaseResult struct {
 	Profiles           []string       `json:"profiles,omitempty"`
 }
 
-// rowCounter sums the rows written per table through GORM callbacks.
+// rowCounter sums the rows written per table, and the time spent in each
+// kind of statement, through GORM callbacks.
 type rowCounter struct {
 	mu   sync.Mutex
 	rows map[string]int64
+	time map[string]*stmtTime
 }
 
-func (c *rowCounter) install(db *gorm.DB) error {
-	c.rows = map[string]int64{}
+// stmtTime is the time spent in one kind of statement on one table.
+type stmtTime struct {
+	Count   int     `json:"count"`
+	Seconds float64 `json:"seconds"`
+}
+
+const startKey = "bench:start"
+
+func (c *rowCounter) install(dbs ...*gorm.DB) error {
+	c.rows, c.time = map[string]int64{}, map[string]*stmtTime{}
+	var errs []error
+	for _, db := range dbs {
+		errs = append(errs, c.installOn(db))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *rowCounter) installOn(db *gorm.DB) error {
+	begin := func(tx *gorm.DB) { tx.InstanceSet(startKey, time.Now()) }
+	timed := func(kind string) func(*gorm.DB) {
+		return func(tx *gorm.DB) {
+			v, ok := tx.InstanceGet(startKey)
+			if !ok || tx.Statement == nil {
+				return
+			}
+			key := kind + " " + tx.Statement.Table
+			c.mu.Lock()
+			t := c.time[key]
+			if t == nil {
+				t = &stmtTime{}
+				c.time[key] = t
+			}
+			t.Count++
+			t.Seconds += time.Since(v.(time.Time)).Seconds()
+			c.mu.Unlock()
+		}
+	}
 	count := func(kind string) func(*gorm.DB) {
 		return func(tx *gorm.DB) {
 			if tx.Error != nil || tx.Statement == nil || tx.RowsAffected <= 0 {
@@ -78,7 +121,29 @@ func (c *rowCounter) install(db *gorm.DB) error {
 		cb.Update().After("gorm:update").Register("bench:rows", count("update")),
 		cb.Delete().After("gorm:delete").Register("bench:rows", count("delete")),
 		cb.Raw().After("gorm:raw").Register("bench:rows", count("exec")),
+		cb.Create().Before("gorm:create").Register("bench:t0", begin),
+		cb.Create().After("gorm:create").Register("bench:t1", timed("insert")),
+		cb.Update().Before("gorm:update").Register("bench:t0", begin),
+		cb.Update().After("gorm:update").Register("bench:t1", timed("update")),
+		cb.Delete().Before("gorm:delete").Register("bench:t0", begin),
+		cb.Delete().After("gorm:delete").Register("bench:t1", timed("delete")),
+		cb.Query().Before("gorm:query").Register("bench:t0", begin),
+		cb.Query().After("gorm:query").Register("bench:t1", timed("select")),
+		cb.Row().Before("gorm:row").Register("bench:t0", begin),
+		cb.Row().After("gorm:row").Register("bench:t1", timed("row")),
+		cb.Raw().Before("gorm:raw").Register("bench:t0", begin),
+		cb.Raw().After("gorm:raw").Register("bench:t1", timed("exec")),
 	)
+}
+
+func (c *rowCounter) times() map[string]stmtTime {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]stmtTime, len(c.time))
+	for k, v := range c.time {
+		out[k] = *v
+	}
+	return out
 }
 
 func (c *rowCounter) snapshot() map[string]int64 {
@@ -118,7 +183,11 @@ func runPhase(args []string) error {
 	}
 	defer db.Close()
 	var rc rowCounter
-	if err := rc.install(db.Write); err != nil {
+	gdbs := []*gorm.DB{db.Write}
+	if db.Read != db.Write {
+		gdbs = append(gdbs, db.Read)
+	}
+	if err := rc.install(gdbs...); err != nil {
 		return fmt.Errorf("phase: count rows: %w", err)
 	}
 	totalChanges := func() (int64, bool) {
@@ -145,7 +214,7 @@ func runPhase(args []string) error {
 		res.Profiles = append(res.Profiles, *cpuProfile)
 	}
 	switch *kind {
-	case phaseFloorActive, phaseFloorInactive:
+	case phaseFloorActive, phaseFloorInactive, phaseFloorCount:
 		err = measureFloor(ctx, db, box, *kind, &res)
 	case phaseActive, phaseInactive:
 		err = measureRun(ctx, db, box, domain.JobKey(*kind), &res)
@@ -177,6 +246,7 @@ func runPhase(args []string) error {
 		res.SQLiteTotalChanges = &d
 	}
 	res.RowsByTable = rc.snapshot()
+	res.DBTime = rc.times()
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
@@ -189,12 +259,15 @@ func measureFloor(ctx context.Context, db *store.DB, box *secret.Box, kind strin
 	if err != nil {
 		return err
 	}
-	filter := s.ActiveFilter
-	if kind == phaseFloorInactive {
+	filter, attrs := s.ActiveFilter, s.AttributeMap.Attributes()
+	switch kind {
+	case phaseFloorInactive:
 		filter = s.InactiveFilter
+	case phaseFloorCount:
+		attrs = []string{"1.1"}
 	}
 	start := time.Now()
-	n, err := floorRead(ctx, s.URL, s.BindDN, pw, filter, s.AttributeMap.Attributes(), s.PageSize)
+	n, err := floorRead(ctx, s.URL, s.BindDN, pw, filter, attrs, s.PageSize)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -34,6 +35,8 @@ type report struct {
 }
 
 type machine struct {
+	// Commit is the source measured (git describe --always --dirty).
+	Commit    string `json:"commit"`
 	CPU       string `json:"cpu"`
 	Cores     int    `json:"cores"`
 	MemoryMiB int    `json:"memory_mib"`
@@ -49,7 +52,10 @@ type sizeReport struct {
 	} `json:"setup"`
 	FloorActive   *measurement `json:"floor_active"`
 	FloorInactive *measurement `json:"floor_inactive"`
-	DBs           []dbReport   `json:"databases"`
+	// FloorCount is the active filter read for no attributes: what the
+	// active job's count pass costs at the least. Not a target, a clue.
+	FloorCount *measurement `json:"floor_count"`
+	DBs        []dbReport   `json:"databases"`
 }
 
 type dbReport struct {
@@ -69,6 +75,9 @@ type measurement struct {
 	FloorRatio       float64 `json:"floor_ratio,omitempty"`
 	PeakRSSMiB       float64 `json:"peak_rss_mib"`
 	CPUSeconds       float64 `json:"cpu_seconds"`
+	// LoadAvg is the one-minute load average when the phase began: on a
+	// shared machine, a figure measured under load says so.
+	LoadAvg float64 `json:"load_avg_1m"`
 	// DataRows are the rows written to users, credentials, certificates,
 	// roles, role assignments, run items and audit events.
 	DataRows int64 `json:"data_rows_written"`
@@ -146,22 +155,29 @@ func (m *measurement) label() string { return m.Phase }
 
 // print writes the table of figures and the target checks.
 func (r *report) print(out io.Writer) {
-	fmt.Fprintf(out, "\nidm-bench %s — %s, %d cores, %d MiB, %s, %s\n\n", r.StartedAt.Format(time.RFC3339),
+	fmt.Fprintf(out, "\nidm-bench %s at %s — %s, %d cores, %d MiB, %s, %s\n\n", r.StartedAt.Format(time.RFC3339), r.Machine.Commit,
 		r.Machine.CPU, r.Machine.Cores, r.Machine.MemoryMiB, r.Machine.GoVersion, r.Machine.OS)
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "N\tdb\tphase\twall s\tentries\tentries/s\t× floor\tdata rows\trun rows\tpeak RSS MiB\tCPU s\t")
+	fmt.Fprintln(w, "N\tdb\tphase\twall s\tentries\tentries/s\t× floor\tdata rows\trun rows\tpeak RSS MiB\tCPU s\tload\t")
 	row := func(n int, db, phase string, m *measurement, floor bool) {
 		ratio, rows, runRows := "", "", ""
-		if !floor {
+		if m.Kind == phaseLatency {
+			// The run was the server's: its writes went through the
+			// server's store, which the child does not count.
+			ratio, rows, runRows = fmt.Sprintf("%.2f", m.FloorRatio), "-", "-"
+		} else if !floor {
 			ratio = fmt.Sprintf("%.2f", m.FloorRatio)
 			rows, runRows = strconv.FormatInt(m.DataRows, 10), strconv.FormatInt(m.RunRecordRows, 10)
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%.2f\t%d\t%.0f\t%s\t%s\t%s\t%.1f\t%.1f\t\n", n, db, phase, m.WallSeconds, m.Entries,
-			m.EntriesPerSecond, ratio, rows, runRows, m.PeakRSSMiB, m.CPUSeconds)
+		fmt.Fprintf(w, "%d\t%s\t%s\t%.2f\t%d\t%.0f\t%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t\n", n, db, phase, m.WallSeconds, m.Entries,
+			m.EntriesPerSecond, ratio, rows, runRows, m.PeakRSSMiB, m.CPUSeconds, m.LoadAvg)
 	}
 	for _, s := range r.Sizes {
 		row(s.N, "-", "(a) floor active", s.FloorActive, true)
 		row(s.N, "-", "(a) floor inactive", s.FloorInactive, true)
+		if s.FloorCount != nil {
+			row(s.N, "-", "count only (1.1)", s.FloorCount, true)
+		}
 		for _, d := range s.DBs {
 			row(s.N, d.DB, "(b) first active", d.FirstActive, false)
 			row(s.N, d.DB, "(c) second active", d.SecondActive, false)
@@ -203,6 +219,9 @@ func (r *report) print(out io.Writer) {
 // describeMachine names the CPU, cores, memory and Go version.
 func describeMachine() machine {
 	m := machine{Cores: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH}
+	if out, err := exec.Command("git", "describe", "--always", "--dirty").Output(); err == nil {
+		m.Commit = strings.TrimSpace(string(out))
+	}
 	if f, err := os.Open("/proc/cpuinfo"); err == nil {
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
@@ -225,4 +244,14 @@ func describeMachine() machine {
 		f.Close()
 	}
 	return m
+}
+
+// loadAvg is the one-minute load average, 0 when unknown.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f, _ := strconv.ParseFloat(strings.Fields(string(b) + " 0")[0], 64)
+	return f
 }
