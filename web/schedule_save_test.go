@@ -52,7 +52,7 @@ func TestScheduleSave(t *testing.T) {
 		if !ok {
 			t.Fatal("the job is not scheduled after the save")
 		}
-		if n := next.In(e.loc); n.Hour() != 3 || n.Minute() != 0 || n.Sub(time.Now()) > 24*time.Hour {
+		if n := next.In(e.loc); n.Hour() != 3 || n.Minute() != 0 || time.Until(n) > 24*time.Hour {
 			t.Errorf("next run %v, want the next 03:00 in %s", n, testTimeZone)
 		}
 		if got := e.notified.list(); len(got) != 1 || got[0] != "jobs" {
