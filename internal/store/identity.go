@@ -27,7 +27,7 @@ type CredentialDetail struct {
 // RoleDetail is a role assignment with the role's name.
 type RoleDetail struct {
 	domain.RoleAssignment
-	RoleName string
+	RoleName string `gorm:"column:role_name"`
 }
 
 // Holdings is what was issued to a user: credentials with their
@@ -165,11 +165,7 @@ func (db *DB) LoadHoldings(ctx context.Context, userIDs []string, activeRolesOnl
 			h := out[c.UserID]
 			h.Credentials = append(h.Credentials, CredentialDetail{Credential: c, Certificates: certsByCred[c.ID]})
 		}
-		type row struct {
-			domain.RoleAssignment
-			RoleName string `gorm:"column:role_name"`
-		}
-		var rows []row
+		var rows []RoleDetail
 		rq := q.Table("role_assignments").
 			Select("role_assignments.*, roles.name AS role_name").
 			Joins("JOIN roles ON roles.id = role_assignments.role_id").
@@ -182,7 +178,7 @@ func (db *DB) LoadHoldings(ctx context.Context, userIDs []string, activeRolesOnl
 		}
 		for _, r := range rows {
 			h := out[r.UserID]
-			h.Roles = append(h.Roles, RoleDetail{RoleAssignment: r.RoleAssignment, RoleName: r.RoleName})
+			h.Roles = append(h.Roles, r)
 		}
 		return nil
 	})
