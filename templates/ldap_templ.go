@@ -734,12 +734,12 @@ func LDAPPage(v LDAPView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if v.S.AllowNextPastThreshold {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 72, "<p class=\"idm-warning\" data-testid=\"override-armed\">Armed: the next inactive run may deactivate more users than the limit. The permission is used up by that run.</p><form method=\"post\" action=\"/admin/ldap/override\"><input type=\"hidden\" name=\"allow\" value=\"false\"> <button type=\"submit\" class=\"secondary outline\" data-testid=\"override-withdraw\">Withdraw the permission</button></form>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 72, "<p class=\"idm-warning\" data-testid=\"override-armed\">Armed: the next inactive run may deactivate more users than the limit. The permission is used up by that run.</p><form method=\"post\" action=\"/admin/ldap/override\" class=\"idm-inline-form\"><input type=\"hidden\" name=\"allow\" value=\"false\"> <button type=\"submit\" class=\"secondary outline\" data-testid=\"override-withdraw\">Withdraw the permission</button></form>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 73, "<p class=\"idm-muted\" data-testid=\"override-off\">The inactive job stops when a run would deactivate more users than the limit. After checking the directory, you can let the next run go past it, once.</p><form method=\"post\" action=\"/admin/ldap/override\"><input type=\"hidden\" name=\"allow\" value=\"true\"> <button type=\"submit\" class=\"secondary\" data-testid=\"override-allow\">Allow the next inactive run past the threshold</button></form>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 73, "<p class=\"idm-muted\" data-testid=\"override-off\">The inactive job stops when a run would deactivate more users than the limit. After checking the directory, you can let the next run go past it, once.</p><form method=\"post\" action=\"/admin/ldap/override\" class=\"idm-inline-form\"><input type=\"hidden\" name=\"allow\" value=\"true\"> <button type=\"submit\" class=\"secondary\" data-testid=\"override-allow\">Allow the next inactive run past the threshold</button></form>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
