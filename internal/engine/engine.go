@@ -217,6 +217,11 @@ func (e *Engine) Run(ctx context.Context, key domain.JobKey, opts RunOptions) (*
 		e.mu.Unlock()
 	}()
 
+	// A run whose process died elsewhere in the cluster would otherwise
+	// show as running until that instance restarts.
+	if _, err := e.db.AbortStaleRuns(ctx, "", now.Add(-e.staleAfter)); err != nil {
+		return nil, fmt.Errorf("engine: abort stale runs: %w", err)
+	}
 	if err := e.db.CreateRun(ctx, run, now.Add(-e.staleAfter)); err != nil {
 		return nil, err
 	}
