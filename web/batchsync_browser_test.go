@@ -151,11 +151,24 @@ func TestBatchSyncInBrowser(t *testing.T) {
 	}
 	t.Logf("first scheduled run after %v: %s, %s", time.Since(saved).Round(time.Millisecond), runs[0].Status.Label(), runs[0].Message)
 
-	// Disabling stops further runs.
+	// Disabling stops further runs. The page still shows the first save's
+	// flash: wait for the page that says the job is disabled.
 	run("disable and save",
 		chromedp.Click(chromedp.CSS(`[data-testid="enabled"]`)),
-		chromedp.Click(chromedp.CSS(`[data-testid="save"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="flash"]`)))
+		chromedp.Click(chromedp.CSS(`[data-testid="save"]`)))
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector('[data-testid="stored-enabled"]') || {}).textContent || ""`))
+		if err == nil && strings.TrimSpace(v) == "no" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the page does not show the job disabled after saving: %q, %v", v, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := text(`[data-testid="flash"]`); !strings.HasPrefix(got, "Saved.") {
+		t.Errorf("flash %q after disabling", got)
+	}
 	if got := text(`[data-testid="next-run"]`); got != "not scheduled" {
 		t.Errorf("next run %q after disabling", got)
 	}
