@@ -28,14 +28,16 @@ const (
 
 // latencyResult is how the Operator page answered while the run went on.
 type latencyResult struct {
-	Page      string  `json:"page"`
-	Clients   int     `json:"clients"`
-	Requests  int     `json:"requests"`
-	Errors    int     `json:"errors"`
-	P50Millis float64 `json:"p50_ms"`
-	P90Millis float64 `json:"p90_ms"`
-	P99Millis float64 `json:"p99_ms"`
-	MaxMillis float64 `json:"max_ms"`
+	Page    string `json:"page"`
+	Clients int    `json:"clients"`
+	// ThinkMillis is each client's pause between requests (0: back to back).
+	ThinkMillis float64 `json:"think_ms"`
+	Requests    int     `json:"requests"`
+	Errors      int     `json:"errors"`
+	P50Millis   float64 `json:"p50_ms"`
+	P90Millis   float64 `json:"p90_ms"`
+	P99Millis   float64 `json:"p99_ms"`
+	MaxMillis   float64 `json:"max_ms"`
 	// RunSeconds is the run's own duration (from its record).
 	RunSeconds float64 `json:"run_seconds"`
 	RunStatus  string  `json:"run_status"`
@@ -47,7 +49,7 @@ type latencyResult struct {
 // job with the Operator's Run now, and has clients fetch the Batch jobs page
 // in a loop until the run ends. The run is the server's own, in this
 // process, so the page and the run share CPU, memory and database.
-func measureLatency(ctx context.Context, db *store.DB, dbURL string, clients int, res *phaseResult) error {
+func measureLatency(ctx context.Context, db *store.DB, dbURL string, clients int, think time.Duration, res *phaseResult) error {
 	const operator, password = "bench-operator", "bench-operator-password-1"
 	hash, err := auth.HashPassword(password)
 	if err != nil {
@@ -130,6 +132,15 @@ func measureLatency(ctx context.Context, db *store.DB, dbURL string, clients int
 					return
 				default:
 				}
+				if think > 0 {
+					// An operator's page polls (hx-trigger every 1s): wait, but
+					// stop waiting when the run ends.
+					select {
+					case <-done:
+						return
+					case <-time.After(think):
+					}
+				}
 				code, d, err := fetch(c, base+page)
 				mu.Lock()
 				if err != nil || code != http.StatusOK {
@@ -164,7 +175,7 @@ func measureLatency(ctx context.Context, db *store.DB, dbURL string, clients int
 		return float64(lat[i].Microseconds()) / 1000
 	}
 	lr := &latencyResult{
-		Page: page, Clients: clients, Requests: len(lat) + errs, Errors: errs,
+		Page: page, Clients: clients, ThinkMillis: float64(think.Milliseconds()), Requests: len(lat) + errs, Errors: errs,
 		P50Millis: pct(0.50), P90Millis: pct(0.90), P99Millis: pct(0.99), MaxMillis: pct(1),
 		RunStatus: string(run.Status), FirstError: firstErr,
 	}

@@ -68,6 +68,7 @@ type options struct {
 	profileDir string
 	latency    bool
 	clients    int
+	think      time.Duration
 	pgParams   string
 }
 
@@ -80,6 +81,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.profileDir, "profile", "", "write CPU and heap profiles of every measured phase into this directory")
 	fs.BoolVar(&o.latency, "latency", true, "measure the Operator page latency during (b) at the largest size")
 	fs.IntVar(&o.clients, "clients", 20, "concurrent page clients for the latency measurement")
+	fs.DurationVar(&o.think, "think", 0, "each page client's pause between requests (0: back to back, the strictest load; 1s is what an open Batch jobs page polls)")
 	fs.StringVar(&o.pgParams, "pg-params", "", "extra PostgreSQL connection parameters for the measured phases, such as plan_cache_mode=force_custom_plan (to try a fix)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -360,7 +362,7 @@ func (b *bench) freshStore(ctx context.Context, dir, dbName string, sl *slapd, n
 // phase runs one measurement in a child process and returns it with the
 // child's peak resident memory, the rows written, and the ratio to floor.
 func (b *bench) phase(ctx context.Context, url, kind, label string, n int, dbName string, floor *measurement) (*measurement, error) {
-	args := []string{"phase", "-kind", kind, "-db", url, "-clients", strconv.Itoa(b.o.clients)}
+	args := []string{"phase", "-kind", kind, "-db", url, "-clients", strconv.Itoa(b.o.clients), "-think", b.o.think.String()}
 	if b.o.profileDir != "" && !strings.HasPrefix(kind, "floor") {
 		b.seq++
 		base := filepath.Join(b.o.profileDir, fmt.Sprintf("%d-%s-%s-%d", n, dbName, strings.Trim(label[:3], "()"), b.seq))

@@ -165,6 +165,7 @@ func runPhase(args []string) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the phase to this file")
 	memProfile := fs.String("memprofile", "", "write a heap profile at the end of the phase to this file")
 	clients := fs.Int("clients", 20, "concurrent page clients (active-latency)")
+	think := fs.Duration("think", 0, "pause of each page client between requests (active-latency)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -219,7 +220,7 @@ func runPhase(args []string) error {
 	case phaseActive, phaseInactive:
 		err = measureRun(ctx, db, box, domain.JobKey(*kind), &res)
 	case phaseLatency:
-		err = measureLatency(ctx, db, *dbURL, *clients, &res)
+		err = measureLatency(ctx, db, *dbURL, *clients, *think, &res)
 	default:
 		err = fmt.Errorf("phase: unknown kind %q", *kind)
 	}

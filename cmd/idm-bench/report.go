@@ -195,8 +195,8 @@ func (r *report) print(out io.Writer) {
 				continue
 			}
 			l := d.Latency.Latency
-			fmt.Fprintf(out, "\nN=%d %s: GET %s by %d signed-in operators during (b): %d requests, p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms, errors %d\n",
-				s.N, d.DB, l.Page, l.Clients, l.Requests, l.P50Millis, l.P90Millis, l.P99Millis, l.MaxMillis, l.Errors)
+			fmt.Fprintf(out, "\nN=%d %s: GET %s by %d signed-in operators (pause %.0f ms) during (b): %d requests, p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms, errors %d; the run took %.1fs\n",
+				s.N, d.DB, l.Page, l.Clients, l.ThinkMillis, l.Requests, l.P50Millis, l.P90Millis, l.P99Millis, l.MaxMillis, l.Errors, l.RunSeconds)
 			if l.FirstError != "" {
 				fmt.Fprintf(out, "  first error: %s\n", l.FirstError)
 			}
