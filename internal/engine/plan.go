@@ -88,16 +88,23 @@ func (s *session) plan(ctx context.Context, page []directory.Entry) ([]planned, 
 	}
 
 	dirIDs := make([]string, 0, len(cands))
-	names := make([]string, 0, len(cands))
 	for _, p := range cands {
 		if p.DirectoryID != "" {
 			dirIDs = append(dirIDs, p.DirectoryID)
 		}
-		names = append(names, p.Username)
 	}
 	byDir, err := s.db.UsersByDirectoryIDs(ctx, dirIDs)
 	if err != nil {
 		return nil, err
+	}
+	// Usernames are looked up only where the stable id did not settle the
+	// match: no such user yet, or a rename (whose new name must be free). A
+	// repeated run of a directory with stable ids makes one query a page.
+	var names []string
+	for _, p := range cands {
+		if u := byDir[p.DirectoryID]; p.DirectoryID == "" || u == nil || u.Username != p.Username {
+			names = append(names, p.Username)
+		}
 	}
 	byName, err := s.db.UsersByUsernames(ctx, names)
 	if err != nil {

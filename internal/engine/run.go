@@ -452,7 +452,7 @@ func (r *runner) orphans(ctx context.Context, sess *session) error {
 	if r.run.JobKey == domain.JobInactive {
 		state = domain.UserInactive
 	}
-	return r.e.db.EachUser(ctx, store.UserFilter{State: state, Source: domain.SourceLDAP}, 2000, func(users []domain.User) error {
+	return r.e.db.EachUser(ctx, store.UserFilter{State: state, Source: domain.SourceLDAP, Columns: []string{"username", "dn"}}, 2000, func(users []domain.User) error {
 		var items []domain.RunItem
 		for _, u := range users {
 			if _, seen := sess.seenUsers[u.ID]; seen {

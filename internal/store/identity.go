@@ -209,6 +209,8 @@ func (db *DB) CountUsers(ctx context.Context, state domain.UserState, source str
 type UserFilter struct {
 	State  domain.UserState
 	Source string
+	// Columns, when set, loads only these columns (id is always loaded).
+	Columns []string
 }
 
 // EachUser calls fn with the users matching f, chunk at a time in id order,
@@ -222,6 +224,9 @@ func (db *DB) EachUser(ctx context.Context, f UserFilter, chunk int, fn func([]d
 		}
 		if f.Source != "" {
 			q = q.Where("source = ?", f.Source)
+		}
+		if len(f.Columns) > 0 {
+			q = q.Select(append([]string{"id"}, f.Columns...))
 		}
 		var users []domain.User
 		if err := q.Order("id").Limit(chunk).Find(&users).Error; err != nil {
