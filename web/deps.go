@@ -35,6 +35,10 @@ type Deps struct {
 	// Notify tells the other instances of a cluster that topic changed
 	// ("jobs", "settings", "cache"); nil on a single instance.
 	Notify func(ctx context.Context, topic string)
+	// RunContext is the lifetime of runs started with Run now: the server
+	// cancels it at shutdown, after the grace period, so that a run is
+	// recorded as aborted rather than left running. Nil: runs are detached.
+	RunContext context.Context
 }
 
 // Scheduler is the part of the scheduler the Admin pages use: a save

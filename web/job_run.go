@@ -96,6 +96,9 @@ func (s *Server) startRun(ctx context.Context, key domain.JobKey, by string, dry
 	started := make(chan domain.Run, 1)
 	ended := make(chan error, 1)
 	runCtx := context.WithoutCancel(ctx)
+	if s.deps.RunContext != nil {
+		runCtx = s.deps.RunContext
+	}
 	log := s.log.With("job", key, "by", by)
 	go func() {
 		run, err := s.deps.Engine.Run(runCtx, key, engine.RunOptions{

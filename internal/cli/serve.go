@@ -92,11 +92,16 @@ func runServe(ctx context.Context, io IO, args []string) error {
 		go bus.Listen(ctx, func(topic string) { applyClusterChange(ctx, topic, sched, cache, log) })
 	}
 
+	// Runs started with Run now live until shutdown, not until their request ends.
+	runsCtx, cancelRuns := context.WithCancel(context.Background())
+	defer cancelRuns()
+
 	authSvc := auth.New(db, db.Now, cfg.SessionIdle, cfg.SessionMax)
 	handler := web.New(web.Deps{
 		Store: db, Auth: authSvc, Box: box, Location: cfg.Location, Now: db.Now,
 		Logger: log, Demo: cfg.Demo, SecureCookies: cfg.TLSCert != "",
 		Scheduler: sched, Engine: eng, Cache: cache, CacheStatus: cache.Status, Notify: notify,
+		RunContext: runsCtx,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -144,7 +149,31 @@ func runServe(ctx context.Context, io IO, args []string) error {
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("serve: shutdown: %w", err)
 	}
+	stopManualRuns(eng, cancelRuns, cfg.ShutdownGrace, log)
 	return nil
+}
+
+// stopManualRuns lets runs started with Run now finish within grace, then
+// cancels them and waits for the engine to record them as aborted.
+func stopManualRuns(eng *engine.Engine, cancel context.CancelFunc, grace time.Duration, log *slog.Logger) {
+	wait := func(limit time.Duration) bool {
+		deadline := time.Now().Add(limit)
+		for len(eng.Running()) > 0 {
+			if time.Now().After(deadline) {
+				return false
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		return true
+	}
+	if wait(grace) {
+		return
+	}
+	log.Warn("a run is still going after the grace period: aborting it", "grace", grace)
+	cancel()
+	if !wait(30 * time.Second) {
+		log.Error("a run did not stop after it was cancelled; the next start marks it aborted")
+	}
 }
 
 // applyClusterChange follows a change another instance announced: a saved
