@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"time"
 
@@ -89,7 +90,7 @@ func (c *rowCounter) installOn(db *gorm.DB) error {
 			if !ok || tx.Statement == nil {
 				return
 			}
-			key := kind + " " + tx.Statement.Table
+			key := kind + " " + tx.Statement.Table + ": " + shape(tx.Statement.SQL.String())
 			c.mu.Lock()
 			t := c.time[key]
 			if t == nil {
@@ -218,7 +219,11 @@ func runPhase(args []string) error {
 	case phaseFloorActive, phaseFloorInactive, phaseFloorCount:
 		err = measureFloor(ctx, db, box, *kind, &res)
 	case phaseActive, phaseInactive:
-		err = measureRun(ctx, db, box, domain.JobKey(*kind), &res)
+		peak := ""
+		if *memProfile != "" {
+			peak = strings.TrimSuffix(*memProfile, ".mem.pprof") + ".peak.pprof"
+		}
+		err = measureRun(ctx, db, box, domain.JobKey(*kind), peak, &res)
 	case phaseLatency:
 		err = measureLatency(ctx, db, *dbURL, *clients, *think, &res)
 	default:
@@ -276,17 +281,49 @@ func measureFloor(ctx context.Context, db *store.DB, box *secret.Box, kind strin
 	return nil
 }
 
-func measureRun(ctx context.Context, db *store.DB, box *secret.Box, key domain.JobKey, res *phaseResult) error {
+// measureRun runs job key once. With peakProfile, it writes the live heap
+// when the run has read nine tenths of its entries: what a run holds near
+// its peak (the profile at the end shows only what outlives the run).
+func measureRun(ctx context.Context, db *store.DB, box *secret.Box, key domain.JobKey, peakProfile string, res *phaseResult) error {
 	eng := engine.New(engine.Deps{
 		DB: db, Dial: engine.DialDirectory, OpenSecret: box.Open, Instance: "idm-bench",
 		Logger: slog.New(slog.DiscardHandler),
 	})
+	opts := engine.RunOptions{Trigger: domain.TriggerCLI, By: "idm-bench"}
+	if peakProfile != "" {
+		written := false
+		opts.Progress = func(r domain.Run) {
+			if written || r.ExpectedTotal == 0 || r.Read*10 < r.ExpectedTotal*9 {
+				return
+			}
+			written = true
+			if f, err := os.Create(peakProfile); err == nil {
+				_ = pprof.Lookup("heap").WriteTo(f, 0)
+				f.Close()
+				res.Profiles = append(res.Profiles, peakProfile)
+			}
+		}
+	}
 	start := time.Now()
-	run, err := eng.Run(ctx, key, engine.RunOptions{Trigger: domain.TriggerCLI, By: "idm-bench"})
+	run, err := eng.Run(ctx, key, opts)
 	if err != nil {
 		return err
 	}
 	res.WallSeconds = time.Since(start).Seconds()
 	res.Entries, res.Status, res.Message, res.Counts = run.Read, string(run.Status), run.Message, &run.RunCounts
 	return nil
+}
+
+// shape shortens a statement to what tells it apart from the others on the
+// same table: up to its first parameter list.
+func shape(sql string) string {
+	for _, cut := range []string{" IN (", " VALUES ", "($1", "(?"} {
+		if i := strings.Index(sql, cut); i >= 0 {
+			sql = sql[:i]
+		}
+	}
+	if len(sql) > 120 {
+		sql = sql[:120]
+	}
+	return sql
 }
