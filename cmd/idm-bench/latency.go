@@ -122,10 +122,18 @@ func measureLatency(ctx context.Context, db *store.DB, dbURL string, clients int
 	var errs int
 	var firstErr string
 	var wg sync.WaitGroup
-	for _, c := range cs {
+	for i, c := range cs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Operators do not poll in step: spread the clients over one pause.
+			if think > 0 {
+				select {
+				case <-done:
+					return
+				case <-time.After(think * time.Duration(i) / time.Duration(len(cs))):
+				}
+			}
 			for {
 				select {
 				case <-done:
