@@ -262,13 +262,18 @@ func (s *pgServer) start() error {
 }
 
 func (s *pgServer) startOnce() error {
-	cmd := s.command(filepath.Join(s.bin, "postgres"),
-		"-D", s.data, "-p", strconv.Itoa(s.port), "-k", s.root,
-		"-c", "listen_addresses=127.0.0.1",
+	return s.launch(
 		// Durability off: a test database never outlives an OS crash.
 		"-c", "fsync=off", "-c", "full_page_writes=off", "-c", "synchronous_commit=off",
 		"-c", "max_connections=200", "-c", "shared_buffers=32MB",
 		"-c", "autovacuum=off", "-c", "logging_collector=off")
+}
+
+// launch starts postgres on the server's port and socket directory with the
+// extra settings, and waits until it accepts connections.
+func (s *pgServer) launch(settings ...string) error {
+	args := append([]string{"-D", s.data, "-p", strconv.Itoa(s.port), "-k", s.root, "-c", "listen_addresses=127.0.0.1"}, settings...)
+	cmd := s.command(filepath.Join(s.bin, "postgres"), args...)
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("testenv: start postgres: %w", err)

@@ -1,14 +1,8 @@
 package testenv
 
 import (
-	"context"
 	"fmt"
-	"path/filepath"
-	"strconv"
 	"syscall"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // PostgresServer is a throwaway PostgreSQL server for a program rather than
@@ -44,39 +38,7 @@ func StartPostgresServer() (*PostgresServer, error) {
 // startDefaults starts postgres with its default settings (only where it
 // listens changes) and waits until it accepts connections.
 func (s *pgServer) startDefaults() error {
-	cmd := s.command(filepath.Join(s.bin, "postgres"),
-		"-D", s.data, "-p", strconv.Itoa(s.port), "-k", s.root,
-		"-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "logging_collector=off")
-	cmd.Stdout, cmd.Stderr = s.log, s.log
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("testenv: start postgres: %w", err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	s.cmd, s.done = cmd, done
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		conn, err := pgx.Connect(ctx, s.url("postgres"))
-		if err == nil {
-			err = conn.Ping(ctx)
-			_ = conn.Close(ctx)
-		}
-		cancel()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-done:
-			s.cmd = nil
-			return fmt.Errorf("testenv: postgres exited at start on port %d: %s", s.port, s.log.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			_ = s.stop(syscall.SIGQUIT)
-			return fmt.Errorf("testenv: postgres on port %d not ready after 60s: %w\n%s", s.port, err, s.log.String())
-		}
-	}
+	return s.launch("-c", "max_connections=200", "-c", "logging_collector=off")
 }
 
 // CreateDatabase creates the empty database name (letters, digits and
