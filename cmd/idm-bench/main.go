@@ -202,7 +202,7 @@ func (b *bench) size(ctx context.Context, n int, latency bool) (sizeReport, erro
 	for _, dbName := range b.o.dbs {
 		dr, err := b.database(ctx, dir, sl, n, dbName, latency, &sr)
 		if err != nil {
-			return sr, fmt.Errorf("N=%d %s: %w", n, dbName, err)
+			return sr, fmt.Errorf("size %d on %s: %w", n, dbName, err)
 		}
 		sr.DBs = append(sr.DBs, dr)
 	}
@@ -305,7 +305,7 @@ func (b *bench) database(ctx context.Context, dir string, sl *slapd, n int, dbNa
 func (b *bench) freshStore(ctx context.Context, dir, dbName string, sl *slapd, n int) (string, func(), error) {
 	b.seq++
 	var url string
-	drop := func() {}
+	var drop func()
 	if dbName == "postgres" {
 		name := fmt.Sprintf("bench_%d_%d", n, b.seq)
 		var err error
