@@ -21,12 +21,26 @@ type session struct {
 	dryRun bool
 	now    time.Time
 
-	// Keys seen so far in this pass. They grow with the directory (about
-	// 100 bytes per entry), which is what finding duplicates across pages
-	// and orphans without re-reading the users table takes.
-	seenNames  map[string]struct{}
-	seenDirIDs map[string]struct{}
-	seenUsers  map[string]struct{}
+	// countOnly is the inactive job's planning pass: it only counts who
+	// would be deactivated, so it loads no credentials, certificates or
+	// roles and plans no writes.
+	countOnly bool
+
+	// Keys seen so far in this pass. They grow with the directory, which is
+	// what finding duplicates across pages and orphans without re-reading
+	// the users table takes; keySet keeps them in about a third of what
+	// string maps took.
+	seenNames  *keySet
+	seenDirIDs *keySet
+	seenUsers  *keySet
+
+	// inState counts the users in seenUsers that are, once this pass's
+	// writes are done, in the job's state with source ldap: each counted
+	// once, and only when that is certain (a user already there, or a write
+	// that put it there and succeeded). When the store holds exactly that
+	// many such users, none of them can be an orphan and the walk is
+	// skipped; any doubt makes the figure smaller, which only costs a walk.
+	inState int
 
 	seq    int
 	counts domain.RunCounts
@@ -35,8 +49,21 @@ type session struct {
 func newSession(db *store.DB, job domain.JobKey, runID string, dryRun bool, now time.Time) *session {
 	return &session{
 		db: db, job: job, runID: runID, dryRun: dryRun, now: now,
-		seenNames: map[string]struct{}{}, seenDirIDs: map[string]struct{}{}, seenUsers: map[string]struct{}{},
+		seenNames: newKeySet(), seenDirIDs: newKeySet(), seenUsers: newKeySet(),
 	}
+}
+
+// jobState is the state the job keeps its users in.
+func (s *session) jobState() domain.UserState {
+	if s.job == domain.JobInactive {
+		return domain.UserInactive
+	}
+	return domain.UserActive
+}
+
+// inJobState reports whether u is already where this job puts its users.
+func (s *session) inJobState(u *domain.User) bool {
+	return u.State == s.jobState() && u.Source == domain.SourceLDAP
 }
 
 // planned is one user's change with the figures it adds to the run once it
@@ -44,6 +71,9 @@ func newSession(db *store.DB, job domain.JobKey, runID string, dryRun bool, now 
 type planned struct {
 	change *store.UserChange
 	counts domain.RunCounts
+	// enters is set when writing change puts a user into the job's state
+	// with source ldap (see session.inState).
+	enters bool
 }
 
 // plan computes the change of every entry of page, reading the store in a
@@ -67,19 +97,17 @@ func (s *session) plan(ctx context.Context, page []directory.Entry) ([]planned, 
 			continue
 		}
 		name := strings.ToLower(p.Username)
-		if _, dup := s.seenNames[name]; dup {
+		if !s.seenNames.Add(name) {
 			out = append(out, s.errorItem(p, nil, fmt.Sprintf(
 				"username %q is returned by more than one directory entry; this entry (%s) was skipped", p.Username, p.DN)))
 			continue
 		}
-		s.seenNames[name] = struct{}{}
 		if p.DirectoryID != "" {
-			if _, dup := s.seenDirIDs[p.DirectoryID]; dup {
+			if !s.seenDirIDs.Add(p.DirectoryID) {
 				out = append(out, s.errorItem(p, nil, fmt.Sprintf(
 					"stable identifier %q is returned by more than one directory entry; this entry (%s) was skipped", p.DirectoryID, p.DN)))
 				continue
 			}
-			s.seenDirIDs[p.DirectoryID] = struct{}{}
 		}
 		cands = append(cands, p)
 	}
@@ -116,9 +144,9 @@ func (s *session) plan(ctx context.Context, page []directory.Entry) ([]planned, 
 	for i, p := range cands {
 		u, msg := match(p, byDir, byName)
 		if msg != "" {
-			if u != nil {
+			if u != nil && s.seenUsers.Add(u.ID) && s.inJobState(u) {
 				// The directory still returns this user: not an orphan.
-				s.seenUsers[u.ID] = struct{}{}
+				s.inState++
 			}
 			out = append(out, s.errorItem(p, u, msg))
 			cands[i] = domain.Person{}
@@ -127,19 +155,21 @@ func (s *session) plan(ctx context.Context, page []directory.Entry) ([]planned, 
 		if u == nil {
 			continue
 		}
-		if _, dup := s.seenUsers[u.ID]; dup {
+		if !s.seenUsers.Add(u.ID) {
 			out = append(out, s.errorItem(p, u, fmt.Sprintf(
 				"entry %s matches user %q, which another entry of this run already matched; it was skipped", p.DN, u.Username)))
 			cands[i] = domain.Person{}
 			continue
 		}
-		s.seenUsers[u.ID] = struct{}{}
+		if s.inJobState(u) {
+			s.inState++
+		}
 		matched[i] = u
 		matchedIDs = append(matchedIDs, u.ID)
 	}
 
 	var holdings map[string]*store.Holdings
-	if s.job == domain.JobInactive && len(matchedIDs) > 0 {
+	if s.job == domain.JobInactive && !s.countOnly && len(matchedIDs) > 0 {
 		if holdings, err = s.db.LoadHoldings(ctx, matchedIDs, true); err != nil {
 			return nil, err
 		}
@@ -155,9 +185,15 @@ func (s *session) plan(ctx context.Context, page []directory.Entry) ([]planned, 
 			out = append(out, s.create(p))
 		case s.job == domain.JobActive:
 			if pl, ok := s.activate(u, p); ok {
+				pl.enters = !s.inJobState(u)
 				out = append(out, pl)
 			} else {
 				s.counts.Unchanged++
+			}
+		case s.countOnly:
+			// Who would be deactivated: an existing user not yet inactive.
+			if u.State != domain.UserInactive {
+				out = append(out, planned{counts: domain.RunCounts{Deactivated: 1}})
 			}
 		default:
 			pl, ok, err := s.deactivate(u, p, holdings[u.ID])
@@ -165,6 +201,7 @@ func (s *session) plan(ctx context.Context, page []directory.Entry) ([]planned, 
 			case err != nil:
 				out = append(out, s.errorItem(p, u, err.Error()))
 			case ok:
+				pl.enters = !s.inJobState(u)
 				out = append(out, pl)
 			default:
 				s.counts.Unchanged++
@@ -233,7 +270,7 @@ func (s *session) create(p domain.Person) planned {
 		ID: store.NewID(), State: state, Source: domain.SourceLDAP, CreatedAt: now, UpdatedAt: now, LastSyncedAt: &now,
 	}
 	domain.ApplyPerson(u, p)
-	s.seenUsers[u.ID] = struct{}{}
+	s.seenUsers.Add(u.ID)
 	var it *domain.RunItem
 	if s.dryRun {
 		it = s.nextItem(p, nil, domain.OutcomeCreated)
@@ -241,7 +278,7 @@ func (s *session) create(p domain.Person) planned {
 		it = s.nextItem(p, u, domain.OutcomeCreated)
 	}
 	it.Changes = changesJSON([]domain.FieldChange{{Field: "state", After: string(state)}})
-	return planned{change: &store.UserChange{Create: u, Item: it}, counts: domain.RunCounts{Created: 1}}
+	return planned{change: &store.UserChange{Create: u, Item: it}, counts: domain.RunCounts{Created: 1}, enters: true}
 }
 
 // activate brings an existing user in line with the directory for the

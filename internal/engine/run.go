@@ -134,6 +134,7 @@ func shrinkCheck(n int, last *domain.Run, s *domain.LDAPSettings) string {
 func (r *runner) checkDeactivations(ctx context.Context, src Source, filter string, s *domain.LDAPSettings) bool {
 	r.progressMessage(ctx, "Checking how many users the run would deactivate")
 	sess := newSession(r.e.db, domain.JobInactive, r.run.ID, true, r.e.now())
+	sess.countOnly = true
 	err := src.Search(ctx, filter, s.AttributeMap, func(page []directory.Entry) error {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -418,6 +419,9 @@ func (r *runner) apply(ctx context.Context, sess *session, plan []planned) (int,
 			continue
 		}
 		sess.counts.Add(p.counts)
+		if p.enters {
+			sess.inState++
+		}
 		if p.change.Create != nil || p.change.UserID != "" {
 			changed++
 		}
@@ -447,15 +451,27 @@ func (r *runner) writeFailed(ctx context.Context, err error, changed int) {
 // orphans reports the users that came from the directory and are in the
 // job's state, but that this run's search did not return. They are walked
 // in chunks; only the ids seen by the run are held in memory.
+//
+// The walk reads every such user, a sizeable part of a run that changes
+// nothing, so it is skipped when it cannot find anything: when the store
+// holds exactly as many such users as the run saw in that state
+// (session.inState never overstates that figure, so equal counts mean every
+// one of them was seen). Any difference, whatever its cause, walks and
+// decides each user exactly.
 func (r *runner) orphans(ctx context.Context, sess *session) error {
-	state := domain.UserActive
-	if r.run.JobKey == domain.JobInactive {
-		state = domain.UserInactive
+	state := sess.jobState()
+	n, err := r.e.db.CountUsers(ctx, state, domain.SourceLDAP)
+	if err != nil {
+		return err
 	}
+	if n == sess.inState {
+		return nil
+	}
+	r.log.Debug("walking the users for orphans", "in_store", n, "seen", sess.inState)
 	return r.e.db.EachUser(ctx, store.UserFilter{State: state, Source: domain.SourceLDAP, Columns: []string{"username", "dn"}}, 2000, func(users []domain.User) error {
 		var items []domain.RunItem
 		for _, u := range users {
-			if _, seen := sess.seenUsers[u.ID]; seen {
+			if sess.seenUsers.Has(u.ID) {
 				continue
 			}
 			it := sess.nextItem(domain.Person{Username: u.Username, DN: u.DN}, &u, domain.OutcomeOrphan)
