@@ -10,25 +10,34 @@ import (
 
 	"idm/internal/domain"
 	"idm/internal/opcache"
+	"idm/internal/store"
 	"idm/templates"
 )
 
-// runningRuns finds the run of each job in progress: this process's live
-// snapshot first (updated per page), else a run another instance records
-// with a fresh heartbeat.
-func (s *Server) runningRuns(ctx context.Context) (map[domain.JobKey]domain.Run, error) {
-	out := map[domain.JobKey]domain.Run{}
-	runs, err := s.deps.Store.RunningRuns(ctx, s.deps.Now().Add(-runFreshness))
+// cardRuns is what the job cards show of the runs, read once per request
+// for every card: the run of each job in progress and the newest finished
+// and successful runs.
+type cardRuns struct {
+	running map[domain.JobKey]domain.Run
+	sum     *store.RunsSummary
+}
+
+// cardRuns reads the runs of jobs keys in one query. The run in progress is
+// this process's live snapshot first (updated per page), else a run another
+// instance records with a fresh heartbeat.
+func (s *Server) cardRuns(ctx context.Context, keys []domain.JobKey) (*cardRuns, error) {
+	sum, err := s.deps.Store.RunsSummary(ctx, keys, s.deps.Now().Add(-runFreshness))
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range runs {
-		out[r.JobKey] = r
+	out := &cardRuns{running: map[domain.JobKey]domain.Run{}, sum: sum}
+	for _, r := range sum.Running {
+		out.running[r.JobKey] = r
 	}
 	if s.deps.Engine != nil {
-		for _, k := range domain.JobKeys {
+		for _, k := range keys {
 			if r, ok := s.deps.Engine.Status(k); ok {
-				out[k] = r
+				out.running[k] = r
 			}
 		}
 	}
@@ -36,8 +45,8 @@ func (s *Server) runningRuns(ctx context.Context) (map[domain.JobKey]domain.Run,
 }
 
 // jobCard shows job j: its cached definition, whether it runs (with
-// progress) and its last finished run.
-func (s *Server) jobCard(ctx context.Context, j *opcache.Job, running map[domain.JobKey]domain.Run) (templates.OpJobCard, error) {
+// progress) and its last finished run, all from runs.
+func (s *Server) jobCard(j *opcache.Job, runs *cardRuns) templates.OpJobCard {
 	now := s.deps.Now()
 	c := templates.OpJobCard{
 		Key: string(j.Key), ProcessName: j.ProcessName, Description: j.Description,
@@ -57,34 +66,21 @@ func (s *Server) jobCard(ctx context.Context, j *opcache.Job, running map[domain
 	default:
 		c.Status = "scheduled"
 	}
-	if run, ok := running[j.Key]; ok {
+	if run, ok := runs.running[j.Key]; ok {
 		c.Status, c.Running = "running", true
-		p, err := s.progress(ctx, &run, now)
-		if err != nil {
-			return c, err
-		}
-		c.Progress = p
+		c.Progress = s.progress(&run, runs.sum, now)
 	}
-	// The newest finished run: while a run is in progress it is the newest
-	// of all, so look one further.
-	runs, _, err := s.deps.Store.ListRuns(ctx, j.Key, 0, 2)
-	if err != nil {
-		return c, err
+	if last, ok := runs.sum.Last[j.Key]; ok {
+		sum := s.runSummary(&last, false)
+		c.Last = &sum
 	}
-	for i := range runs {
-		if runs[i].Status.Finished() {
-			sum := s.runSummary(&runs[i], false)
-			c.Last = &sum
-			break
-		}
-	}
-	return c, nil
+	return c
 }
 
 // progress describes a running run: entries read and written, the rate,
 // and the expected total (the run's own count, else the last successful
 // run's read count).
-func (s *Server) progress(ctx context.Context, run *domain.Run, now time.Time) (templates.OpProgress, error) {
+func (s *Server) progress(run *domain.Run, sum *store.RunsSummary, now time.Time) templates.OpProgress {
 	p := templates.OpProgress{
 		RunID: run.ID, Href: runHref(run.ID), Started: s.formatTime(run.StartedAt), By: run.TriggeredBy,
 		DryRun: run.DryRun, Read: run.Read, Written: run.Created + run.Updated + run.Deactivated,
@@ -96,11 +92,7 @@ func (s *Server) progress(ctx context.Context, run *domain.Run, now time.Time) (
 		}
 	}
 	if p.Expected <= 0 {
-		last, err := s.deps.Store.LastSuccessfulRun(ctx, run.JobKey)
-		if err != nil {
-			return p, err
-		}
-		if last != nil {
+		if last, ok := sum.LastSuccessful[run.JobKey]; ok {
 			p.Expected = last.Read
 		}
 	}
@@ -109,7 +101,7 @@ func (s *Server) progress(ctx context.Context, run *domain.Run, now time.Time) (
 		rate = float64(run.Read) / secs
 	}
 	p.Rate = fmt.Sprintf("%.1f", rate)
-	return p, nil
+	return p
 }
 
 // oneJobCard builds the card of the job named in the URL.
@@ -126,9 +118,9 @@ func (s *Server) oneJobCard(r *http.Request) (templates.OpJobCard, error) {
 	if err != nil {
 		return templates.OpJobCard{}, err
 	}
-	running, err := s.runningRuns(r.Context())
+	runs, err := s.cardRuns(r.Context(), []domain.JobKey{key})
 	if err != nil {
 		return templates.OpJobCard{}, err
 	}
-	return s.jobCard(r.Context(), j, running)
+	return s.jobCard(j, runs), nil
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 
+	"idm/internal/domain"
 	"idm/templates"
 )
 
@@ -18,7 +19,11 @@ func (s *Server) renderJobList(w http.ResponseWriter, r *http.Request, status in
 		s.fail(w, r, err)
 		return
 	}
-	running, err := s.runningRuns(r.Context())
+	keys := make([]domain.JobKey, len(snap.Jobs))
+	for i := range snap.Jobs {
+		keys[i] = snap.Jobs[i].Key
+	}
+	runs, err := s.cardRuns(r.Context(), keys)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -31,11 +36,7 @@ func (s *Server) renderJobList(w http.ResponseWriter, r *http.Request, status in
 		},
 	}
 	for i := range snap.Jobs {
-		c, err := s.jobCard(r.Context(), &snap.Jobs[i], running)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
+		c := s.jobCard(&snap.Jobs[i], runs)
 		if notice != nil && notice.Key == c.Key {
 			c.Notice, c.NoticeError = notice.Notice, notice.NoticeError
 		}

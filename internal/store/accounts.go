@@ -101,20 +101,38 @@ func (db *DB) CreateSession(ctx context.Context, s *domain.Session) error {
 	return nil
 }
 
+// sessionAccountRow is a session and its account read together.
+type sessionAccountRow struct {
+	Session domain.Session `gorm:"embedded;embeddedPrefix:s_"`
+	Account domain.Account `gorm:"embedded;embeddedPrefix:a_"`
+	// AccountFound is false when the session names an account that does
+	// not exist (the LEFT JOIN found none).
+	AccountFound bool `gorm:"column:account_found"`
+}
+
 // SessionAccount returns the session with this token hash and its account.
+// Every signed-in request asks for them, so it is one query, not two.
 func (db *DB) SessionAccount(ctx context.Context, tokenHash string) (*domain.Session, *domain.Account, error) {
-	var s domain.Session
-	err := db.Read.WithContext(ctx).Where("token_hash = ?", tokenHash).Take(&s).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, nil, domain.Errorf(domain.EUNAUTHORIZED, "session not found")
-	} else if err != nil {
+	var rows []sessionAccountRow
+	err := db.Read.WithContext(ctx).Raw(`SELECT
+		s.token_hash AS s_token_hash, s.account_id AS s_account_id, s.created_at AS s_created_at,
+		s.last_seen_at AS s_last_seen_at, s.expires_at AS s_expires_at, s.flash AS s_flash,
+		a.id IS NOT NULL AS account_found,
+		a.id AS a_id, a.username AS a_username, a.role AS a_role,
+		a.password_hash AS a_password_hash, a.disabled AS a_disabled,
+		a.created_at AS a_created_at, a.updated_at AS a_updated_at,
+		a.last_login_at AS a_last_login_at
+		FROM sessions s LEFT JOIN accounts a ON a.id = s.account_id
+		WHERE s.token_hash = ?`, tokenHash).Scan(&rows).Error
+	switch {
+	case err != nil:
 		return nil, nil, fmt.Errorf("store: find session: %w", err)
+	case len(rows) == 0:
+		return nil, nil, domain.Errorf(domain.EUNAUTHORIZED, "session not found")
+	case !rows[0].AccountFound:
+		return nil, nil, fmt.Errorf("store: find session account: %w", gorm.ErrRecordNotFound)
 	}
-	var a domain.Account
-	if err := db.Read.WithContext(ctx).Where("id = ?", s.AccountID).Take(&a).Error; err != nil {
-		return nil, nil, fmt.Errorf("store: find session account: %w", err)
-	}
-	return &s, &a, nil
+	return &rows[0].Session, &rows[0].Account, nil
 }
 
 // TouchSession moves a session's last-seen time.

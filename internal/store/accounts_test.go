@@ -150,3 +150,59 @@ func TestSchemaSeedsBothJobs(t *testing.T) {
 		}
 	})
 }
+
+// SessionAccount reads the session and its account in one query: every
+// field the sign-in checks (expiry, last seen, disabled, role) must come back.
+func TestSessionAccountFields(t *testing.T) {
+	testenv.EachStore(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := testenv.MustOpenDB(t, url)
+		a, err := db.CreateAccount(ctx, "carol", domain.RoleAdministrator, "hash-c", "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		login := time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)
+		if err := db.RecordLogin(ctx, a.ID, login); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+		want := domain.Session{TokenHash: "tok", AccountID: a.ID, CreatedAt: now.Add(-time.Hour),
+			LastSeenAt: now.Add(-time.Minute), ExpiresAt: now.Add(time.Hour), Flash: "Saved."}
+		if err := db.CreateSession(ctx, &want); err != nil {
+			t.Fatal(err)
+		}
+		t.Run("ReturnsBoth", func(t *testing.T) {
+			s, got, err := db.SessionAccount(ctx, "tok")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.TokenHash != want.TokenHash || s.AccountID != a.ID || s.Flash != "Saved." || !s.CreatedAt.Equal(want.CreatedAt) ||
+				!s.LastSeenAt.Equal(want.LastSeenAt) || !s.ExpiresAt.Equal(want.ExpiresAt) {
+				t.Errorf("session = %+v, want %+v", s, want)
+			}
+			if got.ID != a.ID || got.Username != "carol" || got.Role != domain.RoleAdministrator || got.PasswordHash != "hash-c" ||
+				got.Disabled || got.LastLoginAt == nil || !got.LastLoginAt.Equal(login) || got.CreatedAt.IsZero() {
+				t.Errorf("account = %+v", got)
+			}
+		})
+		t.Run("DisabledAccountSaysSo", func(t *testing.T) {
+			// Disabling ends the account's sessions; a session written
+			// afterwards must still show the account as disabled.
+			if err := db.SetAccountDisabled(ctx, "carol", true, "test"); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.CreateSession(ctx, &domain.Session{TokenHash: "tok2", AccountID: a.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+			_, got, err := db.SessionAccount(ctx, "tok2")
+			if err != nil || !got.Disabled {
+				t.Fatalf("SessionAccount = %+v, %v; want the account disabled", got, err)
+			}
+		})
+		t.Run("ErrUnknownToken", func(t *testing.T) {
+			if _, _, err := db.SessionAccount(ctx, "nope"); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
+				t.Fatalf("unknown token: %v, want unauthorized", err)
+			}
+		})
+	})
+}
