@@ -19,7 +19,7 @@ test:
 	bash scripts/install-test-deps.sh
 	$(MAKE) check-generated
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 45m ./...
+	GO=$(GO) bash scripts/run-tests.sh
 
 ## generate: regenerate templ components (*_templ.go, committed)
 generate:

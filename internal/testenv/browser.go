@@ -66,5 +66,6 @@ func Browser(tb testing.TB) context.Context {
 	if err := chromedp.Do(ctx); err != nil {
 		Require(tb, "chromium", fmt.Errorf("start %s: %w", path, err))
 	}
+	tb.Logf("testenv: uses chromium %s", path)
 	return ctx
 }

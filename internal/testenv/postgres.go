@@ -50,7 +50,9 @@ func PostgresURL(tb testing.TB) string {
 	srv, err := shared.pg, shared.pgErr
 	shared.mu.Unlock()
 	Require(tb, "postgresql", err)
-	return srv.createDatabase(tb)
+	url := srv.createDatabase(tb)
+	tb.Logf("testenv: uses postgresql on port %d", srv.port)
+	return url
 }
 
 // Postgres is a throwaway PostgreSQL server of one test, for tests that stop

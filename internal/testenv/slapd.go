@@ -132,6 +132,8 @@ func StartSlapd(tb testing.TB, ldif ...string) *Slapd {
 	}
 	s.URL = fmt.Sprintf("ldap://%s:%d", s.Host, s.Port)
 	s.LDAPSURL = fmt.Sprintf("ldaps://%s:%d", s.Host, s.TLSPort)
+	// make test counts these lines to show what the tests ran against.
+	tb.Logf("testenv: uses slapd at %s", s.URL)
 	return s
 }
 

@@ -52,6 +52,7 @@ func InCI() bool {
 // that is removed when the test ends.
 func SQLiteURL(tb testing.TB) string {
 	tb.Helper()
+	tb.Logf("testenv: uses sqlite")
 	return "sqlite://" + filepath.Join(tb.TempDir(), "idm.db")
 }
 

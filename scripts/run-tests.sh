@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every test with -race, keeps the verbose output in test-output.log,
+# and prints a digest: each test and package, every skip and failure (with
+# its messages), and what the tests ran against. With CI=true a real
+# dependency that no test used fails the run: a suite that silently stopped
+# reaching PostgreSQL, slapd or Chromium must not pass.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+log=test-output.log
+go=${GO:-go}
+
+$go test -race -count=1 -timeout 45m -v ./... >"$log" 2>&1
+status=$?
+
+grep -E '^(ok|FAIL|panic:|--- )|^\s+--- (FAIL|SKIP)|^\?' "$log"
+if ((status != 0)); then
+	echo
+	echo "Failures (the whole output is in $log):"
+	grep -n -B2 -A25 -E -- '--- FAIL|^panic:' "$log" | head -400
+fi
+
+echo
+printf 'Real dependencies the tests used: PostgreSQL %d times, SQLite %d, slapd %d, Chromium %d\n' \
+	"$(grep -c 'testenv: uses postgresql' "$log")" "$(grep -c 'testenv: uses sqlite' "$log")" \
+	"$(grep -c 'testenv: uses slapd' "$log")" "$(grep -c 'testenv: uses chromium' "$log")"
+printf 'Skipped: %d\n' "$(grep -cE -- '--- SKIP' "$log")"
+if [[ "${CI:-}" == "true" ]]; then
+	for dep in postgresql sqlite slapd chromium; do
+		if ! grep -q "testenv: uses $dep" "$log"; then
+			echo "CI: no test ran against $dep" >&2
+			status=1
+		fi
+	done
+fi
+exit "$status"
