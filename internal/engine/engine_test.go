@@ -651,3 +651,33 @@ func TestRecoverAbortsStaleRuns(t *testing.T) {
 		}
 	})
 }
+
+// The walk for orphans is skipped only when the store's count proves there
+// is none: a created user (or one planned by a dry run) must not make up for
+// a user the directory no longer returns.
+func TestOrphansBesideNewUsers(t *testing.T) {
+	testenv.EachStore(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, nil, fixture(t))
+		wantStatus(t, e.run(domain.JobActive, engine.RunOptions{}), domain.RunSucceeded)
+		e.ldap.Modify(t, "dn: uid=bob,ou=people,dc=example,dc=com\nchangetype: delete\n\n"+
+			"dn: uid=carol,ou=people,dc=example,dc=com\nchangetype: add\nobjectClass: inetOrgPerson\nuid: carol\ncn: Carol Carlsson\nsn: Carlsson\nmail: carol@example.com\n")
+		for _, tc := range []struct {
+			name        string
+			opts        engine.RunOptions
+			wantCreated int
+		}{
+			{"DryRunReportsBob", engine.RunOptions{DryRun: true}, 1},
+			{"RunCreatingCarolReportsBob", engine.RunOptions{}, 1},
+			{"RepeatedRunReportsBob", engine.RunOptions{}, 0},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				r := e.run(domain.JobActive, tc.opts)
+				wantStatus(t, r, domain.RunSucceeded)
+				orphans := e.items(r.ID, domain.OutcomeOrphan)
+				if r.Orphans != 1 || len(orphans) != 1 || orphans[0].Username != "bob" || r.Created != tc.wantCreated {
+					t.Fatalf("orphans %+v counts %+v, want bob and %d created", orphans, r.RunCounts, tc.wantCreated)
+				}
+			})
+		}
+	})
+}
