@@ -360,7 +360,7 @@ func (b *bench) freshStore(ctx context.Context, dir, dbName string, sl *slapd, n
 }
 
 // phase runs one measurement in a child process and returns it with the
-// child's peak resident memory, the rows written, and the ratio to floor.
+// child's own peak resident memory, the rows written, and the ratio to floor.
 func (b *bench) phase(ctx context.Context, url, kind, label string, n int, dbName string, floor *measurement) (*measurement, error) {
 	args := []string{"phase", "-kind", kind, "-db", url, "-clients", strconv.Itoa(b.o.clients), "-think", b.o.think.String()}
 	if b.o.profileDir != "" && !strings.HasPrefix(kind, "floor") {
@@ -389,8 +389,8 @@ func (b *bench) phase(ctx context.Context, url, kind, label string, n int, dbNam
 		return nil, fmt.Errorf("phase %s: read its result: %w\n%s", kind, err, out)
 	}
 	m := &measurement{phaseResult: res, Phase: label, LoadAvg: load}
+	m.PeakRSSMiB = float64(res.PeakRSSKiB) / 1024
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		m.PeakRSSMiB = float64(ru.Maxrss) / 1024 // Linux reports KiB
 		m.CPUSeconds = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 	}
 	if m.WallSeconds > 0 {

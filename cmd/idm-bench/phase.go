@@ -35,8 +35,8 @@ const (
 	phaseLatency    = "active-latency"
 )
 
-// phaseResult is what a child reports on its standard output; the parent
-// adds the peak resident memory from the child's rusage.
+// phaseResult is what a child reports on its standard output, its own peak
+// resident memory included; the parent adds the CPU time from rusage.
 type phaseResult struct {
 	Kind        string            `json:"kind"`
 	WallSeconds float64           `json:"wall_seconds"`
@@ -55,6 +55,29 @@ type phaseResult struct {
 	SQLiteTotalChanges *int64         `json:"sqlite_total_changes,omitempty"`
 	Latency            *latencyResult `json:"latency,omitempty"`
 	Profiles           []string       `json:"profiles,omitempty"`
+	// PeakRSSKiB is the child's own high-water mark of resident memory
+	// (VmHWM). rusage's Maxrss cannot serve: on Linux it also counts the
+	// pages the child shared with the bench process between fork and exec.
+	PeakRSSKiB int64 `json:"peak_rss_kib"`
+}
+
+// ownPeakRSS reads this process's resident-memory high-water mark in KiB
+// from /proc/self/status; exec starts it afresh, so it is this phase's own.
+func ownPeakRSS() (int64, error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, fmt.Errorf("read /proc/self/status: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kib int64
+			if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%d kB", &kib); err != nil {
+				return 0, fmt.Errorf("parse VmHWM %q: %w", rest, err)
+			}
+			return kib, nil
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/self/status")
 }
 
 // rowCounter sums the rows written per table, and the time spent in each
@@ -253,6 +276,11 @@ func runPhase(args []string) error {
 	}
 	res.RowsByTable = rc.snapshot()
 	res.DBTime = rc.times()
+	peak, err := ownPeakRSS()
+	if err != nil {
+		return err
+	}
+	res.PeakRSSKiB = peak
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
