@@ -66,8 +66,11 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: postgres pool: %w", err)
 		}
+		// As many idle as open: under load a smaller idle limit closes and
+		// reopens connections, each a new PostgreSQL backend (measured: the
+		// Operator page's p99 during a sync fell from ~350 to ~80 ms).
 		sqlDB.SetMaxOpenConns(20)
-		sqlDB.SetMaxIdleConns(10)
+		sqlDB.SetMaxIdleConns(20)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 		db.Write, db.Read, db.Dialect, db.sqlDBs = g, g, DialectPostgres, []*sql.DB{sqlDB}
 	default:
