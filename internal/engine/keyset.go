@@ -59,14 +59,13 @@ func (k *keySet) Add(v string) bool {
 
 // Has reports whether v was added.
 func (k *keySet) Has(v string) bool {
-	off, ok := k.first[maphash.String(k.seed, v)]
-	if !ok {
-		return false
+	if off, ok := k.first[maphash.String(k.seed, v)]; ok {
+		k.buf = encodeKey(k.buf[:0], v)
+		if bytes.HasPrefix(k.arena[off:], k.buf) {
+			return true
+		}
 	}
-	k.buf = encodeKey(k.buf[:0], v)
-	if bytes.HasPrefix(k.arena[off:], k.buf) {
-		return true
-	}
+	// A collision, or a full arena, puts a value in more alone.
 	_, in := k.more[v]
 	return in
 }
