@@ -2,8 +2,6 @@ package web_test
 
 import (
 	"context"
-	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -11,10 +9,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"idm/internal/domain"
-	"idm/internal/engine"
-	"idm/internal/scheduler"
-	"idm/internal/secret"
-	"idm/internal/store"
 	"idm/internal/testenv"
 )
 
@@ -25,11 +19,8 @@ import (
 func TestBatchSyncInBrowser(t *testing.T) {
 	t.Parallel()
 	sl := testenv.StartSlapd(t, testenv.Fixture(t, "people.ldif"))
-	e := newAdminEnv(t, adminEnvOptions{runner: func(db *store.DB, box *secret.Box, log *slog.Logger) scheduler.Runner {
-		return engine.New(engine.Deps{DB: db, Dial: engine.DialDirectory, OpenSecret: box.Open, Instance: "browser-test", Logger: log})
-	}})
-	srv := httptest.NewServer(e.h)
-	t.Cleanup(srv.Close)
+	e := newEnv(t, envOptions{scheduledRuns: true})
+	srv := e.srv
 	browser := testenv.Browser(t)
 	ctx, cancel := context.WithTimeout(browser, 90*time.Second)
 	defer cancel()
@@ -63,7 +54,7 @@ func TestBatchSyncInBrowser(t *testing.T) {
 	run("sign in",
 		chromedp.Navigate(srv.URL+"/login"),
 		chromedp.SendKeys(chromedp.CSS(`input[name="username"]`), testAdmin),
-		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), testAdminPW),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), testPassword),
 		chromedp.Click(chromedp.CSS(`[data-testid=sign-in]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="tile-ldap"]`)))
 

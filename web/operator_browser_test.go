@@ -113,7 +113,7 @@ func TestOperatorInBrowser(t *testing.T) {
 	sl := testenv.StartSlapd(t, browserLDIF)
 	// Pages of 2 entries, each held 1.5s: longer than the card's 1s poll, so
 	// the page shows the entries read while the job runs.
-	e := newOpEnv(t, testenv.SQLiteURL(t), slowDial(1500*time.Millisecond))
+	e := newEnv(t, envOptions{accounts: opAccounts, dial: slowDial(1500 * time.Millisecond)})
 	e.configureLDAP(t, sl.URL, sl.AdminDN, sl.AdminPassword)
 	for _, u := range []string{"dave", "erin"} {
 		seedHolder(t, e.db, u)
@@ -145,7 +145,7 @@ func TestOperatorInBrowser(t *testing.T) {
 			chromedp.Navigate(base+"/login"),
 			chromedp.WaitVisible(chromedp.CSS(`[data-testid=username]`)),
 			chromedp.SendKeys(chromedp.CSS(`[data-testid=username]`), name),
-			chromedp.SendKeys(chromedp.CSS(`[data-testid=password]`), opPassword),
+			chromedp.SendKeys(chromedp.CSS(`[data-testid=password]`), testPassword),
 			chromedp.Click(chromedp.CSS(`[data-testid=sign-in]`)),
 			chromedp.WaitVisible(chromedp.CSS(`[data-testid=signed-in-account]`)),
 		)

@@ -17,7 +17,7 @@ import (
 func TestRunItemsCSV(t *testing.T) {
 	testenv.EachStore(t, func(t *testing.T, dbURL string) {
 		ctx := context.Background()
-		e := newOpEnv(t, dbURL, nil)
+		e := newEnv(t, envOptions{dbURL: dbURL, accounts: opAccounts})
 		now := time.Now().UTC()
 		run := &domain.Run{ID: store.NewID(), JobKey: domain.JobInactive, Trigger: domain.TriggerManual, TriggeredBy: "olga",
 			Status: domain.RunRunning, StartedAt: now, HeartbeatAt: now}
@@ -43,7 +43,7 @@ func TestRunItemsCSV(t *testing.T) {
 
 		read := func(t *testing.T, path string) (*http.Response, [][]string) {
 			t.Helper()
-			res, body := e.get(t, olga, path)
+			res, body := olga.get(t, path)
 			if res.StatusCode != http.StatusOK {
 				t.Fatalf("GET %s: %d %s", path, res.StatusCode, body)
 			}
@@ -92,16 +92,16 @@ func TestRunItemsCSV(t *testing.T) {
 			}
 		})
 		t.Run("RunPageFiltersAndPages", func(t *testing.T) {
-			_, body := e.get(t, olga, "/operator/runs/"+run.ID+"?outcome=error")
+			_, body := olga.get(t, "/operator/runs/"+run.ID+"?outcome=error")
 			if !strings.Contains(body, `data-testid="item-user0002"`) || strings.Contains(body, `data-testid="item-user0003"`) {
 				t.Error("the outcome filter does not keep only the errors")
 			}
-			_, body = e.get(t, olga, "/operator/runs/"+run.ID+"?page=2")
+			_, body = olga.get(t, "/operator/runs/"+run.ID+"?page=2")
 			if !strings.Contains(body, `data-testid="item-user0051"`) || strings.Contains(body, `data-testid="item-user0050"`) ||
 				!strings.Contains(body, "Page 2 of 25") {
 				t.Error("page 2 of the items does not start at the 51st")
 			}
-			_, body = e.get(t, olga, "/operator/runs/"+run.ID)
+			_, body = olga.get(t, "/operator/runs/"+run.ID)
 			if !strings.Contains(body, "role Approver") || !strings.Contains(body, "withdrawn") {
 				t.Error("the run page does not show the field changes")
 			}

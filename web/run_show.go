@@ -50,7 +50,7 @@ func (s *Server) handleRunShow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A running run of this process has fresher figures than its row.
-	if !run.Status.Finished() && s.deps.Engine != nil {
+	if !run.Status.Finished() {
 		if live, ok := s.deps.Engine.Status(run.JobKey); ok && live.ID == run.ID {
 			run = &live
 		}

@@ -9,7 +9,6 @@ import (
 	"golang.org/x/term"
 
 	"idm/internal/auth"
-	"idm/internal/config"
 	"idm/internal/domain"
 )
 
@@ -29,14 +28,13 @@ func runAccount(ctx context.Context, io IO, args []string) error {
 		return fmt.Errorf("%w: account needs an action", ErrUsage)
 	}
 	action := args[0]
-	var cfg config.Config
 	var roleText string
-	fs := newFlagSet("account "+action, io)
-	cfg.Register(fs, io.Getenv)
+	st := newSetup("account "+action, io)
+	fs := st.fs
 	if action == "create" {
 		fs.StringVar(&roleText, "role", "", "administrator or operator")
 	}
-	if err := parse(fs, args[1:]); err != nil {
+	if err := st.parse(args[1:]); err != nil {
 		return err
 	}
 	name := fs.Arg(0)
@@ -73,12 +71,12 @@ func runAccount(ctx context.Context, io IO, args []string) error {
 			return fmt.Errorf("%s", domain.ErrorMessage(err))
 		}
 	}
-	db, err := openStore(ctx, &cfg, io)
+	db, err := st.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	const by = "command line"
+	defer st.close()
+	by := st.actor()
 	switch action {
 	case "create":
 		if _, err := db.CreateAccount(ctx, name, role, hash, by); err != nil {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"time"
 
-	"idm/internal/config"
 	"idm/internal/domain"
 	"idm/internal/store"
 )
@@ -18,22 +17,20 @@ func runUser(ctx context.Context, io IO, args []string) error {
 		fmt.Fprintln(io.Stderr, userUsage)
 		return fmt.Errorf("%w: %s", ErrUsage, userUsage)
 	}
-	var cfg config.Config
-	fs := newFlagSet("user show", io)
-	cfg.Register(fs, io.Getenv)
-	asJSON := fs.Bool("json", false, "print the user as JSON, in the import/export format")
-	pos, err := parseInterspersed(fs, args[1:])
+	s := newSetup("user show", io)
+	asJSON := s.fs.Bool("json", false, "print the user as JSON, in the import/export format")
+	pos, err := s.parseInterspersed(args[1:])
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
 		return fmt.Errorf("%w: %s", ErrUsage, userUsage)
 	}
-	db, err := openStore(ctx, &cfg, io)
+	db, err := s.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer s.close()
 	u, err := db.UserByUsername(ctx, pos[0])
 	if err != nil {
 		if domain.ErrorCode(err) == domain.ENOTFOUND {

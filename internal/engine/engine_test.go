@@ -40,14 +40,7 @@ func fixture(t *testing.T) string {
 func newEnv(t *testing.T, url string, tune func(*domain.LDAPSettings), ldif ...string) *env {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := testenv.MustOpenDB(t, url)
 	sl := testenv.StartSlapd(t, ldif...)
 	s := domain.DefaultLDAPSettings()
 	s.URL, s.BaseDN, s.BindDN, s.BindPasswordEnc = sl.URL, sl.BaseDN, sl.AdminDN, sl.AdminPassword
@@ -619,19 +612,13 @@ func TestDirectoryStopsMidRun(t *testing.T) {
 func TestRecoverAbortsStaleRuns(t *testing.T) {
 	testenv.EachStore(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		db, err := store.Open(ctx, url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		if err := db.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		db := testenv.MustOpenDB(t, url)
 		now := db.Now()
 		mk := func(instance string, beat time.Time) *domain.Run {
 			r := &domain.Run{ID: store.NewID(), JobKey: domain.JobActive, Trigger: domain.TriggerSchedule, Status: domain.RunRunning,
 				StartedAt: beat, HeartbeatAt: beat, Instance: instance}
-			if err := db.Write.Create(r).Error; err != nil {
+			// Fresh only after an hour: recorded beside the others.
+			if err := db.CreateRun(ctx, r, now.Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
 			return r

@@ -19,15 +19,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // test ends, with a fixed clock.
 func mustOpenJobsDB(t *testing.T, url string, now time.Time) *store.DB {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatalf("open %s: %v", store.Redact(url), err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
+	db := testenv.MustOpenDB(t, url)
 	db.Now = func() time.Time { return now }
 	return db
 }

@@ -78,7 +78,8 @@ func TestSQLiteURL(t *testing.T) {
 	}
 	defer db.Close()
 	var one int
-	if err := db.Read.Raw("SELECT 1").Scan(&one).Error; err != nil || one != 1 {
+	pools := db.Pools() // the reader last
+	if err := pools[len(pools)-1].Raw("SELECT 1").Scan(&one).Error; err != nil || one != 1 {
 		t.Fatalf("SELECT 1 = %d, %v", one, err)
 	}
 }
