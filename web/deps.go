@@ -44,12 +44,15 @@ type Deps struct {
 // without a service.
 func (d *Deps) check() error {
 	var missing []error
-	for name, absent := range map[string]bool{
-		"Store": d.Store == nil, "Auth": d.Auth == nil, "Box": d.Box == nil,
-		"Scheduler": d.Scheduler == nil, "Engine": d.Engine == nil, "Cache": d.Cache == nil,
+	for _, f := range []struct {
+		name   string
+		absent bool
+	}{
+		{"Store", d.Store == nil}, {"Auth", d.Auth == nil}, {"Box", d.Box == nil},
+		{"Scheduler", d.Scheduler == nil}, {"Engine", d.Engine == nil}, {"Cache", d.Cache == nil},
 	} {
-		if absent {
-			missing = append(missing, errors.New("web: Deps."+name+" is required"))
+		if f.absent {
+			missing = append(missing, errors.New("web: Deps."+f.name+" is required"))
 		}
 	}
 	if len(missing) > 0 {

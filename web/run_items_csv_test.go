@@ -16,29 +16,9 @@ import (
 
 func TestRunItemsCSV(t *testing.T) {
 	testenv.EachStore(t, func(t *testing.T, dbURL string) {
-		ctx := context.Background()
 		e := newEnv(t, envOptions{dbURL: dbURL, accounts: opAccounts})
-		now := time.Now().UTC()
-		run := &domain.Run{ID: store.NewID(), JobKey: domain.JobInactive, Trigger: domain.TriggerManual, TriggeredBy: "olga",
-			Status: domain.RunRunning, StartedAt: now, HeartbeatAt: now}
-		if err := e.db.CreateRun(ctx, run, now); err != nil {
-			t.Fatal(err)
-		}
-		// More items than one page of the download (500), and values that
-		// need quoting or could be read as formulas.
-		const n = 1203
-		items := make([]domain.RunItem, n)
-		for i := range items {
-			items[i] = domain.RunItem{RunID: run.ID, Seq: i + 1, Username: fmt.Sprintf("user%04d", i+1),
-				DN: fmt.Sprintf("uid=user%04d,ou=people,dc=example,dc=com", i+1), Outcome: domain.OutcomeDeactivated,
-				Changes: `[{"field":"state","before":"active","after":"inactive"}]`}
-		}
-		items[0].Username, items[0].DN = `=HYPERLINK("x")`, `cn=Doe\, "Jo",ou=people,dc=example,dc=com`
-		items[1].Outcome, items[1].Changes, items[1].Error = domain.OutcomeError, "", "line one\nline two, \"quoted\""
-		items[2].Changes = `[{"field":"role Approver","before":"assigned","after":"withdrawn"},{"field":"credential Card C-1","before":"active","after":"inactive"}]`
-		if err := e.db.AddRunItems(ctx, items); err != nil {
-			t.Fatal(err)
-		}
+		run := seedRunItems(t, e.db)
+		const n = runItems
 		olga := e.signIn(t, "olga")
 
 		read := func(t *testing.T, path string) (*http.Response, [][]string) {
@@ -107,4 +87,34 @@ func TestRunItemsCSV(t *testing.T) {
 			}
 		})
 	})
+}
+
+// runItems is how many items seedRunItems records: more than one page of
+// the download (500).
+const runItems = 1203
+
+// seedRunItems records a run with runItems items, and values that need
+// quoting or could be read as formulas.
+func seedRunItems(t *testing.T, db *store.DB) *domain.Run {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	run := &domain.Run{ID: store.NewID(), JobKey: domain.JobInactive, Trigger: domain.TriggerManual, TriggeredBy: "olga",
+		Status: domain.RunRunning, StartedAt: now, HeartbeatAt: now}
+	if err := db.CreateRun(ctx, run, now); err != nil {
+		t.Fatal(err)
+	}
+	items := make([]domain.RunItem, runItems)
+	for i := range items {
+		items[i] = domain.RunItem{RunID: run.ID, Seq: i + 1, Username: fmt.Sprintf("user%04d", i+1),
+			DN: fmt.Sprintf("uid=user%04d,ou=people,dc=example,dc=com", i+1), Outcome: domain.OutcomeDeactivated,
+			Changes: `[{"field":"state","before":"active","after":"inactive"}]`}
+	}
+	items[0].Username, items[0].DN = `=HYPERLINK("x")`, `cn=Doe\, "Jo",ou=people,dc=example,dc=com`
+	items[1].Outcome, items[1].Changes, items[1].Error = domain.OutcomeError, "", "line one\nline two, \"quoted\""
+	items[2].Changes = `[{"field":"role Approver","before":"assigned","after":"withdrawn"},{"field":"credential Card C-1","before":"active","after":"inactive"}]`
+	if err := db.AddRunItems(ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	return run
 }

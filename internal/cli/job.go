@@ -19,21 +19,17 @@ import (
 const jobUsage = "usage: idm job run active|inactive [--dry-run] [--json]"
 
 func runJob(ctx context.Context, io IO, args []string) error {
-	if len(args) == 0 || args[0] != "run" {
-		fmt.Fprintln(io.Stderr, jobUsage)
-		return fmt.Errorf("%w: %s", ErrUsage, jobUsage)
+	if err := wantAction(io, args, "run", jobUsage); err != nil {
+		return err
 	}
 	st := newSetup("job run", io)
 	dryRun := st.fs.Bool("dry-run", false, "compute and record what the run would change, and write nothing to users, credentials, certificates or roles")
 	asJSON := st.fs.Bool("json", false, "print the run record as JSON")
-	pos, err := st.parseInterspersed(args[1:])
+	arg, err := st.onlyArgument(args[1:], jobUsage)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return fmt.Errorf("%w: %s", ErrUsage, jobUsage)
-	}
-	key, err := domain.ParseJobKey(pos[0])
+	key, err := domain.ParseJobKey(arg)
 	if err != nil {
 		return fmt.Errorf("%w: %s", ErrUsage, domain.ErrorMessage(err))
 	}

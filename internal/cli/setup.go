@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"flag"
+	"fmt"
 	"log/slog"
 	"os/user"
 
@@ -38,6 +39,29 @@ func (s *setup) parse(args []string) error { return parse(s.fs, args) }
 // positionals.
 func (s *setup) parseInterspersed(args []string) ([]string, error) {
 	return parseInterspersed(s.fs, args)
+}
+
+// onlyArgument parses args (flags may come after it) and returns the one
+// positional argument the command takes; usage says what it is.
+func (s *setup) onlyArgument(args []string, usage string) (string, error) {
+	pos, err := s.parseInterspersed(args)
+	if err != nil {
+		return "", err
+	}
+	if len(pos) != 1 {
+		return "", fmt.Errorf("%w: %s", ErrUsage, usage)
+	}
+	return pos[0], nil
+}
+
+// wantAction checks that args start with action (idm job run, idm user
+// show), else prints usage.
+func wantAction(io IO, args []string, action, usage string) error {
+	if len(args) == 0 || args[0] != action {
+		fmt.Fprintln(io.Stderr, usage)
+		return fmt.Errorf("%w: %s", ErrUsage, usage)
+	}
+	return nil
 }
 
 // open resolves the configuration, sets the logger it asks for, opens the

@@ -13,25 +13,21 @@ import (
 const userUsage = "usage: idm user show USERNAME [--json]"
 
 func runUser(ctx context.Context, io IO, args []string) error {
-	if len(args) == 0 || args[0] != "show" {
-		fmt.Fprintln(io.Stderr, userUsage)
-		return fmt.Errorf("%w: %s", ErrUsage, userUsage)
+	if err := wantAction(io, args, "show", userUsage); err != nil {
+		return err
 	}
 	s := newSetup("user show", io)
 	asJSON := s.fs.Bool("json", false, "print the user as JSON, in the import/export format")
-	pos, err := s.parseInterspersed(args[1:])
+	name, err := s.onlyArgument(args[1:], userUsage)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return fmt.Errorf("%w: %s", ErrUsage, userUsage)
 	}
 	db, err := s.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	u, err := db.UserByUsername(ctx, pos[0])
+	u, err := db.UserByUsername(ctx, name)
 	if err != nil {
 		if domain.ErrorCode(err) == domain.ENOTFOUND {
 			return fmt.Errorf("%s", domain.ErrorMessage(err))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -56,13 +57,7 @@ func (r *fakeRunner) RunScheduled(ctx context.Context, key domain.JobKey) error 
 func (r *fakeRunner) count(key domain.JobKey) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n := 0
-	for _, c := range r.calls {
-		if c.key == key {
-			n++
-		}
-	}
-	return n
+	return len(r.calls) - len(slices.DeleteFunc(slices.Clone(r.calls), func(c call) bool { return c.key == key }))
 }
 
 func (r *fakeRunner) callTimes() []time.Time {
@@ -79,6 +74,14 @@ func (r *fakeRunner) max(key domain.JobKey) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.maxActive[key]
+}
+
+// scheduledDB is a fresh store with the active job enabled on expr.
+func scheduledDB(t *testing.T, expr string) *store.DB {
+	t.Helper()
+	db := testenv.MustOpenDB(t, testenv.SQLiteURL(t))
+	setSchedule(t, db, domain.JobActive, expr, true)
+	return db
 }
 
 // setSchedule saves a job's schedule as an administrator would.
@@ -127,8 +130,7 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 
 func TestEverySecondFires(t *testing.T) {
 	t.Parallel()
-	db := testenv.MustOpenDB(t, testenv.SQLiteURL(t))
-	setSchedule(t, db, domain.JobActive, "*/1 * * * * *", true)
+	db := scheduledDB(t, "*/1 * * * * *")
 	r := newFakeRunner(nil)
 	s := mustStart(t, db, r, scheduler.Options{})
 
@@ -156,8 +158,7 @@ func TestEverySecondFires(t *testing.T) {
 func TestReschedule(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := testenv.MustOpenDB(t, testenv.SQLiteURL(t))
-	setSchedule(t, db, domain.JobActive, "0 0 1 1 *", true)
+	db := scheduledDB(t, "0 0 1 1 *")
 	r := newFakeRunner(nil)
 	s := mustStart(t, db, r, scheduler.Options{})
 
@@ -185,28 +186,7 @@ func TestReschedule(t *testing.T) {
 		waitFor(t, 3*time.Second, "a run on the new schedule", func() bool { return r.count(domain.JobActive) >= 1 })
 	})
 
-	t.Run("DisableStopsRuns", func(t *testing.T) {
-		setSchedule(t, db, domain.JobActive, "*/1 * * * * *", false)
-		if err := s.Reschedule(ctx, domain.JobActive); err != nil {
-			t.Fatal(err)
-		}
-		if next, ok := s.NextRun(domain.JobActive); ok {
-			t.Errorf("a disabled job has NextRun %v", next)
-		}
-		time.Sleep(100 * time.Millisecond) // a run that had just started may still record
-		before := r.count(domain.JobActive)
-		time.Sleep(1500 * time.Millisecond)
-		if after := r.count(domain.JobActive); after != before {
-			t.Errorf("%d runs after disabling", after-before)
-		}
-		j, err := db.GetJob(ctx, domain.JobActive)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if j.NextRunAt != nil {
-			t.Errorf("a disabled job has a stored next run %v", j.NextRunAt)
-		}
-	})
+	t.Run("DisableStopsRuns", func(t *testing.T) { rescheduleDisableStopsRuns(t, db, s, r) })
 
 	t.Run("InvalidSaveUnschedulesWithReason", func(t *testing.T) {
 		setSchedule(t, db, domain.JobActive, "0 0 30 2 *", true)
@@ -244,10 +224,33 @@ func TestReschedule(t *testing.T) {
 	})
 }
 
+func rescheduleDisableStopsRuns(t *testing.T, db *store.DB, s *scheduler.Scheduler, r *fakeRunner) {
+	ctx := context.Background()
+	setSchedule(t, db, domain.JobActive, "*/1 * * * * *", false)
+	if err := s.Reschedule(ctx, domain.JobActive); err != nil {
+		t.Fatal(err)
+	}
+	if next, ok := s.NextRun(domain.JobActive); ok {
+		t.Errorf("a disabled job has NextRun %v", next)
+	}
+	time.Sleep(100 * time.Millisecond) // a run that had just started may still record
+	before := r.count(domain.JobActive)
+	time.Sleep(1500 * time.Millisecond)
+	if after := r.count(domain.JobActive); after != before {
+		t.Errorf("%d runs after disabling", after-before)
+	}
+	j, err := db.GetJob(ctx, domain.JobActive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.NextRunAt != nil {
+		t.Errorf("a disabled job has a stored next run %v", j.NextRunAt)
+	}
+}
+
 func TestInvalidExpressionInDatabase(t *testing.T) {
 	t.Parallel()
-	db := testenv.MustOpenDB(t, testenv.SQLiteURL(t))
-	setSchedule(t, db, domain.JobActive, "61 * * * *", true)
+	db := scheduledDB(t, "61 * * * *")
 	setSchedule(t, db, domain.JobInactive, "*/1 * * * * *", true)
 	r := newFakeRunner(nil)
 	s := mustStart(t, db, r, scheduler.Options{})
@@ -274,8 +277,7 @@ func TestInvalidExpressionInDatabase(t *testing.T) {
 func TestSingleton(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := testenv.MustOpenDB(t, testenv.SQLiteURL(t))
-	setSchedule(t, db, domain.JobActive, "*/1 * * * * *", true)
+	db := scheduledDB(t, "*/1 * * * * *")
 	started := make(chan struct{}, 10)
 	var cancelled sync.Map
 	r := newFakeRunner(func(ctx context.Context, key domain.JobKey) error {
@@ -319,8 +321,7 @@ func TestSingleton(t *testing.T) {
 // returns only once its task has returned.
 func TestStop(t *testing.T) {
 	t.Parallel()
-	db := testenv.MustOpenDB(t, testenv.SQLiteURL(t))
-	setSchedule(t, db, domain.JobActive, "*/1 * * * * *", true)
+	db := scheduledDB(t, "*/1 * * * * *")
 	started := make(chan struct{}, 10)
 	var mu sync.Mutex
 	var returnedAt time.Time
@@ -368,8 +369,7 @@ func TestStop(t *testing.T) {
 // scheduler skips the slot and keeps scheduling.
 func TestRunnerConflictSkipsSlot(t *testing.T) {
 	t.Parallel()
-	db := testenv.MustOpenDB(t, testenv.SQLiteURL(t))
-	setSchedule(t, db, domain.JobActive, "*/1 * * * * *", true)
+	db := scheduledDB(t, "*/1 * * * * *")
 	r := newFakeRunner(func(ctx context.Context, key domain.JobKey) error {
 		return domain.Errorf(domain.ECONFLICT, "The inactive job is running.")
 	})
