@@ -282,18 +282,18 @@ func (a *app) reloadCache(ctx context.Context) {
 
 // expireSessions removes ended sessions every few minutes, until ctx ends.
 func (a *app) expireSessions(ctx context.Context) {
-	t := time.NewTicker(5 * time.Minute)
-	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-			if n, err := a.db.DeleteExpiredSessions(ctx, a.db.Now(), a.cfg.SessionIdle); err != nil {
-				a.log.Warn("expire sessions", "err", err)
-			} else if n > 0 {
-				a.log.Debug("expired sessions", "count", n)
-			}
+		case <-time.After(5 * time.Minute):
+		}
+		n, err := a.db.DeleteExpiredSessions(ctx, a.db.Now(), a.cfg.SessionIdle)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			a.log.Warn("expire sessions", "err", err)
+		case n > 0:
+			a.log.Debug("expired sessions", "count", n)
 		}
 	}
 }

@@ -334,7 +334,7 @@ func (e *Engine) reserve(run *domain.Run) (*Handle, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
-		return nil, domain.Errorf(domain.ECONFLICT, "the %s job was not started: the server is shutting down", run.JobKey)
+		return nil, domain.Errorf(domain.ECONFLICT, "the server is shutting down")
 	}
 	for _, other := range e.running {
 		return nil, store.RunningConflict(&other.snap)

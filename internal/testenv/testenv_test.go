@@ -157,14 +157,7 @@ func TestEachStore(t *testing.T) {
 	var names []string
 	testenv.EachStore(t, func(t *testing.T, url string) {
 		names = append(names, t.Name())
-		db, err := store.Open(t.Context(), url)
-		if err != nil {
-			t.Fatalf("store.Open: %v", err)
-		}
-		defer db.Close()
-		if err := db.Migrate(t.Context()); err != nil {
-			t.Fatalf("migrate: %v", err)
-		}
+		testenv.MustOpenDB(t, url) // opens and migrates, or fails the test
 	})
 	want := []string{"TestEachStore/sqlite", "TestEachStore/postgres"}
 	if !slices.Equal(names, want) {
