@@ -110,10 +110,3 @@ func (b *Bus) listenOnce(ctx context.Context, fn func(string), connected func())
 		fn(topic)
 	}
 }
-
-// Single is the notifier of a single instance (SQLite): there is nobody to
-// tell.
-type Single struct{}
-
-// Notify does nothing.
-func (Single) Notify(context.Context, string) {}
