@@ -20,9 +20,13 @@ import (
 const jobUsage = "usage: idm job run active|inactive [--dry-run] [--json]"
 
 func runJob(ctx context.Context, io IO, args []string) error {
+	if wantsHelp(args) {
+		fmt.Fprintln(io.Stdout, jobUsage)
+		return nil
+	}
 	if len(args) == 0 || args[0] != "run" {
 		fmt.Fprintln(io.Stderr, jobUsage)
-		return fmt.Errorf("%w: %s", ErrUsage, jobUsage)
+		return fmt.Errorf("%w: job needs the action run", ErrUsage)
 	}
 	var cfg config.Config
 	fs := newFlagSet("job run", io)
@@ -34,7 +38,8 @@ func runJob(ctx context.Context, io IO, args []string) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return fmt.Errorf("%w: %s", ErrUsage, jobUsage)
+		fmt.Fprintln(io.Stderr, jobUsage)
+		return fmt.Errorf("%w: job run needs one job, active or inactive", ErrUsage)
 	}
 	key, err := domain.ParseJobKey(pos[0])
 	if err != nil {

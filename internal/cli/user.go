@@ -14,9 +14,13 @@ import (
 const userUsage = "usage: idm user show USERNAME [--json]"
 
 func runUser(ctx context.Context, io IO, args []string) error {
+	if wantsHelp(args) {
+		fmt.Fprintln(io.Stdout, userUsage)
+		return nil
+	}
 	if len(args) == 0 || args[0] != "show" {
 		fmt.Fprintln(io.Stderr, userUsage)
-		return fmt.Errorf("%w: %s", ErrUsage, userUsage)
+		return fmt.Errorf("%w: user needs the action show", ErrUsage)
 	}
 	var cfg config.Config
 	fs := newFlagSet("user show", io)
@@ -27,7 +31,8 @@ func runUser(ctx context.Context, io IO, args []string) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return fmt.Errorf("%w: %s", ErrUsage, userUsage)
+		fmt.Fprintln(io.Stderr, userUsage)
+		return fmt.Errorf("%w: user show needs one username", ErrUsage)
 	}
 	db, err := openStore(ctx, &cfg, io)
 	if err != nil {
