@@ -85,6 +85,7 @@ func SambaIssuedCertificate() SambaOption { return func(c *sambaConfig) { c.issu
 // when the test ends.
 func StartSamba(tb testing.TB, opts ...SambaOption) *Samba {
 	tb.Helper()
+	began := time.Now()
 	var cfg sambaConfig
 	for _, o := range opts {
 		o(&cfg)
@@ -131,7 +132,8 @@ func StartSamba(tb testing.TB, opts ...SambaOption) *Samba {
 	s.URL = fmt.Sprintf("ldap://%s:%d", s.Host, s.Port)
 	s.LDAPSURL = fmt.Sprintf("ldaps://%s:%d", s.Host, s.TLSPort)
 	// make test counts these lines to show what the tests ran against.
-	tb.Logf("testenv: uses samba at %s (certificate serial %s)", s.LDAPSURL, s.CertSerial)
+	tb.Logf("testenv: uses samba at %s (certificate serial %s; ready in %s)", s.LDAPSURL, s.CertSerial,
+		time.Since(began).Round(10*time.Millisecond))
 	return s
 }
 

@@ -173,7 +173,7 @@ func buildSambaTemplate(bins sambaBins, dir string) error {
 func generateSambaCert(bins sambaBins, dir string) error {
 	tlsDir := filepath.Join(dir, "private", "tls")
 	for attempt := 1; ; attempt++ {
-		if wait := time.Duration(0x80-time.Now().Unix()&0xff) * time.Second; wait > 0 {
+		if wait := negativeSerialWait(time.Now()); wait > 0 {
 			fmt.Fprintf(os.Stderr, "testenv: samba template: waiting %s for a second in which Samba writes a negative certificate serial\n", wait)
 			time.Sleep(wait)
 		}
@@ -201,6 +201,17 @@ func generateSambaCert(bins sambaBins, dir string) error {
 			return nil
 		}
 	}
+}
+
+// negativeSerialWait is how long after now the next second begins whose
+// low byte has its top bit set: the seconds in which Samba's serial is
+// negative.
+func negativeSerialWait(now time.Time) time.Duration {
+	low := now.Unix() & 0xff
+	if low >= 0x80 {
+		return 0
+	}
+	return time.Duration(0x80-low)*time.Second - time.Duration(now.Nanosecond())
 }
 
 // pemSerial reads the serial number of a PEM certificate without
