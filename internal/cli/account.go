@@ -23,6 +23,10 @@ The password is read from a prompt, or from standard input when it is not a
 terminal (one line); never from a flag.`
 
 func runAccount(ctx context.Context, io IO, args []string) error {
+	if wantsHelp(args) {
+		fmt.Fprintln(io.Stdout, accountUsage)
+		return nil
+	}
 	if len(args) == 0 {
 		fmt.Fprintln(io.Stderr, accountUsage)
 		return fmt.Errorf("%w: account needs an action", ErrUsage)
