@@ -12,7 +12,7 @@ import (
 // and warns about a filter that matches nothing while every step passes.
 func TestLDAPTestConnectionFilters(t *testing.T) {
 	t.Parallel()
-	e := newAdminEnv(t, adminEnvOptions{})
+	e := newEnv(t, envOptions{})
 	sl := testenv.StartSlapd(t, testenv.Fixture(t, "people.ldif"))
 	f := ldapForm(sl.URL, 0)
 	f.Set("bind_dn", sl.AdminDN)
