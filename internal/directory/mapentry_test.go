@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"unicode"
@@ -50,6 +51,9 @@ func TestMapEntry(t *testing.T) {
 		e       *ldap.Entry
 		want    domain.Person
 		wantErr string // substring of the error; "" for success
+		// errOf is what the error must say of the entry (DN, stable id,
+		// username), the Err left out.
+		errOf EntryError
 	}{
 		{
 			name: "OpenLDAPAllFields",
@@ -108,55 +112,71 @@ func TestMapEntry(t *testing.T) {
 			name:    "ErrNoUsername",
 			m:       openLDAPMap(),
 			e:       entry(dn, map[string][]byte{"sn": []byte("Doe")}),
-			wantErr: "has no username",
+			wantErr: "the entry has no uid, which is mapped to the username",
+			errOf:   EntryError{DN: dn},
+		},
+		{
+			name:    "ErrNoUsernameKeepsTheStableID",
+			m:       domain.AttributeMap{Username: "userPrincipalName", StableID: "objectGUID"},
+			e:       entry(dn, map[string][]byte{"sAMAccountName": []byte("jdoe"), "objectGUID": guid}),
+			wantErr: "the entry has no userPrincipalName, which is mapped to the username",
+			errOf:   EntryError{DN: dn, DirectoryID: "a1b2c3d4-e5f6-0718-293a-4b5c6d7e8f90"},
 		},
 		{
 			name:    "ErrBlankUsername",
 			m:       openLDAPMap(),
 			e:       entry(dn, map[string][]byte{"uid": []byte("   ")}),
-			wantErr: "has no username",
+			wantErr: "the entry has no uid, which is mapped to the username",
+			errOf:   EntryError{DN: dn},
 		},
 		{
 			name:    "ErrInvalidUTF8NamesAttribute",
 			m:       openLDAPMap(),
 			e:       entry(dn, map[string][]byte{"uid": []byte("jdoe"), "sn": {0xff, 0xfe, 'x'}}),
 			wantErr: "attribute sn is not valid UTF-8",
+			errOf:   EntryError{DN: dn, Username: "jdoe"},
 		},
 		{
 			name:    "ErrNULNamesAttribute",
 			m:       openLDAPMap(),
 			e:       entry(dn, map[string][]byte{"uid": []byte("jdoe"), "mail": []byte("a\x00b@example.com")}),
 			wantErr: "attribute mail contains the control character U+0000",
+			errOf:   EntryError{DN: dn, Username: "jdoe"},
 		},
 		{
 			name:    "ErrNewlineInsideValue",
 			m:       openLDAPMap(),
 			e:       entry(dn, map[string][]byte{"uid": []byte("jdoe"), "title": []byte("a\nb")}),
 			wantErr: "attribute title contains the control character U+000A",
+			errOf:   EntryError{DN: dn, Username: "jdoe"},
 		},
 		{
 			name:    "ErrControlInStableID",
 			m:       openLDAPMap(),
 			e:       entry(dn, map[string][]byte{"uid": []byte("jdoe"), "entryUUID": []byte("ab\x01c")}),
 			wantErr: "attribute entryUUID contains the control character",
+			errOf:   EntryError{DN: dn, Username: "jdoe"},
 		},
 		{
 			name:    "ErrObjectGUIDWrongLength",
 			m:       adMap(),
 			e:       entry(dn, map[string][]byte{"sAMAccountName": []byte("jdoe"), "objectGUID": guid[:15]}),
 			wantErr: "attribute objectGUID is 15 bytes, not the 16 of a GUID",
+			errOf:   EntryError{DN: dn, Username: "jdoe"},
 		},
 		{
 			name:    "ErrValueLongerThanColumn",
 			m:       openLDAPMap(),
 			e:       entry(dn, map[string][]byte{"uid": []byte("jdoe"), "telephoneNumber": []byte(strings.Repeat("1", 65))}),
 			wantErr: "phone is 65 characters, longer than the 64 allowed",
+			errOf:   EntryError{DN: dn, Username: "jdoe"},
 		},
 		{
 			name:    "ErrDNInvalidUTF8",
 			m:       openLDAPMap(),
 			e:       entry("uid=\xff,dc=x", map[string][]byte{"uid": []byte("jdoe")}),
 			wantErr: "the DN is not valid UTF-8",
+			errOf:   EntryError{DN: "uid=\uFFFD,dc=x"},
 		},
 		{
 			name:    "ErrNilEntry",
@@ -173,6 +193,16 @@ func TestMapEntry(t *testing.T) {
 				}
 				if domain.ErrorCode(err) != domain.EINVALID {
 					t.Errorf("error code = %s, want %s", domain.ErrorCode(err), domain.EINVALID)
+				}
+				var ee *EntryError
+				if !errors.As(err, &ee) {
+					t.Fatalf("error %T, want an *EntryError", err)
+				}
+				if got := (EntryError{DN: ee.DN, DirectoryID: ee.DirectoryID, Username: ee.Username}); got != tt.errOf {
+					t.Errorf("error names the entry as %+v, want %+v", got, tt.errOf)
+				}
+				if strings.HasPrefix(err.Error(), domain.EINVALID) {
+					t.Errorf("error %q shows the internal code", err)
 				}
 				if got != (domain.Person{}) {
 					t.Errorf("Person on error = %+v, want zero", got)
