@@ -279,7 +279,7 @@ func (s *session) decide(p domain.Person, u *domain.User, holdings map[string]*s
 		}
 	case s.countOnly:
 		// Who would be deactivated: an existing user not yet inactive.
-		if u.State != domain.UserInactive {
+		if becomesInactive(u) {
 			return planned{counts: domain.RunCounts{Deactivated: 1}}, true
 		}
 		return planned{}, false
@@ -446,11 +446,23 @@ func (s *session) deactivate(u *domain.User, p domain.Person, h *store.Holdings)
 		fields["last_synced_at"] = s.now
 		ch.UserFields = fields
 	}
-	counts.Deactivated = 1
-	ch.Item = s.nextItem(p, u, domain.OutcomeDeactivated)
+	outcome := domain.OutcomeUpdated
+	if becomesInactive(u) {
+		counts.Deactivated, outcome = 1, domain.OutcomeDeactivated
+	} else {
+		counts.Updated = 1
+	}
+	ch.Item = s.nextItem(p, u, outcome)
 	ch.Item.Changes = changesJSON(changes)
 	return planned{change: ch, counts: counts}, true, nil
 }
+
+// becomesInactive reports whether the inactive job deactivates u: its
+// state becomes inactive. A user already inactive that the job only links
+// to its entry (DN, stable id, source) or whose holdings it ends is
+// updated, not deactivated; the planning pass, a dry run and the run count
+// by this one rule.
+func becomesInactive(u *domain.User) bool { return u.State != domain.UserInactive }
 
 // endHoldings adds to ch, changes and counts what brings every credential
 // and certificate of h to its end state and withdraws every role.
