@@ -710,7 +710,7 @@ func LDAPPage(v LDAPView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = ldapInput("Deactivate at most (% of active users)", "deactivate_max_percent", "number", ldapItoa(v.S.DeactivateMaxPercent), v.Errors, "The lower of the two limits applies").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = ldapInput("Deactivate at most (% of active users)", "deactivate_max_percent", "number", ldapItoa(v.S.DeactivateMaxPercent), v.Errors, "The lower of the two limits applies; the share never limits below "+ldapItoa(domain.DeactivationFloor)+" users (10% of 9 is 0)").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -193,11 +193,25 @@ func (s *LDAPSettings) Validate() map[string]string {
 	return errs
 }
 
+// DeactivationFloor is the fewest users the percentage limit allows to be
+// deactivated in one run. A share of a small organisation rounds down to
+// nothing (10% of 9 active users is 0), which would stop every
+// deactivation; the absolute limit still applies as set.
+const DeactivationFloor = 5
+
 // DeactivationLimit is the most users the inactive job may deactivate in one
-// run: the lower of the absolute limit and the share of active users.
+// run: the lower of the absolute limit and the share of active users, the
+// share never below DeactivationFloor.
 func (s *LDAPSettings) DeactivationLimit(activeUsers int) int {
-	byShare := activeUsers * s.DeactivateMaxPercent / 100
+	byShare := max(activeUsers*s.DeactivateMaxPercent/100, DeactivationFloor)
 	return min(s.DeactivateMaxUsers, byShare)
+}
+
+// DeactivationLimitRule says how DeactivationLimit(activeUsers) came
+// about, for a message.
+func (s *LDAPSettings) DeactivationLimitRule(activeUsers int) string {
+	return fmt.Sprintf("the lower of %d users and %d%% of the %d active users, the share never below %d users",
+		s.DeactivateMaxUsers, s.DeactivateMaxPercent, activeUsers, DeactivationFloor)
 }
 
 // String describes the connection without its secret.

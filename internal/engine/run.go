@@ -171,11 +171,13 @@ func (r *runner) checkDeactivations(ctx context.Context, src Source, filter stri
 	}
 	limit := s.DeactivationLimit(active)
 	over := would > limit
-	overMsg := fmt.Sprintf("this run would deactivate %d users, more than the limit of %d (the lower of %d users and %d%% of the %d active users).",
-		would, limit, s.DeactivateMaxUsers, s.DeactivateMaxPercent, active)
+	overMsg := fmt.Sprintf("this run would deactivate %d users, more than the limit of %d (%s).",
+		would, limit, s.DeactivationLimitRule(active))
 	switch {
 	case over && !s.AllowNextPastThreshold:
-		r.stop(ctx, overMsg+" If this is expected, an administrator can allow the next run past the limit on the LDAP connection page.")
+		r.run.Read = sess.counts.Read // a stopped run shows what its planning pass read
+		r.stop(ctx, overMsg+" If this is expected, an administrator can allow the next run past the limit, once: "+
+			"on the LDAP connection page (Allow the next inactive run past the threshold) or with idm ldap allow-next-run.")
 		return false
 	case over && r.opts.DryRun:
 		r.note = fmt.Sprintf(" A real run would deactivate %d users, more than the limit of %d, using the administrator's permission to pass it.", would, limit)
@@ -188,6 +190,7 @@ func (r *runner) checkDeactivations(ctx context.Context, src Source, filter stri
 			return false
 		}
 		if over && !used {
+			r.run.Read = sess.counts.Read
 			r.stop(ctx, overMsg+" The administrator's permission to pass the limit was already used by another run.")
 			return false
 		}
