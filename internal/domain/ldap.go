@@ -110,8 +110,11 @@ const (
 func (s *LDAPSettings) ApplyPreset(name string) error {
 	switch name {
 	case PresetActiveDirectory:
-		s.ActiveFilter = "(&(objectCategory=person)(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))"
-		s.InactiveFilter = "(&(objectCategory=person)(objectClass=user)(userAccountControl:1.2.840.113556.1.4.803:=2))"
+		// People only: no computer accounts, and none of the critical
+		// system objects (Administrator, Guest, krbtgt). Accounts past
+		// accountExpires count as inactive at run time (JobFilters).
+		s.ActiveFilter = "(&(objectCategory=person)(objectClass=user)(!(objectClass=computer))(!(isCriticalSystemObject=TRUE))(!(userAccountControl:1.2.840.113556.1.4.803:=2)))"
+		s.InactiveFilter = "(&(objectCategory=person)(objectClass=user)(!(objectClass=computer))(!(isCriticalSystemObject=TRUE))(userAccountControl:1.2.840.113556.1.4.803:=2))"
 		s.AttributeMap = AttributeMap{
 			Username: "sAMAccountName", StableID: "objectGUID", GivenName: "givenName", Surname: "sn",
 			DisplayName: "displayName", Email: "mail", Phone: "telephoneNumber", Title: "title",

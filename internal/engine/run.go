@@ -23,6 +23,9 @@ type runner struct {
 	note string
 	// password is the bind password, for the second connection that counts.
 	password string
+	// referrals is how many continuation references the write pass's
+	// search returned and the run did not follow.
+	referrals int
 }
 
 // storeError marks a failure of the database inside a search callback, so
@@ -75,10 +78,9 @@ func (r *runner) execute(ctx context.Context) {
 		}
 	}()
 
-	filter := settings.ActiveFilter
-	if r.run.JobKey == domain.JobInactive {
-		filter = settings.InactiveFilter
-	}
+	// Once per run, from the engine's clock: the planning pass, the count
+	// and the write pass search for the same people.
+	filter := settings.JobFilter(r.run.JobKey, r.e.now())
 	r.password = password
 	if r.run.JobKey == domain.JobInactive && !r.checkDeactivations(ctx, src, filter, &settings) {
 		return
@@ -223,7 +225,9 @@ func (r *runner) write(ctx context.Context, src Source, filter string, s *domain
 		defer stopCount()
 		r.progressMessage(ctx, "Reading the directory")
 	}
+	before := referralCount(src)
 	err := r.pipeline(ctx, src, filter, s, func(page []directory.Entry) error { return w.handle(ctx, page) })
+	r.referrals = referralCount(src) - before
 	if err == nil && w.counted != nil {
 		select {
 		case res := <-w.counted:
@@ -358,7 +362,31 @@ func (w *pageWriter) end(ctx context.Context, err error) {
 	if sess.counts.Errors > 0 {
 		status = domain.RunSucceededWithErrors
 	}
-	r.finish(status, summary(status, r.run, r.opts.DryRun)+r.note)
+	r.finish(status, summary(status, r.run, r.opts.DryRun)+referralNote(r.referrals)+r.note)
+}
+
+// referralCounter is a Source that counts the continuation references
+// (referrals) its searches returned; *directory.Conn is one.
+type referralCounter interface{ Referrals() int }
+
+func referralCount(src Source) int {
+	if rc, ok := src.(referralCounter); ok {
+		return rc.Referrals()
+	}
+	return 0
+}
+
+// referralNote tells the run's reader about the referrals it ignored: the
+// jobs read one directory, and a base DN below the referred partitions
+// (an OU) avoids them.
+func referralNote(n int) string {
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return " The directory also returned 1 continuation reference (referral); it was not followed."
+	}
+	return fmt.Sprintf(" The directory also returned %d continuation references (referrals); they were not followed.", n)
 }
 
 // errPipelineStopped ends the search when the page handler has failed; the
