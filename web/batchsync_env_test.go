@@ -45,6 +45,7 @@ type adminEnvOptions struct {
 	// runner, when set, makes what the scheduler fires (the real engine in
 	// the browser test); the recordingRunner otherwise.
 	runner func(db *store.DB, box *secret.Box, log *slog.Logger) scheduler.Runner
+	dbURL  string // the database; a fresh SQLite file when empty
 }
 
 const (
@@ -56,7 +57,10 @@ const (
 func newAdminEnv(t *testing.T, o adminEnvOptions) *adminEnv {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, testenv.SQLiteURL(t))
+	if o.dbURL == "" {
+		o.dbURL = testenv.SQLiteURL(t)
+	}
+	db, err := store.Open(ctx, o.dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}

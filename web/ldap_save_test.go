@@ -94,17 +94,48 @@ func TestLDAPSave(t *testing.T) {
 
 	t.Run("OKEmptyPasswordKeepsIt", func(t *testing.T) {
 		before := e.ldapSettings()
-		f := ldapForm("ldaps://dc2.example.com:636", before.Version)
+		f := ldapForm("ldaps://dc1.example.com:636", before.Version)
+		f.Set("page_size", "250")
 		res := e.do(http.MethodPost, "/admin/ldap", f, false)
 		if res.Code != http.StatusSeeOther {
 			t.Fatalf("status %d: %s", res.Code, res.Body)
 		}
 		after := e.ldapSettings()
-		if after.URL != "ldaps://dc2.example.com:636" || after.BindPasswordEnc != before.BindPasswordEnc {
-			t.Errorf("url %q, password kept: %v", after.URL, after.BindPasswordEnc == before.BindPasswordEnc)
+		if after.PageSize != 250 || after.BindPasswordEnc != before.BindPasswordEnc {
+			t.Errorf("page size %d, password kept: %v", after.PageSize, after.BindPasswordEnc == before.BindPasswordEnc)
 		}
 		if d := e.audit()[0].Detail; strings.Contains(d, "bind password") {
 			t.Errorf("audit says the password changed: %q", d)
+		}
+	})
+
+	// Issue 10 item 2: this save used to keep the stored password for the
+	// new server (and Test connection then sent it there).
+	t.Run("ErrChangedServerNeedsThePasswordAgain", func(t *testing.T) {
+		before := e.ldapSettings()
+		auditBefore := len(e.audit())
+		for name, edit := range map[string]func(url.Values){
+			"url":       func(f url.Values) { f.Set("url", "ldaps://dc2.example.com:636") },
+			"port":      func(f url.Values) { f.Set("url", "ldaps://dc1.example.com:1636") },
+			"plainLDAP": func(f url.Values) { f.Set("url", "ldap://dc1.example.com:636") },
+			"bindDN":    func(f url.Values) { f.Set("bind_dn", "cn=root,dc=example,dc=com") },
+			"noVerify":  func(f url.Values) { f.Set("insecure_skip_verify", "true") },
+		} {
+			f := ldapForm("ldaps://dc1.example.com:636", before.Version)
+			edit(f)
+			res := e.do(http.MethodPost, "/admin/ldap", f, false)
+			if res.Code != http.StatusUnprocessableEntity {
+				t.Fatalf("%s: status %d, want 422", name, res.Code)
+			}
+			if msg := testid(parseHTML(t, res), "error-bind_password"); !strings.Contains(msg, "enter the bind password again") {
+				t.Errorf("%s: message at the password %q", name, msg)
+			}
+		}
+		if after := e.ldapSettings(); after.Version != before.Version || after.URL != before.URL || after.BindPasswordEnc != before.BindPasswordEnc {
+			t.Errorf("settings changed: %+v", after)
+		}
+		if n := len(e.audit()); n != auditBefore {
+			t.Errorf("%d audit events written", n-auditBefore)
 		}
 	})
 
@@ -156,7 +187,7 @@ func TestLDAPSave(t *testing.T) {
 
 	t.Run("ErrStaleVersion", func(t *testing.T) {
 		before := e.ldapSettings()
-		res := e.do(http.MethodPost, "/admin/ldap", ldapForm("ldaps://dc4.example.com:636", before.Version-1), false)
+		res := e.do(http.MethodPost, "/admin/ldap", ldapForm("ldaps://dc1.example.com:636", before.Version-1), false)
 		if res.Code != http.StatusConflict {
 			t.Fatalf("status %d, want 409", res.Code)
 		}

@@ -14,6 +14,8 @@ import (
 // statusOf maps an error's kind to its HTTP status, in one place.
 func statusOf(err error) int {
 	switch domain.ErrorCode(err) {
+	case domain.EMALFORMED:
+		return http.StatusBadRequest
 	case domain.EINVALID:
 		return http.StatusUnprocessableEntity
 	case domain.ENOTFOUND:
@@ -60,6 +62,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 func titleFor(status int) string {
 	switch status {
+	case http.StatusBadRequest:
+		return "Bad request"
 	case http.StatusNotFound:
 		return "Not found"
 	case http.StatusForbidden:

@@ -39,6 +39,10 @@ func outcomeParam(r *http.Request) (string, error) {
 // handleRunShow is a run's page: how it went, its figures and the users it
 // touched, filtered by outcome and paged.
 func (s *Server) handleRunShow(w http.ResponseWriter, r *http.Request) {
+	if err := domain.CheckRunID(chi.URLParam(r, "id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	run, err := s.deps.Store.GetRun(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
 		s.fail(w, r, err)
