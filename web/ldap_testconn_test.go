@@ -132,6 +132,22 @@ func TestLDAPTestConnection(t *testing.T) {
 			t.Errorf("problems %q", testid(doc, "test-problems"))
 		}
 	})
+	// Issue 10 item 2: the stored password goes only to the server, TLS and
+	// bind DN it was saved with; the old check looked at the URL alone.
+	for name, edit := range map[string]func(url.Values){
+		"ErrStoredPasswordToAnotherBindDN":     func(f url.Values) { f.Set("bind_dn", "cn=someone,"+sl.BaseDN) },
+		"ErrStoredPasswordWithStartTLSChanged": func(f url.Values) { f.Set("start_tls", "true") },
+		"ErrStoredPasswordToAnotherHostName":   func(f url.Values) { f.Set("url", strings.Replace(sl.URL, "127.0.0.1", "localhost", 1)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := form(1)
+			edit(f)
+			doc := test(t, f, true)
+			if !strings.Contains(testid(doc, "test-problems"), "Type the bind password to test") {
+				t.Errorf("problems %q; steps %q", testid(doc, "test-problems"), testid(doc, "test-steps"))
+			}
+		})
+	}
 	t.Run("OKLDAPSWithCA", func(t *testing.T) {
 		f := form(1)
 		f.Set("url", sl.LDAPSURL)

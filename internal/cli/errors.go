@@ -32,7 +32,11 @@ func explain(err error) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &fe):
-		return &shownError{text: contextOf(err, fe) + fieldText(fe), err: err}
+		prefix := contextOf(err, fe)
+		if len(fe) > 1 {
+			prefix = strings.TrimRight(prefix, " ")
+		}
+		return &shownError{text: prefix + fieldText(fe), err: err}
 	case errors.As(err, &de):
 		return &shownError{text: contextOf(err, de) + de.Message, err: err}
 	}

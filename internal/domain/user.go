@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"fmt"
 	"time"
 	"unicode/utf8"
 )
@@ -94,18 +95,27 @@ func ValidatePerson(p Person) error {
 	}
 	for _, f := range append(PersonFields(p), [2]string{"directory_id", p.DirectoryID}) {
 		if bad := lineTextProblem(f[1]); bad != "" {
-			return Errorf(EINVALID, "entry %s: %s %s", p.DN, f[0], bad)
+			return Errorf(EINVALID, "%s: %s %s", p.where(), f[0], bad)
 		}
 	}
 	if n := utf8.RuneCountInString(p.DirectoryID); n > FieldLimits["directory_id"] {
-		return Errorf(EINVALID, "entry %s: stable identifier is longer than %d characters", p.DN, FieldLimits["directory_id"])
+		return Errorf(EINVALID, "%s: stable identifier is longer than %d characters", p.where(), FieldLimits["directory_id"])
 	}
 	for _, f := range PersonFields(p) {
 		if limit, n := FieldLimits[f[0]], utf8.RuneCountInString(f[1]); n > limit {
-			return Errorf(EINVALID, "entry %s: %s is %d characters, longer than the %d allowed", p.DN, f[0], n, limit)
+			return Errorf(EINVALID, "%s: %s is %d characters, longer than the %d allowed", p.where(), f[0], n, limit)
 		}
 	}
 	return nil
+}
+
+// where names the person in a message: its entry's DN, or (a record without
+// one) its username.
+func (p Person) where() string {
+	if p.DN != "" {
+		return "entry " + p.DN
+	}
+	return fmt.Sprintf("user %q", p.Username)
 }
 
 // UserFields lists the mapped fields of u in the same order as PersonFields.
