@@ -79,7 +79,7 @@ func ldapHostileValues() []hostile {
 
 func TestLDAPSaveRefusesHostileValues(t *testing.T) {
 	testenv.EachStore(t, func(t *testing.T, dbURL string) {
-		e := newAdminEnv(t, adminEnvOptions{dbURL: dbURL})
+		e := newEnv(t, envOptions{dbURL: dbURL})
 		const stored = "ldaps://dc1.example.com:636"
 		f := ldapForm(stored, 0)
 		f.Set("bind_password", testBindPassword)
@@ -125,7 +125,7 @@ func TestScheduleSaveRefusesHostileValues(t *testing.T) {
 		hostile{"expression", "StepLargerThanRange", "*/61 * * * *"}, hostile{"expression", "Markup", "<script>alert(1)</script>"})
 	values = append(values, hostileFlag("enabled")...)
 	testenv.EachStore(t, func(t *testing.T, dbURL string) {
-		e := newAdminEnv(t, adminEnvOptions{dbURL: dbURL})
+		e := newEnv(t, envOptions{dbURL: dbURL})
 		before := e.job(domain.JobInactive)
 		for _, h := range values {
 			t.Run(h.field+"/"+h.name, func(t *testing.T) {
@@ -168,7 +168,7 @@ func TestAccountFormsRefuseHostileValues(t *testing.T) {
 		hostile{"pw_password", "Over72Bytes", strings.Repeat("p", 73)})
 	formField := map[string]string{"pw_name": "name", "pw_password": "password"}
 	testenv.EachStore(t, func(t *testing.T, dbURL string) {
-		e := newAdminEnv(t, adminEnvOptions{dbURL: dbURL})
+		e := newEnv(t, envOptions{dbURL: dbURL})
 		ctx := context.Background()
 		count := func() int {
 			accts, err := e.db.ListAccounts(ctx)
@@ -218,7 +218,7 @@ func TestAccountFormsRefuseHostileValues(t *testing.T) {
 
 func TestAccountDisableAndOverrideRefuseHostileValues(t *testing.T) {
 	testenv.EachStore(t, func(t *testing.T, dbURL string) {
-		e := newAdminEnv(t, adminEnvOptions{dbURL: dbURL})
+		e := newEnv(t, envOptions{dbURL: dbURL})
 		ctx := context.Background()
 		if _, err := e.db.CreateAccount(ctx, "bob", domain.RoleOperator, "x", "test"); err != nil {
 			t.Fatal(err)
@@ -259,7 +259,7 @@ func TestAccountDisableAndOverrideRefuseHostileValues(t *testing.T) {
 // A form that does not decode is a 400 on every Admin form and on sign-in,
 // and changes nothing.
 func TestUnreadableFormIs400(t *testing.T) {
-	e := newAdminEnv(t, adminEnvOptions{})
+	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 	if _, err := e.db.CreateAccount(ctx, "bob", domain.RoleOperator, "x", "test"); err != nil {
 		t.Fatal(err)

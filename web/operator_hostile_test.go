@@ -17,7 +17,7 @@ import (
 // databases; a search for a NUL byte finds nobody instead of everyone.
 func TestOperatorParametersRefuseHostileValues(t *testing.T) {
 	testenv.EachStore(t, func(t *testing.T, dbURL string) {
-		e := newOpEnv(t, dbURL, nil)
+		e := newEnv(t, envOptions{dbURL: dbURL, accounts: opAccounts})
 		ctx := context.Background()
 		for _, name := range []string{"ann", "ben"} {
 			u := domain.User{Username: name, State: domain.UserActive, Source: domain.SourceImport}
@@ -49,7 +49,7 @@ func TestOperatorParametersRefuseHostileValues(t *testing.T) {
 		}
 		for path, want := range gets {
 			t.Run("GET "+path[:min(len(path), 60)], func(t *testing.T) {
-				res, body := e.get(t, admin, path)
+				res, body := admin.get(t, path)
 				if res.StatusCode != want {
 					t.Fatalf("status %d, want %d: %.300s", res.StatusCode, want, body)
 				}
@@ -78,7 +78,7 @@ func TestOperatorParametersRefuseHostileValues(t *testing.T) {
 			"/operator/jobs/active/run?x=%zz": http.StatusBadRequest,
 		} {
 			t.Run("POST "+path, func(t *testing.T) {
-				res := e.post(t, admin, path, url.Values{"expression": {"@daily"}, "version": {"1"}}, nil)
+				res := admin.post(t, path, url.Values{"expression": {"@daily"}, "version": {"1"}}, nil)
 				if res.StatusCode != want {
 					t.Fatalf("status %d, want %d", res.StatusCode, want)
 				}

@@ -9,7 +9,6 @@ import (
 	"golang.org/x/term"
 
 	"idm/internal/auth"
-	"idm/internal/config"
 	"idm/internal/domain"
 	"idm/internal/store"
 )
@@ -31,8 +30,7 @@ type accountCommand struct {
 }
 
 func runAccount(ctx context.Context, io IO, args []string) error {
-	var cfg config.Config
-	c, err := parseAccountCommand(io, &cfg, args)
+	c, st, err := parseAccountCommand(io, args)
 	if err != nil {
 		return err
 	}
@@ -48,57 +46,56 @@ func runAccount(ctx context.Context, io IO, args []string) error {
 			return err
 		}
 	}
-	db, err := openStore(ctx, &cfg, io)
+	db, err := st.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	return c.run(ctx, io, db, hash)
+	defer st.close()
+	return c.run(ctx, io, db, hash, st.actor())
 }
 
 // parseAccountCommand reads the action, its flags and the account name,
 // and checks the name and role of a new account.
-func parseAccountCommand(io IO, cfg *config.Config, args []string) (accountCommand, error) {
+func parseAccountCommand(io IO, args []string) (accountCommand, *setup, error) {
 	if len(args) == 0 {
 		fmt.Fprintln(io.Stderr, accountUsage)
-		return accountCommand{}, fmt.Errorf("%w: account needs an action", ErrUsage)
+		return accountCommand{}, nil, fmt.Errorf("%w: account needs an action", ErrUsage)
 	}
 	c := accountCommand{action: args[0]}
 	var roleText string
-	fs := newFlagSet("account "+c.action, io)
-	cfg.Register(fs, io.Getenv)
+	st := newSetup("account "+c.action, io)
 	if c.action == "create" {
-		fs.StringVar(&roleText, "role", "", "administrator or operator")
+		st.fs.StringVar(&roleText, "role", "", "administrator or operator")
 	}
-	if err := parse(fs, args[1:]); err != nil {
-		return c, err
+	if err := st.parse(args[1:]); err != nil {
+		return c, nil, err
 	}
-	c.name = fs.Arg(0)
-	if c.action != "list" && (fs.NArg() != 1 || c.name == "") {
+	c.name = st.fs.Arg(0)
+	if c.action != "list" && (st.fs.NArg() != 1 || c.name == "") {
 		fmt.Fprintln(io.Stderr, accountUsage)
-		return c, fmt.Errorf("%w: account %s needs exactly one account name", ErrUsage, c.action)
+		return c, nil, fmt.Errorf("%w: account %s needs exactly one account name", ErrUsage, c.action)
 	}
 	switch c.action {
 	case "create":
 		r, err := domain.ParseAccountRole(roleText)
 		if err != nil {
-			return c, fmt.Errorf("%w: %s", ErrUsage, domain.ErrorMessage(err))
+			return c, nil, fmt.Errorf("%w: %s", ErrUsage, domain.ErrorMessage(err))
 		}
 		c.role = r
 		if err := domain.ValidateAccountName(c.name); err != nil {
-			return c, fmt.Errorf("%w: %s", ErrUsage, domain.ErrorMessage(err))
+			return c, nil, fmt.Errorf("%w: %s", ErrUsage, domain.ErrorMessage(err))
 		}
 	case "password", "disable", "enable", "list":
 	default:
 		fmt.Fprintln(io.Stderr, accountUsage)
-		return c, fmt.Errorf("%w: unknown account action %q", ErrUsage, c.action)
+		return c, nil, fmt.Errorf("%w: unknown account action %q", ErrUsage, c.action)
 	}
-	return c, nil
+	return c, st, nil
 }
 
-// run does the action on db; hash is the new password's, when it has one.
-func (c accountCommand) run(ctx context.Context, io IO, db *store.DB, hash string) error {
-	const by = "command line"
+// run does the action on db as by; hash is the new password's, when it has
+// one.
+func (c accountCommand) run(ctx context.Context, io IO, db *store.DB, hash, by string) error {
 	switch c.action {
 	case "create":
 		if _, err := db.CreateAccount(ctx, c.name, c.role, hash, by); err != nil {

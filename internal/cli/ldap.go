@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 
-	"idm/internal/config"
 	"idm/internal/directory"
 	"idm/internal/domain"
 )
@@ -54,18 +53,16 @@ func runLDAP(ctx context.Context, io IO, args []string) error {
 }
 
 func ldapShow(ctx context.Context, io IO, args []string) error {
-	var cfg config.Config
-	fs := newFlagSet("ldap show", io)
-	cfg.Register(fs, io.Getenv)
-	asJSON := fs.Bool("json", false, "print the settings as JSON (without the password)")
-	if err := parse(fs, args); err != nil {
+	st := newSetup("ldap show", io)
+	asJSON := st.fs.Bool("json", false, "print the settings as JSON (without the password)")
+	if err := st.parse(args); err != nil {
 		return err
 	}
-	db, err := openStore(ctx, &cfg, io)
+	db, err := st.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer st.close()
 	s, err := db.LDAPSettings(ctx)
 	if err != nil {
 		return err
@@ -145,11 +142,11 @@ type ldapConfigureFlags struct {
 	set                    map[string]bool
 }
 
-func parseLDAPConfigure(io IO, cfg *config.Config, args []string) (*ldapConfigureFlags, error) {
+func parseLDAPConfigure(io IO, args []string) (*ldapConfigureFlags, *setup, error) {
 	f := &ldapConfigureFlags{set: map[string]bool{}}
 	in := &f.in
-	fs := newFlagSet("ldap configure", io)
-	cfg.Register(fs, io.Getenv)
+	st := newSetup("ldap configure", io)
+	fs := st.fs
 	fs.StringVar(&f.preset, "preset", "", "active_directory or openldap: sets the filters and the attribute mapping")
 	fs.StringVar(&in.URL, "url", "", "ldap://host:389 or ldaps://host:636")
 	fs.BoolVar(&in.StartTLS, "start-tls", false, "upgrade an ldap:// connection with StartTLS")
@@ -169,14 +166,14 @@ func parseLDAPConfigure(io IO, cfg *config.Config, args []string) (*ldapConfigur
 	fs.IntVar(&in.DeactivateMaxUsers, "deactivate-max-users", 0, "most users the inactive job may deactivate in one run")
 	fs.IntVar(&in.DeactivateMaxPercent, "deactivate-max-percent", 0, "most users the inactive job may deactivate, as a share of the active users")
 	fs.IntVar(&in.ShrinkMaxPercent, "shrink-max-percent", 0, "largest drop of the active result against the last successful run")
-	if err := parse(fs, args); err != nil {
-		return nil, err
+	if err := st.parse(args); err != nil {
+		return nil, nil, err
 	}
 	if fs.NArg() != 0 {
-		return nil, fmt.Errorf("%w: ldap configure takes only flags", ErrUsage)
+		return nil, nil, fmt.Errorf("%w: ldap configure takes only flags", ErrUsage)
 	}
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
-	return f, nil
+	return f, st, nil
 }
 
 // readFiles reads the CA certificate and the bind password the flags name,
@@ -251,8 +248,7 @@ func (f *ldapConfigureFlags) apply(s *domain.LDAPSettings, caPEM string) error {
 // as the Admin form (domain.ValidateLDAPChange), so it refuses what the form
 // refuses, with the same messages.
 func ldapConfigure(ctx context.Context, io IO, args []string) error {
-	var cfg config.Config
-	f, err := parseLDAPConfigure(io, &cfg, args)
+	f, st, err := parseLDAPConfigure(io, args)
 	if err != nil {
 		return err
 	}
@@ -260,11 +256,11 @@ func ldapConfigure(ctx context.Context, io IO, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := openStore(ctx, &cfg, io)
+	db, err := st.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer st.close()
 	cur, err := db.LDAPSettings(ctx)
 	if err != nil {
 		return err
@@ -280,7 +276,7 @@ func ldapConfigure(ctx context.Context, io IO, args []string) error {
 	case pw.Clear:
 		next.BindPasswordEnc = ""
 	case pw.New != "":
-		box, err := cfg.SecretBox()
+		box, err := st.box()
 		if err != nil {
 			return err
 		}
@@ -288,7 +284,7 @@ func ldapConfigure(ctx context.Context, io IO, args []string) error {
 			return err
 		}
 	}
-	saved, err := db.SaveLDAPSettings(ctx, next, cliActor(io))
+	saved, err := db.SaveLDAPSettings(ctx, next, st.actor())
 	if err != nil {
 		return fmt.Errorf("ldap configure: %w", err)
 	}
@@ -297,31 +293,21 @@ func ldapConfigure(ctx context.Context, io IO, args []string) error {
 	return nil
 }
 
-// cliActor names who changes something from the command line.
-func cliActor(io IO) string {
-	if u := io.Getenv("USER"); u != "" {
-		return "cli:" + u
-	}
-	return "cli"
-}
-
 func ldapTest(ctx context.Context, io IO, args []string) error {
-	var cfg config.Config
-	fs := newFlagSet("ldap test", io)
-	cfg.Register(fs, io.Getenv)
-	if err := parse(fs, args); err != nil {
+	st := newSetup("ldap test", io)
+	if err := st.parse(args); err != nil {
 		return err
 	}
-	db, err := openStore(ctx, &cfg, io)
+	db, err := st.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer st.close()
 	s, err := db.LDAPSettings(ctx)
 	if err != nil {
 		return err
 	}
-	box, err := cfg.SecretBox()
+	box, err := st.box()
 	if err != nil {
 		return err
 	}
@@ -354,19 +340,17 @@ func ldapTest(ctx context.Context, io IO, args []string) error {
 }
 
 func ldapAllowNextRun(ctx context.Context, io IO, args []string) error {
-	var cfg config.Config
-	fs := newFlagSet("ldap allow-next-run", io)
-	cfg.Register(fs, io.Getenv)
-	withdraw := fs.Bool("withdraw", false, "withdraw the permission instead")
-	if err := parse(fs, args); err != nil {
+	st := newSetup("ldap allow-next-run", io)
+	withdraw := st.fs.Bool("withdraw", false, "withdraw the permission instead")
+	if err := st.parse(args); err != nil {
 		return err
 	}
-	db, err := openStore(ctx, &cfg, io)
+	db, err := st.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if err := db.SetThresholdOverride(ctx, !*withdraw, cliActor(io)); err != nil {
+	defer st.close()
+	if err := db.SetThresholdOverride(ctx, !*withdraw, st.actor()); err != nil {
 		return err
 	}
 	if *withdraw {
