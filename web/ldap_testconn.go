@@ -68,6 +68,11 @@ func (s *Server) testLDAP(ctx context.Context, cur domain.LDAPSettings, f ldapFo
 	s.log.Info("ldap connection tested", "settings", f.S.String(), "ok", rep.OK)
 	v.OK, v.ActiveCount, v.InactiveCount = rep.OK && len(refusedFilters) == 0, rep.ActiveCount, rep.InactiveCount
 	v.Samples, v.SampleErrors = rep.Samples, rep.SampleErrors
+	for _, f := range rep.Filters {
+		v.Filters = append(v.Filters, templates.LDAPTestFilter{
+			Label: directory.StepLabel(f.Step), Filter: f.Filter, Count: f.Count, Referrals: f.Referrals, Warning: f.Warning,
+		})
+	}
 	for _, st := range rep.Steps {
 		step := templates.LDAPTestStep{Label: directory.StepLabel(st.Name), OK: st.OK, Skipped: st.Skipped, Detail: st.Detail}
 		if msg, refused := refusedFilters[st.Name]; refused && !st.Skipped {

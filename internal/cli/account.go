@@ -30,6 +30,10 @@ type accountCommand struct {
 }
 
 func runAccount(ctx context.Context, io IO, args []string) error {
+	if wantsHelp(args) {
+		fmt.Fprintln(io.Stdout, accountUsage)
+		return nil
+	}
 	c, st, err := parseAccountCommand(io, args)
 	if err != nil {
 		return err

@@ -109,6 +109,12 @@ func newFlagSet(name string, io IO) *flag.FlagSet {
 	return fs
 }
 
+// wantsHelp reports whether args ask a subcommand for its usage rather
+// than naming an action.
+func wantsHelp(args []string) bool {
+	return len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help")
+}
+
 // parse parses flags, turning a parse error into a usage error.
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {

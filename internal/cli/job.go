@@ -19,13 +19,13 @@ import (
 const jobUsage = "usage: idm job run active|inactive [--dry-run] [--json]"
 
 func runJob(ctx context.Context, io IO, args []string) error {
-	if err := wantAction(io, args, "run", jobUsage); err != nil {
+	if err := wantAction(io, args, "job", "run", jobUsage); err != nil {
 		return err
 	}
 	st := newSetup("job run", io)
 	dryRun := st.fs.Bool("dry-run", false, "compute and record what the run would change, and write nothing to users, credentials, certificates or roles")
 	asJSON := st.fs.Bool("json", false, "print the run record as JSON")
-	arg, err := st.onlyArgument(args[1:], jobUsage)
+	arg, err := st.onlyArgument(args[1:], jobUsage, "job run needs one job, active or inactive")
 	if err != nil {
 		return err
 	}

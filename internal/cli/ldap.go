@@ -34,6 +34,10 @@ func (r *repeated) String() string     { return strings.Join(*r, ",") }
 func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
 func runLDAP(ctx context.Context, io IO, args []string) error {
+	if wantsHelp(args) {
+		fmt.Fprintln(io.Stdout, ldapUsage)
+		return nil
+	}
 	if len(args) == 0 {
 		fmt.Fprintln(io.Stderr, ldapUsage)
 		return fmt.Errorf("%w: ldap needs an action", ErrUsage)

@@ -43,23 +43,29 @@ func (s *setup) parseInterspersed(args []string) ([]string, error) {
 
 // onlyArgument parses args (flags may come after it) and returns the one
 // positional argument the command takes; usage says what it is.
-func (s *setup) onlyArgument(args []string, usage string) (string, error) {
+func (s *setup) onlyArgument(args []string, usage, need string) (string, error) {
 	pos, err := s.parseInterspersed(args)
 	if err != nil {
 		return "", err
 	}
 	if len(pos) != 1 {
-		return "", fmt.Errorf("%w: %s", ErrUsage, usage)
+		fmt.Fprintln(s.io.Stderr, usage)
+		return "", fmt.Errorf("%w: %s", ErrUsage, need)
 	}
 	return pos[0], nil
 }
 
 // wantAction checks that args start with action (idm job run, idm user
-// show), else prints usage.
-func wantAction(io IO, args []string, action, usage string) error {
+// show): -h prints usage and ends with flag.ErrHelp (exit 0), anything else
+// prints usage and says which action the command needs.
+func wantAction(io IO, args []string, command, action, usage string) error {
+	if wantsHelp(args) {
+		fmt.Fprintln(io.Stdout, usage)
+		return flag.ErrHelp
+	}
 	if len(args) == 0 || args[0] != action {
 		fmt.Fprintln(io.Stderr, usage)
-		return fmt.Errorf("%w: %s", ErrUsage, usage)
+		return fmt.Errorf("%w: %s needs the action %s", ErrUsage, command, action)
 	}
 	return nil
 }

@@ -13,12 +13,12 @@ import (
 const userUsage = "usage: idm user show USERNAME [--json]"
 
 func runUser(ctx context.Context, io IO, args []string) error {
-	if err := wantAction(io, args, "show", userUsage); err != nil {
+	if err := wantAction(io, args, "user", "show", userUsage); err != nil {
 		return err
 	}
 	s := newSetup("user show", io)
 	asJSON := s.fs.Bool("json", false, "print the user as JSON, in the import/export format")
-	name, err := s.onlyArgument(args[1:], userUsage)
+	name, err := s.onlyArgument(args[1:], userUsage, "user show needs one username")
 	if err != nil {
 		return err
 	}
