@@ -85,6 +85,9 @@ func TestLDAPSettingsValidate(t *testing.T) {
 		})
 	}
 
+}
+
+func TestLDAPSettingsValidateRefuses(t *testing.T) {
 	bad := []struct {
 		name, field, want string
 		edit              func(*domain.LDAPSettings)
@@ -163,16 +166,17 @@ func TestLDAPSettingsValidate(t *testing.T) {
 		})
 	}
 
-	t.Run("EveryProblemAtItsField", func(t *testing.T) {
-		s := goodSettings()
-		s.URL, s.ActiveFilter, s.Email, s.PageSize = "ldap://x:70000", "(|(uid=*)", "mail,cn", 0
-		got := fieldErrors(t, s.Validate()).Map()
-		for _, f := range []string{"url", "active_filter", "attr_email", "page_size"} {
-			if got[f] == "" {
-				t.Errorf("no message at %s: %v", f, got)
-			}
+}
+
+func TestLDAPSettingsValidateEveryProblemAtItsField(t *testing.T) {
+	s := goodSettings()
+	s.URL, s.ActiveFilter, s.Email, s.PageSize = "ldap://x:70000", "(|(uid=*)", "mail,cn", 0
+	got := fieldErrors(t, s.Validate()).Map()
+	for _, f := range []string{"url", "active_filter", "attr_email", "page_size"} {
+		if got[f] == "" {
+			t.Errorf("no message at %s: %v", f, got)
 		}
-	})
+	}
 }
 
 func TestApplyPreset(t *testing.T) {
