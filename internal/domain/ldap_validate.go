@@ -167,7 +167,12 @@ func ParseCACertificates(text string) ([]*x509.Certificate, error) {
 		}
 		c, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
-			return nil, Invalid("ca_cert", "Certificate %d cannot be read: %v", n, err)
+			msg := fmt.Sprintf("Certificate %d cannot be read: %v", n, err)
+			if strings.Contains(err.Error(), "negative serial") {
+				// Only when GODEBUG overrides go.mod's x509negativeserial=1.
+				msg += " (Samba writes such serials; this program accepts them unless GODEBUG sets x509negativeserial=0)"
+			}
+			return nil, Invalid("ca_cert", "%s", msg)
 		}
 		certs = append(certs, c)
 	}
