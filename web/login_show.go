@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"idm/internal/domain"
 	"idm/templates"
@@ -21,6 +22,10 @@ func (s *Server) handleLoginShow(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, safeNext(next, acct.Role), http.StatusSeeOther)
 		return
 	}
+	// A page that sign-in would not return to is not carried in the form.
+	if _, ok := domain.SafeRedirectPath(next); !ok {
+		next = ""
+	}
 	s.render(w, r, http.StatusOK, templates.Login(templates.LoginView{Chrome: s.chrome(r, "Sign in"), Next: next}))
 }
 
@@ -31,14 +36,18 @@ func roleHome(role domain.AccountRole) string {
 	return "/operator"
 }
 
-// safeNext accepts only a path on this site as the page to return to, and
-// not an Admin page for an operator.
+// safeNext is the page to return to after sign-in: next when it is a page
+// of ours (domain.SafeRedirectPath) and not an Admin page for an operator,
+// the account's home otherwise.
 func safeNext(next string, role domain.AccountRole) string {
-	if len(next) < 1 || next[0] != '/' || (len(next) > 1 && (next[1] == '/' || next[1] == '\\')) {
+	p, ok := domain.SafeRedirectPath(next)
+	if !ok || !role.CanAdminister() && isAdminPath(p) {
 		return roleHome(role)
 	}
-	if !role.CanAdminister() && (next == "/admin" || len(next) > 6 && next[:7] == "/admin/") {
-		return roleHome(role)
-	}
-	return next
+	return p
+}
+
+func isAdminPath(p string) bool {
+	path, _, _ := strings.Cut(p, "?")
+	return path == "/admin" || strings.HasPrefix(path, "/admin/")
 }
