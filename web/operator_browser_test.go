@@ -240,7 +240,8 @@ func TestOperatorInBrowser(t *testing.T) {
 	runHref := evalJS[string](t, ctx, `document.querySelector('#job-inactive [data-testid=job-last-result] a').getAttribute('href')`)
 
 	// The user's page shows the end states of DESIGN.md §2.
-	run("open dave", chromedp.Navigate(base+"/operator/users/dave"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=user-state]`)))
+	run("open dave", chromedp.Navigate(base+"/operator/users?q=dave"), chromedp.Click(`[data-testid="user-dave"] a`),
+		chromedp.WaitVisible(`[data-testid=user-fields]`))
 	if got := text(`[data-testid=user-state]`); got != "inactive" {
 		t.Errorf("dave is %q, want inactive", got)
 	}
