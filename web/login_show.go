@@ -22,11 +22,7 @@ func (s *Server) handleLoginShow(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, safeNext(next, acct.Role), http.StatusSeeOther)
 		return
 	}
-	// A page that sign-in would not return to is not carried in the form.
-	if _, ok := domain.SafeRedirectPath(next); !ok {
-		next = ""
-	}
-	s.render(w, r, http.StatusOK, templates.Login(templates.LoginView{Chrome: s.chrome(r, "Sign in"), Next: next}))
+	s.render(w, r, http.StatusOK, templates.Login(templates.LoginView{Chrome: s.chrome(r, "Sign in"), Next: carriedNext(next)}))
 }
 
 func roleHome(role domain.AccountRole) string {
@@ -45,6 +41,15 @@ func safeNext(next string, role domain.AccountRole) string {
 		return roleHome(role)
 	}
 	return p
+}
+
+// carriedNext is the next that the login form carries: none when sign-in
+// would not return there.
+func carriedNext(next string) string {
+	if p, ok := domain.SafeRedirectPath(next); ok {
+		return p
+	}
+	return ""
 }
 
 func isAdminPath(p string) bool {

@@ -29,7 +29,17 @@ type foundation struct {
 
 func newFoundation(t *testing.T, url string) *foundation {
 	t.Helper()
+	return newFoundationAt(t, url, nil)
+}
+
+// newFoundationAt is newFoundation with sign-in on the clock now (nil: the
+// database's clock).
+func newFoundationAt(t *testing.T, url string, now func() time.Time) *foundation {
+	t.Helper()
 	db := testenv.MustOpenDB(t, url)
+	if now == nil {
+		now = db.Now
+	}
 	for name, role := range map[string]domain.AccountRole{"admin": domain.RoleAdministrator, "oper": domain.RoleOperator} {
 		hash, err := auth.HashPassword(testPassword)
 		if err != nil {
@@ -39,7 +49,7 @@ func newFoundation(t *testing.T, url string) *foundation {
 			t.Fatal(err)
 		}
 	}
-	h := web.New(web.Deps{Store: db, Auth: auth.New(db, db.Now, 30*time.Minute, 12*time.Hour)})
+	h := web.New(web.Deps{Store: db, Auth: auth.New(db, now, 30*time.Minute, 12*time.Hour)})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &foundation{db: db, srv: srv}
@@ -258,6 +268,51 @@ func TestAccountsPage(t *testing.T) {
 		}
 		if strings.Contains(body, testPassword) {
 			t.Fatal("password rendered back")
+		}
+	})
+}
+
+// A locked account is answered 429 with Retry-After and a message that
+// says when; when the lock ends, the right password works.
+func TestLoginThrottled(t *testing.T) {
+	testenv.EachStore(t, func(t *testing.T, dbURL string) {
+		now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+		f := newFoundationAt(t, dbURL, func() time.Time { return now })
+		wrong := url.Values{"username": {"admin"}, "password": {"wrong password!"}}
+		for range auth.AccountLimit {
+			if res := f.post(t, f.client(t), "/login", wrong); res.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("wrong password: %d", res.StatusCode)
+			}
+		}
+		now = now.Add(5 * time.Minute)
+		right := url.Values{"username": {"admin"}, "password": {testPassword}, "next": {"/admin/accounts"}}
+		res := f.post(t, f.client(t), "/login", right)
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") != "600" {
+			t.Fatalf("locked: %d, Retry-After %q; want 429, 600", res.StatusCode, res.Header.Get("Retry-After"))
+		}
+		for _, want := range []string{`data-testid="login-error"`, "Too many failed sign-ins", "Try again in 10 minutes.", `value="admin"`, `value="/admin/accounts"`} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("the page lacks %q:\n%s", want, body)
+			}
+		}
+		now = now.Add(10 * time.Minute)
+		if res := f.post(t, f.client(t), "/login", right); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/admin/accounts" {
+			t.Fatalf("when the lock ends: %d → %q", res.StatusCode, res.Header.Get("Location"))
+		}
+	})
+}
+
+// A name no account can have is a wrong sign-in, never a fault.
+func TestLoginImpossibleName(t *testing.T) {
+	testenv.EachStore(t, func(t *testing.T, dbURL string) {
+		f := newFoundation(t, dbURL)
+		for _, name := range []string{strings.Repeat("a", 300), "ad\x00min", "ad\xffmin"} {
+			res := f.post(t, f.client(t), "/login", url.Values{"username": {name}, "password": {testPassword}})
+			if res.StatusCode != http.StatusUnauthorized {
+				body, _ := io.ReadAll(res.Body)
+				t.Errorf("name %.20q: %d, want 401\n%s", name, res.StatusCode, body)
+			}
 		}
 	})
 }

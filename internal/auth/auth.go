@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -31,15 +30,6 @@ type Store interface {
 	RecordLoginFailure(ctx context.Context, keys []string, now time.Time, window time.Duration, limit int, block time.Duration) error
 	ClearLoginFailures(ctx context.Context, keys []string) error
 }
-
-// Throttle limits: failures counted within Window; an account is blocked
-// after AccountLimit of them, an address after AddressLimit.
-const (
-	Window       = 15 * time.Minute
-	Block        = 15 * time.Minute
-	AccountLimit = 5
-	AddressLimit = 20
-)
 
 // ErrBadCredentials is the one message for a wrong password or an unknown
 // account, so that the page does not tell which accounts exist.
@@ -78,36 +68,22 @@ func HashPassword(pw string) (string, error) {
 // session token for the cookie.
 func (s *Service) Login(ctx context.Context, name, password, addr string) (string, *domain.Account, error) {
 	now := s.now()
-	keys := []string{"account:" + name, "addr:" + addr}
-	until, err := s.store.LoginBlockedUntil(ctx, keys, now)
+	keys := keysFor(name, addr)
+	if err := s.checkThrottle(ctx, keys, now); err != nil {
+		return "", nil, err
+	}
+	acct, err := s.verify(ctx, keys, name, password)
 	if err != nil {
 		return "", nil, err
 	}
-	if !until.IsZero() {
-		minutes := int(math.Ceil(until.Sub(now).Minutes()))
-		return "", nil, domain.Errorf(domain.ETHROTTLED, "Too many failed sign-ins. Try again in %d minute(s).", minutes)
-	}
-	acct, err := s.store.AccountByName(ctx, name)
-	if err != nil && domain.ErrorCode(err) != domain.ENOTFOUND {
-		return "", nil, err
-	}
-	ok := false
-	if acct != nil {
-		ok = bcrypt.CompareHashAndPassword([]byte(acct.PasswordHash), []byte(password)) == nil && !acct.Disabled
-	} else {
-		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
-	}
-	if !ok {
-		if err := s.store.RecordLoginFailure(ctx, keys[:1], now, Window, AccountLimit, Block); err != nil {
+	if acct == nil {
+		if err := s.recordFailure(ctx, keys, now); err != nil {
 			return "", nil, err
 		}
-		if err := s.store.RecordLoginFailure(ctx, keys[1:], now, Window, AddressLimit, Block); err != nil {
-			return "", nil, err
-		}
-		slog.Warn("failed sign-in", "account", name, "addr", addr)
+		slog.Warn("failed sign-in", "account", logName(name), "addr", addr)
 		return "", nil, ErrBadCredentials
 	}
-	if err := s.store.ClearLoginFailures(ctx, []string{"account:" + name}); err != nil {
+	if err := s.store.ClearLoginFailures(ctx, []string{keys.account}); err != nil {
 		return "", nil, err
 	}
 	token, err := newToken()
@@ -123,6 +99,28 @@ func (s *Service) Login(ctx context.Context, name, password, addr string) (strin
 	}
 	slog.Info("signed in", "account", acct.Username, "role", acct.Role, "addr", addr)
 	return token, acct, nil
+}
+
+// verify returns the account that name and password sign in to, nil when
+// they sign in to none. Every path compares a bcrypt hash, so an unknown
+// name takes as long as a wrong password.
+func (s *Service) verify(ctx context.Context, keys throttleKeys, name, password string) (*domain.Account, error) {
+	var acct *domain.Account
+	if keys.account != "" {
+		a, err := s.store.AccountByName(ctx, name)
+		if err != nil && domain.ErrorCode(err) != domain.ENOTFOUND {
+			return nil, err
+		}
+		acct = a
+	}
+	if acct == nil {
+		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
+		return nil, nil
+	}
+	if bcrypt.CompareHashAndPassword([]byte(acct.PasswordHash), []byte(password)) != nil || acct.Disabled {
+		return nil, nil
+	}
+	return acct, nil
 }
 
 // Authenticate returns the session and account of a token, refusing expired
