@@ -1,6 +1,9 @@
 package domain
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // maxRedirectPath bounds a page to return to: longer than any page of ours
 // with its query, short enough for every browser and log line.
@@ -98,19 +101,6 @@ func unhex2(s string) (byte, bool) {
 	if len(s) < 2 {
 		return 0, false
 	}
-	hi, ok1 := unhex(s[0])
-	lo, ok2 := unhex(s[1])
-	return hi<<4 | lo, ok1 && ok2
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
+	b, err := strconv.ParseUint(s[:2], 16, 8)
+	return byte(b), err == nil
 }

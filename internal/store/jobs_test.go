@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"idm/internal/domain"
+	"idm/internal/dsn"
 	"idm/internal/store"
 	"idm/internal/testenv"
 )
@@ -22,7 +23,7 @@ func mustOpenJobsDB(t *testing.T, url string, now time.Time) *store.DB {
 	ctx := context.Background()
 	db, err := store.Open(ctx, url)
 	if err != nil {
-		t.Fatalf("open %s: %v", store.Redact(url), err)
+		t.Fatalf("open %s: %v", dsn.Redact(url), err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	if err := db.Migrate(ctx); err != nil {
