@@ -2,6 +2,9 @@ module idm
 
 go 1.26.0
 
+// Samba AD DCs write negative certificate serial numbers; see README.md, "Active Directory".
+godebug x509negativeserial=1
+
 replace golang.org/x/exp => golang.org/x/exp v0.0.0-20240823005443-9b4947da3948
 
 require (

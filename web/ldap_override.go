@@ -2,6 +2,8 @@ package web
 
 import (
 	"net/http"
+
+	"idm/internal/cluster"
 )
 
 // handleLDAPOverride arms (or disarms) the administrator's permission for
@@ -17,9 +19,7 @@ func (s *Server) handleLDAPOverride(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("deactivation threshold override", "allow", allow, "by", actor(r))
-	if s.deps.Notify != nil {
-		s.deps.Notify(r.Context(), "settings")
-	}
+	s.deps.Notify.Notify(r.Context(), cluster.TopicSettings)
 	flash := "The next inactive run may deactivate more users than the threshold, once."
 	if !allow {
 		flash = "Permission withdrawn: the inactive job stops at the threshold again."

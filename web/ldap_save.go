@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 
+	"idm/internal/cluster"
 	"idm/internal/domain"
 	"idm/templates"
 )
@@ -32,10 +33,6 @@ func (s *Server) handleLDAPSave(w http.ResponseWriter, r *http.Request) {
 	case f.ClearPassword:
 		f.S.BindPasswordEnc = ""
 	case f.Password != "":
-		if s.deps.Box == nil {
-			s.fail(w, r, domain.Errorf(domain.EINVALID, "This server has no secret key to encrypt the bind password with; nothing was saved."))
-			return
-		}
 		sealed, err := s.deps.Box.Seal(f.Password)
 		if err != nil {
 			s.fail(w, r, err)
@@ -59,8 +56,6 @@ func (s *Server) handleLDAPSave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("ldap connection saved", "settings", saved.String(), "version", saved.Version, "by", actor(r))
-	if s.deps.Notify != nil {
-		s.deps.Notify(ctx, "settings")
-	}
+	s.deps.Notify.Notify(ctx, cluster.TopicSettings)
 	s.redirectWithFlash(w, r, "/admin/ldap", ldapSavedFlash)
 }

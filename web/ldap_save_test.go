@@ -30,7 +30,7 @@ func ldapForm(ldapURL string, version int) url.Values {
 	return f
 }
 
-func (e *adminEnv) ldapSettings() domain.LDAPSettings {
+func (e *testEnv) ldapSettings() domain.LDAPSettings {
 	e.t.Helper()
 	s, err := e.db.LDAPSettings(context.Background())
 	if err != nil {
@@ -41,7 +41,7 @@ func (e *adminEnv) ldapSettings() domain.LDAPSettings {
 
 func TestLDAPSave(t *testing.T) {
 	t.Parallel()
-	e := newAdminEnv(t, adminEnvOptions{})
+	e := newEnv(t, envOptions{})
 
 	t.Run("OKPasswordSealedNeverShown", func(t *testing.T) {
 		f := ldapForm("ldaps://dc1.example.com:636", 0)
@@ -196,7 +196,7 @@ func TestLDAPSave(t *testing.T) {
 
 func TestLDAPPreset(t *testing.T) {
 	t.Parallel()
-	e := newAdminEnv(t, adminEnvOptions{})
+	e := newEnv(t, envOptions{})
 	for _, tc := range []struct {
 		preset, username, stableID, inactive string
 	}{
@@ -231,7 +231,7 @@ func TestLDAPPreset(t *testing.T) {
 
 func TestLDAPThresholdOverride(t *testing.T) {
 	t.Parallel()
-	e := newAdminEnv(t, adminEnvOptions{})
+	e := newEnv(t, envOptions{})
 	t.Run("ErrNotConfigured", func(t *testing.T) {
 		res := e.do(http.MethodPost, "/admin/ldap/override", url.Values{"allow": {"true"}}, false)
 		if res.Code != http.StatusUnprocessableEntity {

@@ -59,9 +59,6 @@ func (s *Server) testLDAP(ctx context.Context, cur domain.LDAPSettings, f ldapFo
 		if f.S.URL != cur.URL {
 			return problem("Type the bind password to test a server other than the saved one (" + cur.URL + ").")
 		}
-		if s.deps.Box == nil {
-			return problem("This server has no secret key to decrypt the stored bind password: type it to test.")
-		}
 		var err error
 		if password, err = s.deps.Box.Open(cur.BindPasswordEnc); err != nil {
 			s.log.Error("open stored bind password", "err", err)
@@ -75,6 +72,11 @@ func (s *Server) testLDAP(ctx context.Context, cur domain.LDAPSettings, f ldapFo
 	s.log.Info("ldap connection tested", "settings", f.S.String(), "ok", rep.OK)
 	v.OK, v.ActiveCount, v.InactiveCount = rep.OK, rep.ActiveCount, rep.InactiveCount
 	v.Samples, v.SampleErrors = rep.Samples, rep.SampleErrors
+	for _, f := range rep.Filters {
+		v.Filters = append(v.Filters, templates.LDAPTestFilter{
+			Label: directory.StepLabel(f.Step), Filter: f.Filter, Count: f.Count, Referrals: f.Referrals, Warning: f.Warning,
+		})
+	}
 	for _, st := range rep.Steps {
 		step := templates.LDAPTestStep{Label: directory.StepLabel(st.Name), OK: st.OK, Skipped: st.Skipped, Detail: st.Detail}
 		if !st.Skipped {

@@ -13,7 +13,7 @@ import (
 
 func TestLDAPTestConnection(t *testing.T) {
 	t.Parallel()
-	e := newAdminEnv(t, adminEnvOptions{})
+	e := newEnv(t, envOptions{})
 	sl := testenv.StartSlapd(t, testenv.Fixture(t, "people.ldif"))
 	form := func(version int) url.Values {
 		f := ldapForm(sl.URL, version)

@@ -5,8 +5,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-
-	"idm/internal/testenv"
 )
 
 // hostileNext are pages to return to after sign-in that a browser would
@@ -29,33 +27,32 @@ var postedNext = []string{"/\t/evil.example/", `/\/evil.example/`, "/%2F%2Fevil.
 // live session and the posted form alike. (No database rule is involved:
 // SQLite only.)
 func TestLoginNextStaysOnSite(t *testing.T) {
-	f := newFoundation(t, testenv.SQLiteURL(t))
-	signedIn := f.client(t)
-	f.login(t, signedIn, "admin")
+	f := newEnv(t, envOptions{accounts: loginAccounts})
+	signedIn := f.signIn(t, "admin")
 	for _, next := range hostileNext {
-		res, _ := f.get(t, signedIn, "/login?next="+url.QueryEscape(next))
+		res, _ := signedIn.get(t, "/login?next="+url.QueryEscape(next))
 		if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != "/admin" {
 			t.Errorf("GET next=%q signed in: %d → %q, want 303 → /admin", next, res.StatusCode, loc)
 		}
 	}
 	for _, next := range postedNext {
-		res := f.post(t, f.client(t), "/login", url.Values{"username": {"admin"}, "password": {testPassword}, "next": {next}})
+		res := f.newClient(t).post(t, "/login", url.Values{"username": {"admin"}, "password": {testPassword}, "next": {next}}, nil)
 		if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != "/admin" {
 			t.Errorf("POST next=%q: %d → %q, want 303 → /admin", next, res.StatusCode, loc)
 		}
 	}
 	t.Run("OwnPageKept", func(t *testing.T) {
 		next := "/operator/users?q=ann&state=active"
-		res := f.post(t, f.client(t), "/login", url.Values{"username": {"oper"}, "password": {testPassword}, "next": {next}})
+		res := f.newClient(t).post(t, "/login", url.Values{"username": {"oper"}, "password": {testPassword}, "next": {next}}, nil)
 		if loc := res.Header.Get("Location"); loc != next {
 			t.Errorf("POST next=%q → %q", next, loc)
 		}
-		if res, _ := f.get(t, signedIn, "/login?next="+url.QueryEscape("/admin/accounts")); res.Header.Get("Location") != "/admin/accounts" {
+		if res, _ := signedIn.get(t, "/login?next="+url.QueryEscape("/admin/accounts")); res.Header.Get("Location") != "/admin/accounts" {
 			t.Errorf("GET next=/admin/accounts signed in → %q", res.Header.Get("Location"))
 		}
 	})
 	t.Run("RefusedNextNotCarried", func(t *testing.T) {
-		_, body := f.get(t, f.client(t), "/login?next="+url.QueryEscape("/\t/evil.example/"))
+		_, body := f.newClient(t).get(t, "/login?next="+url.QueryEscape("/\t/evil.example/"))
 		if strings.Contains(body, "evil.example") {
 			t.Errorf("the login form carries a refused next:\n%s", body)
 		}

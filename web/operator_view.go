@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -21,9 +20,6 @@ const runFreshness = 2 * time.Minute
 
 // opSnapshot is the Operator cache's content, loaded at first use.
 func (s *Server) opSnapshot(ctx context.Context) (*opcache.Snapshot, error) {
-	if s.deps.Cache == nil {
-		return nil, fmt.Errorf("web: no Operator cache configured")
-	}
 	return s.deps.Cache.Snapshot(ctx)
 }
 

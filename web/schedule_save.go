@@ -6,6 +6,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"idm/internal/cluster"
 	"idm/internal/cronexpr"
 	"idm/internal/domain"
 )
@@ -65,17 +66,13 @@ func (s *Server) handleScheduleSave(w http.ResponseWriter, r *http.Request) {
 		"version", saved.Version, "by", actor(r))
 
 	flash := scheduleSavedFlash
-	if s.deps.Scheduler != nil {
-		if err := s.deps.Scheduler.Reschedule(ctx, saved.Key); err != nil {
-			// The definition is saved; the scheduler records why it could not
-			// take it, and the job's page shows that.
-			s.log.Error("reschedule after save", "job", saved.Key, "err", err)
-			flash = "Saved, but the scheduler could not apply it yet: " + domain.ErrorMessage(err) + " " + flash
-		}
+	if err := s.deps.Scheduler.Reschedule(ctx, saved.Key); err != nil {
+		// The definition is saved; the scheduler records why it could not
+		// take it, and the job's page shows that.
+		s.log.Error("reschedule after save", "job", saved.Key, "err", err)
+		flash = "Saved, but the scheduler could not apply it yet: " + domain.ErrorMessage(err) + " " + flash
 	}
-	if s.deps.Notify != nil {
-		s.deps.Notify(ctx, "jobs")
-	}
+	s.deps.Notify.Notify(ctx, cluster.TopicJobs)
 	s.redirectWithFlash(w, r, batchJobPath(saved.Key), flash)
 }
 

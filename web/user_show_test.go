@@ -26,7 +26,7 @@ var awkwardUsernames = []string{
 // page, the link leads to that user, whatever the username holds.
 func TestUserPageReachable(t *testing.T) {
 	testenv.EachStore(t, func(t *testing.T, dbURL string) {
-		e := newOpEnv(t, dbURL, nil)
+		e := newEnv(t, envOptions{dbURL: dbURL, accounts: opAccounts})
 		ctx := context.Background()
 		ids := map[string]string{}
 		for _, name := range awkwardUsernames {
@@ -45,8 +45,8 @@ func TestUserPageReachable(t *testing.T) {
 		for _, name := range awkwardUsernames {
 			t.Run(url.PathEscape(name), func(t *testing.T) {
 				search := "/operator/users?q=" + url.QueryEscape(strings.TrimSpace(name))
-				openUserLink(t, e, olga, search, "[data-testid=users] tbody tr", name)
-				openUserLink(t, e, olga, runPage, "[data-testid=run-items] tbody tr", name)
+				openUserLink(t, olga, search, "[data-testid=users] tbody tr", name)
+				openUserLink(t, olga, runPage, "[data-testid=run-items] tbody tr", name)
 			})
 		}
 	})
@@ -75,9 +75,9 @@ func addRunWithUsers(t *testing.T, db *store.DB, ids map[string]string) string {
 
 // openUserLink finds name's row among rows on page, follows the row's link
 // and checks that it opens name's own page.
-func openUserLink(t *testing.T, e *opEnv, c *http.Client, page, rows, name string) {
+func openUserLink(t *testing.T, c *client, page, rows, name string) {
 	t.Helper()
-	res, body := e.get(t, c, page)
+	res, body := c.get(t, page)
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %d", page, res.StatusCode)
 	}
@@ -99,8 +99,8 @@ func openUserLink(t *testing.T, e *opEnv, c *http.Client, page, rows, name strin
 	if err != nil {
 		t.Fatalf("%s: the link of %q, %q: %v", page, name, href, err)
 	}
-	base, _ := url.Parse(e.srv.URL + page)
-	res, body = e.get(t, c, base.ResolveReference(ref).RequestURI())
+	base, _ := url.Parse(c.e.srv.URL + page)
+	res, body = c.get(t, base.ResolveReference(ref).RequestURI())
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("%s: the link of %q, %s, answers %d", page, name, href, res.StatusCode)
 	}

@@ -9,7 +9,6 @@ import (
 	"golang.org/x/term"
 
 	"idm/internal/auth"
-	"idm/internal/config"
 	"idm/internal/domain"
 )
 
@@ -24,19 +23,22 @@ The password is read from a prompt, or from standard input when it is not a
 terminal (one line); never from a flag.`
 
 func runAccount(ctx context.Context, io IO, args []string) error {
+	if wantsHelp(args) {
+		fmt.Fprintln(io.Stdout, accountUsage)
+		return nil
+	}
 	if len(args) == 0 {
 		fmt.Fprintln(io.Stderr, accountUsage)
 		return fmt.Errorf("%w: account needs an action", ErrUsage)
 	}
 	action := args[0]
-	var cfg config.Config
 	var roleText string
-	fs := newFlagSet("account "+action, io)
-	cfg.Register(fs, io.Getenv)
+	st := newSetup("account "+action, io)
+	fs := st.fs
 	if action == "create" {
 		fs.StringVar(&roleText, "role", "", "administrator or operator")
 	}
-	if err := parse(fs, args[1:]); err != nil {
+	if err := st.parse(args[1:]); err != nil {
 		return err
 	}
 	name := fs.Arg(0)
@@ -73,12 +75,12 @@ func runAccount(ctx context.Context, io IO, args []string) error {
 			return fmt.Errorf("%s", domain.ErrorMessage(err))
 		}
 	}
-	db, err := openStore(ctx, &cfg, io)
+	db, err := st.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	const by = "command line"
+	defer st.close()
+	by := st.actor()
 	switch action {
 	case "create":
 		if _, err := db.CreateAccount(ctx, name, role, hash, by); err != nil {

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"idm/internal/config"
 	"idm/internal/domain"
 	"idm/internal/store"
 )
@@ -69,10 +68,8 @@ type withdrawnRole struct {
 const importUsage = "usage: idm import FILE   (JSON lines: one user per line; see docs/import-format.md; - reads standard input)"
 
 func runImport(ctx context.Context, io IO, args []string) error {
-	var cfg config.Config
-	fs := newFlagSet("import", io)
-	cfg.Register(fs, io.Getenv)
-	pos, err := parseInterspersed(fs, args)
+	s := newSetup("import", io)
+	pos, err := s.parseInterspersed(args)
 	if err != nil {
 		return err
 	}
@@ -90,11 +87,11 @@ func runImport(ctx context.Context, io IO, args []string) error {
 		defer f.Close()
 		in = f
 	}
-	db, err := openStore(ctx, &cfg, io)
+	db, err := s.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer s.close()
 
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)

@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 
-	"idm/internal/config"
 	"idm/internal/directory"
 	"idm/internal/domain"
 )
@@ -34,6 +33,10 @@ func (r *repeated) String() string     { return strings.Join(*r, ",") }
 func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
 func runLDAP(ctx context.Context, io IO, args []string) error {
+	if wantsHelp(args) {
+		fmt.Fprintln(io.Stdout, ldapUsage)
+		return nil
+	}
 	if len(args) == 0 {
 		fmt.Fprintln(io.Stderr, ldapUsage)
 		return fmt.Errorf("%w: ldap needs an action", ErrUsage)
@@ -53,18 +56,16 @@ func runLDAP(ctx context.Context, io IO, args []string) error {
 }
 
 func ldapShow(ctx context.Context, io IO, args []string) error {
-	var cfg config.Config
-	fs := newFlagSet("ldap show", io)
-	cfg.Register(fs, io.Getenv)
-	asJSON := fs.Bool("json", false, "print the settings as JSON (without the password)")
-	if err := parse(fs, args); err != nil {
+	st := newSetup("ldap show", io)
+	asJSON := st.fs.Bool("json", false, "print the settings as JSON (without the password)")
+	if err := st.parse(args); err != nil {
 		return err
 	}
-	db, err := openStore(ctx, &cfg, io)
+	db, err := st.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer st.close()
 	s, err := db.LDAPSettings(ctx)
 	if err != nil {
 		return err
@@ -135,9 +136,8 @@ func printLDAP(w io.Writer, s *domain.LDAPSettings) {
 }
 
 func ldapConfigure(ctx context.Context, io IO, args []string) error {
-	var cfg config.Config
-	fs := newFlagSet("ldap configure", io)
-	cfg.Register(fs, io.Getenv)
+	st := newSetup("ldap configure", io)
+	fs := st.fs
 	var in domain.LDAPSettings
 	var preset, caFile, pwFile string
 	var maps repeated
@@ -159,7 +159,7 @@ func ldapConfigure(ctx context.Context, io IO, args []string) error {
 	fs.IntVar(&in.DeactivateMaxUsers, "deactivate-max-users", 0, "most users the inactive job may deactivate in one run")
 	fs.IntVar(&in.DeactivateMaxPercent, "deactivate-max-percent", 0, "most users the inactive job may deactivate, as a share of the active users")
 	fs.IntVar(&in.ShrinkMaxPercent, "shrink-max-percent", 0, "largest drop of the active result against the last successful run")
-	if err := parse(fs, args); err != nil {
+	if err := st.parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
@@ -196,11 +196,11 @@ func ldapConfigure(ctx context.Context, io IO, args []string) error {
 		}
 	}
 
-	db, err := openStore(ctx, &cfg, io)
+	db, err := st.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer st.close()
 	s, err := db.LDAPSettings(ctx)
 	if err != nil {
 		return err
@@ -249,7 +249,7 @@ func ldapConfigure(ctx context.Context, io IO, args []string) error {
 		return fmt.Errorf("ldap configure: the settings are not valid; nothing was saved")
 	}
 	if set["bind-password-file"] {
-		box, err := cfg.SecretBox()
+		box, err := st.box()
 		if err != nil {
 			return err
 		}
@@ -257,11 +257,7 @@ func ldapConfigure(ctx context.Context, io IO, args []string) error {
 			return err
 		}
 	}
-	actor := "cli"
-	if u := io.Getenv("USER"); u != "" {
-		actor = "cli:" + u
-	}
-	saved, err := db.SaveLDAPSettings(ctx, s, actor)
+	saved, err := db.SaveLDAPSettings(ctx, s, st.actor())
 	if err != nil {
 		if domain.ErrorCode(err) != domain.EINTERNAL {
 			return fmt.Errorf("%s", domain.ErrorMessage(err))
@@ -274,22 +270,20 @@ func ldapConfigure(ctx context.Context, io IO, args []string) error {
 }
 
 func ldapTest(ctx context.Context, io IO, args []string) error {
-	var cfg config.Config
-	fs := newFlagSet("ldap test", io)
-	cfg.Register(fs, io.Getenv)
-	if err := parse(fs, args); err != nil {
+	st := newSetup("ldap test", io)
+	if err := st.parse(args); err != nil {
 		return err
 	}
-	db, err := openStore(ctx, &cfg, io)
+	db, err := st.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer st.close()
 	s, err := db.LDAPSettings(ctx)
 	if err != nil {
 		return err
 	}
-	box, err := cfg.SecretBox()
+	box, err := st.box()
 	if err != nil {
 		return err
 	}
@@ -322,23 +316,17 @@ func ldapTest(ctx context.Context, io IO, args []string) error {
 }
 
 func ldapAllowNextRun(ctx context.Context, io IO, args []string) error {
-	var cfg config.Config
-	fs := newFlagSet("ldap allow-next-run", io)
-	cfg.Register(fs, io.Getenv)
-	withdraw := fs.Bool("withdraw", false, "withdraw the permission instead")
-	if err := parse(fs, args); err != nil {
+	st := newSetup("ldap allow-next-run", io)
+	withdraw := st.fs.Bool("withdraw", false, "withdraw the permission instead")
+	if err := st.parse(args); err != nil {
 		return err
 	}
-	db, err := openStore(ctx, &cfg, io)
+	db, err := st.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	actor := "cli"
-	if u := io.Getenv("USER"); u != "" {
-		actor = "cli:" + u
-	}
-	if err := db.SetThresholdOverride(ctx, !*withdraw, actor); err != nil {
+	defer st.close()
+	if err := db.SetThresholdOverride(ctx, !*withdraw, st.actor()); err != nil {
 		if domain.ErrorCode(err) != domain.EINTERNAL {
 			return fmt.Errorf("%s", domain.ErrorMessage(err))
 		}

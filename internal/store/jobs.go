@@ -20,7 +20,7 @@ import (
 // them (domain.JobKeys), any others after them by key.
 func (db *DB) ListJobs(ctx context.Context) ([]domain.Job, error) {
 	var jobs []domain.Job
-	if err := db.Read.WithContext(ctx).Order("key").Find(&jobs).Error; err != nil {
+	if err := db.read.WithContext(ctx).Order("key").Find(&jobs).Error; err != nil {
 		return nil, fmt.Errorf("store: list jobs: %w", err)
 	}
 	rank := func(k domain.JobKey) int {
@@ -35,7 +35,7 @@ func (db *DB) ListJobs(ctx context.Context) ([]domain.Job, error) {
 
 // GetJob returns one job definition, or a domain ENOTFOUND error.
 func (db *DB) GetJob(ctx context.Context, key domain.JobKey) (*domain.Job, error) {
-	return getJob(db.Read.WithContext(ctx), key)
+	return getJob(db.read.WithContext(ctx), key)
 }
 
 func getJob(tx *gorm.DB, key domain.JobKey) (*domain.Job, error) {
@@ -60,7 +60,7 @@ func getJob(tx *gorm.DB, key domain.JobKey) (*domain.Job, error) {
 // expression and records why.
 func (db *DB) SaveJobSchedule(ctx context.Context, key domain.JobKey, expr string, enabled bool, expectedVersion int, by string) (*domain.Job, error) {
 	var saved *domain.Job
-	err := db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		cur, err := getJob(tx, key)
 		if err != nil {
 			return err
@@ -92,7 +92,7 @@ func (db *DB) SaveJobSchedule(ctx context.Context, key domain.JobKey, expr strin
 			}
 			return conflict(latest)
 		}
-		err = AddAudit(tx, domain.AuditEvent{
+		err = addAudit(tx, domain.AuditEvent{
 			At:     now,
 			Actor:  by,
 			Action: domain.AuditScheduleSave,
@@ -131,7 +131,7 @@ func (db *DB) SetJobScheduleState(ctx context.Context, key domain.JobKey, nextRu
 	if nextRun != nil {
 		next = nextRun.UTC()
 	}
-	res := db.Write.WithContext(ctx).Model(&domain.Job{}).Where("key = ?", key).UpdateColumns(map[string]any{
+	res := db.write.WithContext(ctx).Model(&domain.Job{}).Where("key = ?", key).UpdateColumns(map[string]any{
 		"next_run_at":    next,
 		"schedule_error": scheduleErr,
 	})
@@ -150,7 +150,7 @@ func (db *DB) SetJobScheduleState(ctx context.Context, key domain.JobKey, nextRu
 // than one already claimed). Slots are compared to the second in UTC.
 func (db *DB) ClaimJobSlot(ctx context.Context, key domain.JobKey, slot time.Time) (bool, error) {
 	s := slot.UTC().Truncate(time.Second)
-	res := db.Write.WithContext(ctx).Model(&domain.Job{}).
+	res := db.write.WithContext(ctx).Model(&domain.Job{}).
 		Where("key = ? AND (last_fired_slot IS NULL OR last_fired_slot < ?)", key, s).
 		UpdateColumn("last_fired_slot", s)
 	if res.Error != nil {

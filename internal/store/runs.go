@@ -17,11 +17,11 @@ const runLockKey = 0x1d_5e_c0_01
 
 // CreateRun records r as started, unless another run of either job is
 // running and its heartbeat is at or after freshAfter (a run whose heartbeat
-// is older belongs to a dead process). The check and the insert are one
-// transaction; on PostgreSQL an advisory lock makes them atomic across
-// instances.
-func (db *DB) CreateRun(ctx context.Context, r *domain.Run, freshAfter time.Time) error {
-	return db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+// is older belongs to a dead process). The check, the insert and events (the
+// engine's "run started") are one transaction; on PostgreSQL an advisory
+// lock makes them atomic across instances.
+func (db *DB) CreateRun(ctx context.Context, r *domain.Run, freshAfter time.Time, events ...domain.AuditEvent) error {
+	return db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if db.Dialect == DialectPostgres {
 			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", runLockKey).Error; err != nil {
 				return fmt.Errorf("store: lock runs: %w", err)
@@ -32,18 +32,26 @@ func (db *DB) CreateRun(ctx context.Context, r *domain.Run, freshAfter time.Time
 			Order("started_at").Take(&other).Error
 		switch {
 		case err == nil:
-			return runningConflict(&other)
+			return RunningConflict(&other)
 		case !errors.Is(err, gorm.ErrRecordNotFound):
 			return fmt.Errorf("store: check running runs: %w", err)
 		}
 		if err := tx.Create(r).Error; err != nil {
 			return fmt.Errorf("store: create run: %w", err)
 		}
+		for _, e := range events {
+			if err := addAudit(tx, e); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 }
 
-func runningConflict(other *domain.Run) error {
+// RunningConflict is the refusal to start a run while other runs: the one
+// message for the store's check across instances and the engine's in its
+// own process.
+func RunningConflict(other *domain.Run) error {
 	by := other.TriggeredBy
 	if by == "" {
 		by = other.Trigger
@@ -59,7 +67,7 @@ func runningConflict(other *domain.Run) error {
 // UpdateRunProgress saves r's counts, expected total, message and heartbeat
 // while it runs, so that other instances can follow it.
 func (db *DB) UpdateRunProgress(ctx context.Context, r *domain.Run) error {
-	err := db.Write.WithContext(ctx).Model(&domain.Run{}).Where("id = ?", r.ID).
+	err := db.write.WithContext(ctx).Model(&domain.Run{}).Where("id = ?", r.ID).
 		Select("heartbeat_at", "expected_total", "message", "read_count", "created_count", "updated_count",
 			"unchanged_count", "deactivated_count", "credentials_changed", "certificates_on_hold",
 			"certificates_revoked", "roles_withdrawn", "error_count", "orphan_count").
@@ -72,7 +80,7 @@ func (db *DB) UpdateRunProgress(ctx context.Context, r *domain.Run) error {
 
 // Heartbeat marks run id as alive at t.
 func (db *DB) Heartbeat(ctx context.Context, id string, t time.Time) error {
-	err := db.Write.WithContext(ctx).Model(&domain.Run{}).Where("id = ? AND status = ?", id, domain.RunRunning).
+	err := db.write.WithContext(ctx).Model(&domain.Run{}).Where("id = ? AND status = ?", id, domain.RunRunning).
 		Update("heartbeat_at", t).Error
 	if err != nil {
 		return fmt.Errorf("store: heartbeat run %s: %w", id, err)
@@ -82,7 +90,7 @@ func (db *DB) Heartbeat(ctx context.Context, id string, t time.Time) error {
 
 // FinishRun saves r's final status, message, counts and end time.
 func (db *DB) FinishRun(ctx context.Context, r *domain.Run) error {
-	err := db.Write.WithContext(ctx).Model(&domain.Run{}).Where("id = ?", r.ID).
+	err := db.write.WithContext(ctx).Model(&domain.Run{}).Where("id = ?", r.ID).
 		Select("status", "finished_at", "heartbeat_at", "expected_total", "message", "read_count", "created_count",
 			"updated_count", "unchanged_count", "deactivated_count", "credentials_changed", "certificates_on_hold",
 			"certificates_revoked", "roles_withdrawn", "error_count", "orphan_count").
@@ -98,7 +106,7 @@ func (db *DB) FinishRun(ctx context.Context, r *domain.Run) error {
 // of its runs can be alive) and those of any instance whose heartbeat is
 // older than staleBefore. instance "" matches by heartbeat only.
 func (db *DB) AbortStaleRuns(ctx context.Context, instance string, staleBefore time.Time) (int, error) {
-	q := db.Write.WithContext(ctx).Model(&domain.Run{}).Where("status = ?", domain.RunRunning)
+	q := db.write.WithContext(ctx).Model(&domain.Run{}).Where("status = ?", domain.RunRunning)
 	if instance != "" {
 		q = q.Where("instance = ? OR heartbeat_at < ?", instance, staleBefore)
 	} else {
@@ -120,7 +128,7 @@ func (db *DB) AbortStaleRuns(ctx context.Context, instance string, staleBefore t
 // or without per-user errors) and was not a dry run; nil when there is none.
 func (db *DB) LastSuccessfulRun(ctx context.Context, key domain.JobKey) (*domain.Run, error) {
 	var r domain.Run
-	err := db.Read.WithContext(ctx).
+	err := db.read.WithContext(ctx).
 		Where("job_key = ? AND dry_run = ? AND status IN ?", key, false,
 			[]domain.RunStatus{domain.RunSucceeded, domain.RunSucceededWithErrors}).
 		Order("started_at DESC").Take(&r).Error
@@ -135,7 +143,7 @@ func (db *DB) LastSuccessfulRun(ctx context.Context, key domain.JobKey) (*domain
 // LastRun returns the newest run of job key, nil when it never ran.
 func (db *DB) LastRun(ctx context.Context, key domain.JobKey) (*domain.Run, error) {
 	var r domain.Run
-	err := db.Read.WithContext(ctx).Where("job_key = ?", key).Order("started_at DESC").Take(&r).Error
+	err := db.read.WithContext(ctx).Where("job_key = ?", key).Order("started_at DESC").Take(&r).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, nil
 	} else if err != nil {
@@ -148,7 +156,7 @@ func (db *DB) LastRun(ctx context.Context, key domain.JobKey) (*domain.Run, erro
 // freshAfter, from any instance.
 func (db *DB) RunningRuns(ctx context.Context, freshAfter time.Time) ([]domain.Run, error) {
 	var runs []domain.Run
-	err := db.Read.WithContext(ctx).Where("status = ? AND heartbeat_at >= ?", domain.RunRunning, freshAfter).
+	err := db.read.WithContext(ctx).Where("status = ? AND heartbeat_at >= ?", domain.RunRunning, freshAfter).
 		Order("started_at").Find(&runs).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: running runs: %w", err)
@@ -158,7 +166,7 @@ func (db *DB) RunningRuns(ctx context.Context, freshAfter time.Time) ([]domain.R
 
 // ListRuns returns the runs of job key newest first, with the total count.
 func (db *DB) ListRuns(ctx context.Context, key domain.JobKey, offset, limit int) ([]domain.Run, int, error) {
-	q := db.Read.WithContext(ctx).Model(&domain.Run{}).Where("job_key = ?", key)
+	q := db.read.WithContext(ctx).Model(&domain.Run{}).Where("job_key = ?", key)
 	var total int64
 	if err := q.Count(&total).Error; err != nil {
 		return nil, 0, fmt.Errorf("store: count runs of %s: %w", key, err)
@@ -173,7 +181,7 @@ func (db *DB) ListRuns(ctx context.Context, key domain.JobKey, offset, limit int
 // GetRun returns run id.
 func (db *DB) GetRun(ctx context.Context, id string) (*domain.Run, error) {
 	var r domain.Run
-	err := db.Read.WithContext(ctx).Where("id = ?", id).Take(&r).Error
+	err := db.read.WithContext(ctx).Where("id = ?", id).Take(&r).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, domain.Errorf(domain.ENOTFOUND, "no run %q", id)
 	} else if err != nil {
@@ -188,7 +196,7 @@ func (db *DB) AddRunItems(ctx context.Context, items []domain.RunItem) error {
 	if len(items) == 0 {
 		return nil
 	}
-	if err := db.Write.WithContext(ctx).CreateInBatches(&items, 500).Error; err != nil {
+	if err := db.write.WithContext(ctx).CreateInBatches(&items, 500).Error; err != nil {
 		return fmt.Errorf("store: add run items: %w", err)
 	}
 	return nil
@@ -197,7 +205,7 @@ func (db *DB) AddRunItems(ctx context.Context, items []domain.RunItem) error {
 // ListRunItems returns the items of run runID in order, only those with
 // outcome when it is not "", with the total count.
 func (db *DB) ListRunItems(ctx context.Context, runID, outcome string, offset, limit int) ([]domain.RunItem, int, error) {
-	q := db.Read.WithContext(ctx).Model(&domain.RunItem{}).Where("run_id = ?", runID)
+	q := db.read.WithContext(ctx).Model(&domain.RunItem{}).Where("run_id = ?", runID)
 	if outcome != "" {
 		q = q.Where("outcome = ?", outcome)
 	}
@@ -224,7 +232,7 @@ type UserRunItem struct {
 // RunItemsByUser returns what runs did with user userID, newest run first,
 // with the total count.
 func (db *DB) RunItemsByUser(ctx context.Context, userID string, offset, limit int) ([]UserRunItem, int, error) {
-	q := db.Read.WithContext(ctx).Model(&domain.RunItem{}).Where("user_id = ?", userID)
+	q := db.read.WithContext(ctx).Model(&domain.RunItem{}).Where("user_id = ?", userID)
 	var total int64
 	if err := q.Count(&total).Error; err != nil {
 		return nil, 0, fmt.Errorf("store: count run items of user %s: %w", userID, err)
@@ -242,7 +250,7 @@ func (db *DB) RunItemsByUser(ctx context.Context, userID string, offset, limit i
 	}
 	var runs []domain.Run
 	if len(ids) > 0 {
-		if err := db.Read.WithContext(ctx).Where("id IN ?", ids).Find(&runs).Error; err != nil {
+		if err := db.read.WithContext(ctx).Where("id IN ?", ids).Find(&runs).Error; err != nil {
 			return nil, 0, fmt.Errorf("store: runs of user %s: %w", userID, err)
 		}
 	}
