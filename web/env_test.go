@@ -21,6 +21,7 @@ import (
 	"idm/internal/auth"
 	"idm/internal/domain"
 	"idm/internal/engine"
+	"idm/internal/notify"
 	"idm/internal/opcache"
 	"idm/internal/scheduler"
 	"idm/internal/secret"
@@ -37,6 +38,10 @@ const (
 	testAdmin    = "alice"
 	testPassword = "correct horse battery"
 	testTimeZone = "Europe/Stockholm"
+	// testPublicURL is the base of the links in notices.
+	testPublicURL = "https://idm.example.test"
+	// webhookTimeout bounds a test notice's post.
+	webhookTimeout = 2 * time.Second
 )
 
 // testPasswordHash is testPassword's bcrypt hash at the cheapest cost,
@@ -84,6 +89,7 @@ type testEnv struct {
 	eng        *engine.Engine
 	sched      *scheduler.Scheduler
 	cache      *opcache.Cache
+	notifier   *notify.Worker
 	runner     *recordingRunner
 	notified   *topics
 	statements *testenv.StatementLog
@@ -123,9 +129,15 @@ func newEnv(t *testing.T, o envOptions) *testEnv {
 	})
 	e.startScheduler(o.scheduledRuns, log)
 	e.cache = opcache.New(e.db, e.loc, e.db.Now)
+	e.notifier, err = notify.New(notify.Options{
+		Store: e.db, OpenSecret: e.box.Open, PublicURL: testPublicURL, Instance: "web-test", Logger: log, Timeout: webhookTimeout,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.h, err = web.New(web.Deps{
 		Store: e.db, Auth: auth.New(e.db, e.db.Now, time.Hour, 8*time.Hour), Box: e.box,
-		Scheduler: e.sched, Engine: e.eng, Cache: e.cache, Notify: e.notified,
+		Scheduler: e.sched, Engine: e.eng, Cache: e.cache, Webhooks: e.notifier, Notify: e.notified,
 		Location: e.loc, Now: o.now, Logger: log,
 	})
 	if err != nil {
