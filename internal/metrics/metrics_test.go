@@ -29,7 +29,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // world is a metrics server over a real store and an engine that syncs a
 // real slapd, as serve wires them.
 type world struct {
-	t   *testing.T
+	t    *testing.T
 	db   *store.DB
 	ldap *testenv.Slapd
 	eng  *engine.Engine
