@@ -38,6 +38,9 @@ func outcomeParam(r *http.Request) (string, error) {
 
 // runAndOutcome reads the run named in the URL and the outcome filter.
 func (s *Server) runAndOutcome(r *http.Request) (*domain.Run, string, error) {
+	if err := domain.CheckRunID(chi.URLParam(r, "id")); err != nil {
+		return nil, "", err
+	}
 	run, err := s.deps.Store.GetRun(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
 		return nil, "", err
