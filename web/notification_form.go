@@ -2,7 +2,7 @@ package web
 
 import (
 	"net/http"
-	"strings"
+	"net/url"
 
 	"idm/internal/domain"
 	"idm/templates"
@@ -19,35 +19,36 @@ type webhookForm struct {
 // needs a secret) and checks it with the domain's rules. The secret is
 // never put back into the form.
 func parseWebhookForm(r *http.Request, cur *domain.Webhook) (webhookForm, error) {
-	if err := r.ParseForm(); err != nil {
-		return webhookForm{}, domain.Errorf(domain.EINVALID, "The form could not be read: %v", err)
+	in, err := readForm(r)
+	if err != nil {
+		return webhookForm{}, err
 	}
 	var f webhookForm
 	if cur != nil {
 		f.W = *cur
 	}
 	w := &f.W
-	w.Name, w.URL = r.PostFormValue("name"), strings.TrimSpace(r.PostFormValue("url"))
-	w.Enabled = r.PostFormValue("enabled") == "true"
+	w.Name, w.URL, w.Enabled = in.raw("name"), in.text("url"), in.flag("enabled")
 	for _, e := range domain.NoticeEvents {
 		_ = w.SetEvent(e.Event, false)
 	}
-	unknownEvent := false
+	errs := in.errs
 	for _, e := range r.PostForm["event"] {
-		unknownEvent = w.SetEvent(e, true) != nil || unknownEvent
-	}
-	errs := w.Validate()
-	if unknownEvent {
-		errs["events"] = "Choose among the events listed"
-	}
-	// Not trimmed: spaces may belong to a secret.
-	f.Secret = r.PostFormValue("secret")
-	if f.Secret != "" || cur == nil {
-		if err := domain.ValidateWebhookSecret(f.Secret); err != nil {
-			errs["secret"] = domain.ErrorMessage(err)
+		if w.SetEvent(e, true) != nil && !errs.Has("events") {
+			errs.Add("events", "Choose among the events listed")
 		}
 	}
-	f.View = webhookView(w, cur != nil && cur.SecretEnc != "", errs)
+	errs.Merge(w.Validate())
+	// Not trimmed: spaces may belong to a secret.
+	f.Secret = in.raw("secret")
+	if f.Secret != "" || cur == nil {
+		errs.Merge(domain.ValidateWebhookSecret(f.Secret))
+	}
+	f.View = webhookView(w, cur != nil && cur.SecretEnc != "", errs.Map())
+	if u, err := url.Parse(w.URL); err == nil && u.User != nil {
+		// Refused, and not echoed: a password typed into the URL.
+		f.View.URL = u.Redacted()
+	}
 	return f, nil
 }
 

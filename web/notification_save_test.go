@@ -60,6 +60,10 @@ func TestNotificationCreate(t *testing.T) {
 		if doc := e.get("/admin/notifications/" + w.ID); !strings.Contains(testid(doc, "secret-state"), "A secret is set") {
 			t.Errorf("secret state %q", testid(doc, "secret-state"))
 		}
+		marked := e.createWebhook(t, webhookForm(url.Values{"name": {"<script>alert(1)</script>"}}))
+		if body := e.do(http.MethodGet, "/admin/notifications/"+marked.ID, nil, false).Body.String(); strings.Contains(body, "<script>alert") {
+			t.Error("a name with markup is rendered as markup")
+		}
 		for _, ev := range e.audit() {
 			if strings.Contains(ev.Detail, typedSecret) || strings.Contains(ev.Detail, w.SecretEnc) {
 				t.Errorf("audit %s carries the secret: %s", ev.Action, ev.Detail)

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 )
 
 // Notice events: what a webhook can be told about. A run's event follows
@@ -119,47 +118,46 @@ const (
 	WebhookSecretMax = 256
 )
 
-// Validate checks w (its name, URL and events, not its secret), normalises
-// the URL, and returns a message for each bad field: "name", "url",
-// "events".
-func (w *Webhook) Validate() map[string]string {
-	errs := map[string]string{}
+// Validate checks w (its name, URL and events, not its secret) as an
+// administrator entered it, whatever the entry point: every problem at its
+// field ("name", "url", "events") as FieldErrors, nil when it can be
+// saved. It trims the name and normalises the URL.
+func (w *Webhook) Validate() error {
+	var errs FieldErrors
 	w.Name = strings.TrimSpace(w.Name)
-	switch {
-	case w.Name == "":
-		errs["name"] = "Give the webhook a name, for the delivery log"
-	case !printable(w.Name):
-		errs["name"] = "The name must be text without control characters"
-	case utf8.RuneCountInString(w.Name) > WebhookNameMax:
-		errs["name"] = "The name must be at most 128 characters"
+	if w.Name == "" {
+		errs.Add("name", "Give the webhook a name, for the delivery log")
+	} else if p := lineProblem(w.Name, WebhookNameMax); p != "" {
+		errs.Add("name", "%s", valueMessage(p))
 	}
 	if u, err := ParseHTTPURL(w.URL, "webhook URL", WebhookURLMax); err != nil {
-		errs["url"] = ErrorMessage(err)
+		errs.Add("url", "%s", ErrorMessage(err))
 	} else {
 		w.URL = u.String()
 	}
 	if len(w.Events()) == 0 {
-		errs["events"] = "Choose at least one event"
+		errs.Add("events", "Choose at least one event")
 	}
-	return errs
+	return errs.Err()
 }
 
-// ValidateWebhookSecret checks a new signing secret: 16 to 256 bytes of
-// text without NUL. It is used as it is typed (not trimmed).
+// ValidateWebhookSecret checks a new signing secret (the field "secret"):
+// 16 to 256 bytes of text without NUL. It is used as it is typed (not
+// trimmed).
 func ValidateWebhookSecret(s string) error {
 	switch {
 	case len(s) < WebhookSecretMin:
-		return Errorf(EINVALID, "The signing secret must be at least 16 characters: a long random one, such as the output of openssl rand -hex 32")
+		return Invalid("secret", "The signing secret must be at least 16 characters: a long random one, such as the output of openssl rand -hex 32")
 	case len(s) > WebhookSecretMax:
-		return Errorf(EINVALID, "The signing secret must be at most 256 bytes")
-	case !utf8.ValidString(s) || strings.ContainsRune(s, 0):
-		return Errorf(EINVALID, "The signing secret must be text without NUL characters")
+		return Invalid("secret", "The signing secret must be at most 256 bytes")
+	case encodingProblem(s) != "":
+		return Invalid("secret", "The signing secret %s", encodingProblem(s))
 	}
 	return nil
 }
 
 // ParseHTTPURL checks an absolute http:// or https:// URL that the server
-// calls or links to: at most max bytes of valid UTF-8 without spaces or
+// calls or links to: at most max characters of UTF-8 without spaces or
 // control characters, a host, no user name or password (a secret in the
 // URL would be shown and logged) and no fragment. what names it in the
 // messages. The scheme and host come back in lower case.
@@ -167,10 +165,10 @@ func ParseHTTPURL(s, what string, max int) (*url.URL, error) {
 	switch {
 	case s == "":
 		return nil, Errorf(EINVALID, "Enter the %s, starting with https:// or http://", what)
-	case len(s) > max:
-		return nil, Errorf(EINVALID, "The %s must be at most %d characters", what, max)
-	case !utf8.ValidString(s):
-		return nil, Errorf(EINVALID, "The %s is not valid text (UTF-8)", what)
+	case encodingProblem(s) != "":
+		return nil, Errorf(EINVALID, "The %s %s", what, encodingProblem(s))
+	case lengthProblem(s, max) != "":
+		return nil, Errorf(EINVALID, "The %s %s", what, lengthProblem(s, max))
 	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
 		return nil, Errorf(EINVALID, "The %s must not contain spaces or control characters (write a space as %%20)", what)
 	}
@@ -196,11 +194,6 @@ func ParseHTTPURL(s, what string, max int) (*url.URL, error) {
 	}
 	u.Host = strings.ToLower(u.Host)
 	return u, nil
-}
-
-// printable reports whether s is valid UTF-8 without control characters.
-func printable(s string) bool {
-	return utf8.ValidString(s) && strings.IndexFunc(s, unicode.IsControl) < 0
 }
 
 // Notice is a run's notice waiting in the outbox for one webhook: written

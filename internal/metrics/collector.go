@@ -7,7 +7,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"idm/internal/cronexpr"
 	"idm/internal/domain"
 	"idm/internal/store"
 )
@@ -116,7 +115,7 @@ const gapRuns = 100
 // next gapRuns runs after now; false when expr does not parse or never
 // runs twice.
 func longestGap(expr string, loc *time.Location, now time.Time) (time.Duration, bool) {
-	sched, err := cronexpr.Parse(expr, loc, now)
+	sched, err := domain.ParseCronExpression(expr, loc, now)
 	if err != nil {
 		return 0, false
 	}
