@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"crypto/rand"
 	"io"
 	"log/slog"
 	"net/http"
@@ -109,7 +108,7 @@ func newEnv(t *testing.T, o envOptions) *testEnv {
 	if o.dial == nil {
 		o.dial = engine.DialDirectory
 	}
-	e := &testEnv{t: t, db: testenv.MustOpenDB(t, o.dbURL), box: newBox(t), runner: &recordingRunner{}, notified: &topics{}}
+	e := &testEnv{t: t, db: testenv.MustOpenDB(t, o.dbURL), box: testenv.SecretBox(t), runner: &recordingRunner{}, notified: &topics{}}
 	if o.statements {
 		e.statements = testenv.LogStatements(e.db)
 	}
@@ -151,17 +150,6 @@ func newEnv(t *testing.T, o envOptions) *testEnv {
 		}
 	}
 	return e
-}
-
-func newBox(t *testing.T) *secret.Box {
-	t.Helper()
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	box, err := secret.New(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return box
 }
 
 func (e *testEnv) createAccounts(accounts []account) {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -34,18 +35,12 @@ func (s *Server) handleNotificationList(w http.ResponseWriter, r *http.Request) 
 // renderNotifications shows the list with the new-webhook form f (empty,
 // or as posted with its messages).
 func (s *Server) renderNotifications(w http.ResponseWriter, r *http.Request, status int, f templates.WebhookForm) {
-	ctx := r.Context()
-	hooks, err := s.deps.Store.ListWebhooks(ctx)
+	hooks, err := s.deps.Store.ListWebhooks(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	pending, err := s.deps.Store.PendingNotices(ctx)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	deliveries, err := s.deps.Store.ListDeliveries(ctx, "", latestDeliveries)
+	deliveries, pending, err := s.webhookActivity(r.Context(), "")
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -63,6 +58,17 @@ func (s *Server) renderNotifications(w http.ResponseWriter, r *http.Request, sta
 	}
 	v.Deliveries = s.deliveryRows(deliveries, names)
 	s.render(w, r, status, templates.Notifications(v))
+}
+
+// webhookActivity is the latest delivery attempts of webhook id (of every
+// webhook for "") and how many notices wait, per webhook.
+func (s *Server) webhookActivity(ctx context.Context, id string) ([]domain.Delivery, map[string]int, error) {
+	deliveries, err := s.deps.Store.ListDeliveries(ctx, id, latestDeliveries)
+	if err != nil {
+		return nil, nil, err
+	}
+	pending, err := s.deps.Store.PendingNotices(ctx)
+	return deliveries, pending, err
 }
 
 // eventLabels are the labels of the events h subscribes to.

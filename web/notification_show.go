@@ -21,13 +21,7 @@ func (s *Server) handleNotificationShow(w http.ResponseWriter, r *http.Request) 
 // renderWebhook shows webhook cur's page with form f (as saved, or as
 // posted with its messages) and its delivery log.
 func (s *Server) renderWebhook(w http.ResponseWriter, r *http.Request, status int, cur *domain.Webhook, f templates.WebhookForm) {
-	ctx := r.Context()
-	deliveries, err := s.deps.Store.ListDeliveries(ctx, cur.ID, latestDeliveries)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	pending, err := s.deps.Store.PendingNotices(ctx)
+	deliveries, pending, err := s.webhookActivity(r.Context(), cur.ID)
 	if err != nil {
 		s.fail(w, r, err)
 		return

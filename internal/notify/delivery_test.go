@@ -187,7 +187,7 @@ func TestAbortedByRecoveryNotifies(t *testing.T) {
 // outbox, and each notice reaches the receiver once.
 func TestClusterSendsOnce(t *testing.T) {
 	dbURL := testenv.PostgresURL(t)
-	box := newBox(t)
+	box := testenv.SecretBox(t)
 	var instances []*outbox
 	for range 4 {
 		instances = append(instances, newOutboxOn(t, testenv.MustOpenDB(t, dbURL), box))

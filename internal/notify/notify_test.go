@@ -3,7 +3,6 @@ package notify_test
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -105,7 +104,7 @@ type outbox struct {
 
 func newOutbox(t *testing.T, dbURL string, backoff ...time.Duration) *outbox {
 	t.Helper()
-	return newOutboxOn(t, testenv.MustOpenDB(t, dbURL), newBox(t), backoff...)
+	return newOutboxOn(t, testenv.MustOpenDB(t, dbURL), testenv.SecretBox(t), backoff...)
 }
 
 func newOutboxOn(t *testing.T, db *store.DB, box *secret.Box, backoff ...time.Duration) *outbox {
@@ -121,17 +120,6 @@ func newOutboxOn(t *testing.T, db *store.DB, box *secret.Box, backoff ...time.Du
 		t.Fatal(err)
 	}
 	return &outbox{t: t, db: db, box: box, worker: w}
-}
-
-func newBox(t *testing.T) *secret.Box {
-	t.Helper()
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	box, err := secret.New(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return box
 }
 
 // start runs the worker until the test ends.
