@@ -98,21 +98,31 @@ func (a *app) openListeners(context.Context) error {
 	if a.ln, err = net.Listen("tcp", a.cfg.Listen); err != nil {
 		return fmt.Errorf("serve: listen on %s: %w", a.cfg.Listen, err)
 	}
-	addr := a.cfg.MetricsListen
-	if addr == "" && !a.cfg.Demo {
-		return nil
+	a.metricsLn, err = listenMetrics(a.cfg, a.log)
+	return err
+}
+
+// listenMetrics binds the metrics address: --metrics-listen, or in demo
+// mode config.DemoMetrics (a free loopback port when that one is taken);
+// nil when metrics are off.
+func listenMetrics(cfg *config.Config, log *slog.Logger) (net.Listener, error) {
+	addr := cfg.MetricsListen
+	if addr == "" && !cfg.Demo {
+		return nil, nil
 	}
 	if addr == "" {
-		if a.metricsLn, err = net.Listen("tcp", config.DemoMetrics); err == nil {
-			return nil
+		ln, err := net.Listen("tcp", config.DemoMetrics)
+		if err == nil {
+			return ln, nil
 		}
-		a.log.Info("the demo's metrics port is taken: serving metrics on a free loopback port", "addr", config.DemoMetrics, "err", err)
+		log.Info("the demo's metrics port is taken: serving metrics on a free loopback port", "addr", config.DemoMetrics, "err", err)
 		addr = "127.0.0.1:0"
 	}
-	if a.metricsLn, err = net.Listen("tcp", addr); err != nil {
-		return fmt.Errorf("serve: listen for metrics on %s: %w", addr, err)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("serve: listen for metrics on %s: %w", addr, err)
 	}
-	return nil
+	return ln, nil
 }
 
 func (a *app) openNotify(context.Context) error {

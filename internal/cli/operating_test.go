@@ -51,8 +51,8 @@ func get(t *testing.T, u string) string {
 }
 
 // TestServeMetrics: --metrics-listen serves /metrics on its own address
-// and serve prints it; demo mode serves them on loopback without the flag;
-// without either there is no metrics address.
+// and serve prints it; without it there is no metrics address (demo mode's
+// default: TestDemoMetricsAddress).
 func TestServeMetrics(t *testing.T) {
 	t.Run("Flag", func(t *testing.T) {
 		_, out := serveUntilDone(t, newProgram(t, ""), "--metrics-listen", "127.0.0.1:0")
@@ -65,16 +65,6 @@ func TestServeMetrics(t *testing.T) {
 			if !strings.Contains(body, want) {
 				t.Errorf("/metrics lacks %s", want)
 			}
-		}
-	})
-	t.Run("Demo", func(t *testing.T) {
-		_, out := serveUntilDone(t, newProgram(t, ""), "--demo")
-		m := metricsLine.FindStringSubmatch(out)
-		if m == nil {
-			t.Fatalf("demo mode printed no metrics address:\n%s", out)
-		}
-		if body := get(t, m[1]); !strings.Contains(body, `idm_users{state="active"}`) {
-			t.Errorf("demo /metrics lacks idm_users")
 		}
 	})
 	t.Run("OffByDefault", func(t *testing.T) {
