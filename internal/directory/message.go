@@ -63,24 +63,27 @@ func (m *messageReader) next() ([]byte, error) {
 	return m.readContent(n)
 }
 
-// readLength reads the message's length octets from the stream.
+// readLength reads the message's length octets from the stream, one at a
+// time (a header array would escape to the heap through io.ReadFull).
 func (m *messageReader) readLength() (int, error) {
-	var hdr [5]byte
 	first, err := m.r.ReadByte()
 	if err != nil {
 		return 0, &ioError{ioUnexpected(err)}
 	}
-	hdr[0] = first
-	k := 0
-	if first > 0x80 && first <= 0x84 {
-		k = int(first & 0x7f)
-		if _, err := io.ReadFull(m.r, hdr[1:1+k]); err != nil {
+	if first < 0x80 {
+		return int(first), nil
+	}
+	if first == 0x80 || first > 0x84 {
+		_, _, err := parseLength([]byte{first})
+		return 0, malformed("message", "%v", err)
+	}
+	n := 0
+	for range first & 0x7f {
+		o, err := m.r.ReadByte()
+		if err != nil {
 			return 0, &ioError{ioUnexpected(err)}
 		}
-	}
-	n, _, err := parseLength(hdr[:1+k])
-	if err != nil {
-		return 0, malformed("message", "%v", err)
+		n = n<<8 | int(o)
 	}
 	return n, nil
 }
