@@ -124,6 +124,13 @@ func (ds diffSearch) run(t *testing.T, set domain.LDAPSettings, password string,
 	var sink rawSink
 	tr.RawErr = errText(c.pages(context.Background(), ds.filter, ds.attrs, ds.size, &sink))
 	tr.Raw = sink.pages
+	tr.search(c, ds)
+	tr.Referrals = c.Referrals()
+	return tr
+}
+
+// search runs Search for ds on c and records the pages and the error.
+func (tr *transcript) search(c *Conn, ds diffSearch) {
 	err := c.Search(context.Background(), ds.filter, ds.m, func(page []Entry) error {
 		var mp []mappedEntry
 		for _, e := range page {
@@ -132,8 +139,7 @@ func (ds diffSearch) run(t *testing.T, set domain.LDAPSettings, password string,
 		tr.Mapped = append(tr.Mapped, mp)
 		return nil
 	})
-	tr.Err, tr.Referrals = errText(err), c.Referrals()
-	return tr
+	tr.Err = errText(err)
 }
 
 // requireSame fails with the first difference between the readers'
@@ -422,17 +428,8 @@ func differentialCut(t *testing.T, set domain.LDAPSettings, password string) {
 func (ds diffSearch) runSearchOnly(t *testing.T, set domain.LDAPSettings, password string, r reader, extra ...dialOption) transcript {
 	t.Helper()
 	set.PageSize, set.BaseDN = ds.size, ds.base
-	c := dialReader(t, set, password, r, extra...)
 	var tr transcript
-	err := c.Search(context.Background(), ds.filter, ds.m, func(page []Entry) error {
-		var mp []mappedEntry
-		for _, e := range page {
-			mp = append(mp, mappedEntry{DN: e.DN, Person: e.Person, Err: errText(e.Err)})
-		}
-		tr.Mapped = append(tr.Mapped, mp)
-		return nil
-	})
-	tr.Err = errText(err)
+	tr.search(dialReader(t, set, password, r, extra...), ds)
 	return tr
 }
 
