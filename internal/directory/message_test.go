@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
@@ -230,9 +231,9 @@ func TestLargeMessageBufferReleased(t *testing.T) {
 	}
 }
 
-// rawServer answers a bind with success, then every search with answer
-// (bytes, message ID 3 expected) and keeps the connection open.
-func rawServer(t *testing.T, answer []byte) string {
+// rawServer answers a bind with success, then every search with the bytes
+// answer gives for its message ID, and keeps the connection open.
+func rawServer(t *testing.T, answer func(id byte) []byte) string {
 	t.Helper()
 	return fakeServer(t, func(c net.Conn) {
 		for {
@@ -245,7 +246,7 @@ func rawServer(t *testing.T, answer []byte) string {
 			case ldap.ApplicationBindRequest:
 				writeResult(c, id, ldap.ApplicationBindResponse, 0, "", nil)
 			case ldap.ApplicationSearchRequest:
-				_, _ = c.Write(answer)
+				_, _ = c.Write(answer(byte(id)))
 			default:
 				return
 			}
@@ -269,7 +270,7 @@ func TestSearchEndsOnUnexpectedResponses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			set := settingsFor("ldap://" + rawServer(t, tt.answer))
+			set := settingsFor("ldap://" + rawServer(t, func(byte) []byte { return tt.answer }))
 			c := mustDial(t, set, secretPassword)
 			err := c.Search(context.Background(), "(uid=*)", set.AttributeMap, func([]Entry) error {
 				t.Fatal("fn called")
@@ -278,6 +279,47 @@ func TestSearchEndsOnUnexpectedResponses(t *testing.T) {
 			requireStep(t, err, StepSearch, tt.want)
 			_, err = c.Count(context.Background(), "(uid=*)")
 			requireStep(t, err, StepSearch, "failed on page 1: connection closed")
+		})
+	}
+}
+
+// TestStalledPage: a server that sends part of a page and then nothing.
+// Through either reader, a cancelled context ends the search at once and a
+// timeout at the search timeout, with the same message.
+func TestStalledPage(t *testing.T) {
+	partial := func(id byte) []byte {
+		return bytes.Join([][]byte{
+			msg(id, entryOp("uid=a,dc=example,dc=com", attr("uid", "a"))),
+			msg(id, entryOp("uid=b,dc=example,dc=com", attr("uid", "b"))),
+		}, nil)
+	}
+	for _, r := range readers {
+		t.Run("ErrCancelled/"+r.name, func(t *testing.T) {
+			set := settingsFor("ldap://" + rawServer(t, partial))
+			set.SearchTimeoutSeconds = 5
+			c := dialReader(t, set, secretPassword, r)
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			err := c.Search(ctx, "(uid=*)", set.AttributeMap, func([]Entry) error { t.Fatal("fn called"); return nil })
+			requireStep(t, err, StepSearch, "failed on page 1: timed out")
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("error %v is not the context's", err)
+			}
+			if took := time.Since(start); took > 2*time.Second {
+				t.Fatalf("Search took %s after its context ended", took)
+			}
+		})
+		t.Run("ErrTimeout/"+r.name, func(t *testing.T) {
+			set := settingsFor("ldap://" + rawServer(t, partial))
+			set.SearchTimeoutSeconds = 1
+			c := dialReader(t, set, secretPassword, r)
+			start := time.Now()
+			err := c.Search(context.Background(), "(uid=*)", set.AttributeMap, func([]Entry) error { t.Fatal("fn called"); return nil })
+			requireStep(t, err, StepSearch, "failed on page 1: no answer within the search timeout")
+			if took := time.Since(start); took > 3*time.Second {
+				t.Fatalf("Search took %s with a 1s timeout", took)
+			}
 		})
 	}
 }
