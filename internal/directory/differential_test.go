@@ -71,7 +71,7 @@ type rawSink struct {
 }
 
 func (s *rawSink) entry(e *rawEntry) { s.cur = append(s.cur, copyEntry(e)) }
-func (s *rawSink) flush() error {
+func (s *rawSink) flush([]string) error {
 	s.pages, s.cur = append(s.pages, s.cur), nil
 	return nil
 }
@@ -337,6 +337,16 @@ func runDifferential(t *testing.T, source string, set domain.LDAPSettings, passw
 			t.Fatalf("want 5 entries and a size limit result, got %d entries, %q", len(got[0].Raw[0]), got[0].RawErr)
 		}
 	})
+	t.Run("RootDSEAndSchema", func(t *testing.T) {
+		var got [2][]entryCopy
+		for i, r := range readers {
+			c := dialReader(t, set, password, r)
+			got[i] = readSchema(t, c)
+		}
+		if !reflect.DeepEqual(got[0], got[1]) || len(got[0]) != 2 || len(got[0][1].Attrs) == 0 {
+			t.Fatalf("stream read %.500v\ngo-ldap read %.500v", got[0], got[1])
+		}
+	})
 	t.Run("CountAndSample", func(t *testing.T) {
 		var counts [2]int
 		var samples [2][]Entry
@@ -496,4 +506,23 @@ func TestDifferentialSlapdStopped(t *testing.T) {
 	if len(got[0].Mapped) != 1 || !strings.Contains(got[0].Err, "failed on page 2") {
 		t.Fatalf("want page 1 and a failure on page 2, got %d pages, %q", len(got[0].Mapped), got[0].Err)
 	}
+}
+
+// readSchema reads the root DSE and the subschema entry it names (many
+// values, one large message) with Conn.do.
+func readSchema(t *testing.T, c *Conn) []entryCopy {
+	t.Helper()
+	var out []entryCopy
+	base := ""
+	for _, q := range []struct{ filter, attr string }{{"(objectClass=*)", "subschemaSubentry"}, {"(objectClass=subschema)", "attributeTypes"}} {
+		res, err := c.do(context.Background(), ldap.NewSearchRequest(base, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 10, false, q.filter, []string{"*", "+", q.attr}, nil))
+		if err != nil || len(res.Entries) != 1 {
+			t.Fatalf("read %q: %v", base, err)
+		}
+		var raw rawEntry
+		fromLDAPEntry(res.Entries[0], &raw)
+		out = append(out, copyEntry(&raw))
+		base = res.Entries[0].GetAttributeValue("subschemaSubentry")
+	}
+	return out
 }

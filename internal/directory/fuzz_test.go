@@ -61,7 +61,7 @@ func (d *decoded) decodeOp(e *rawEntry) {
 			d.entry = &c
 		}
 	case tagSearchReference:
-		d.err = firstReference(d.msg.op)
+		_, d.err = firstReference(d.msg.op)
 	case tagSearchDone, tagBindResponse:
 		// The reader's buffer is reused: keep copies.
 		r, err := decodeResult(d.msg.op, "result")

@@ -42,11 +42,11 @@ type pageRequest struct {
 	cookie    []byte
 }
 
-// pageEnd is what the SearchResultDone of a page said, and how many
-// references came before it.
+// pageEnd is what the SearchResultDone of a page said, and the references
+// (the first URI of each) that came before it.
 type pageEnd struct {
 	cookie    []byte // nil when the search is complete (or was not paged)
-	referrals int
+	referrals []string
 }
 
 // dialOption changes how dial sets a connection up; only tests use one.
@@ -120,7 +120,7 @@ func (l goLDAPLink) searchPage(ctx context.Context, req *pageRequest, entry func
 	if err != nil {
 		return pageEnd{}, err
 	}
-	end := pageEnd{referrals: len(res.Referrals)}
+	end := pageEnd{referrals: res.Referrals}
 	if pc, ok := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging); ok && len(pc.Cookie) > 0 {
 		end.cookie = pc.Cookie
 	}

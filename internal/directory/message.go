@@ -366,15 +366,15 @@ func decodePagingValue(cc *cursor) ([]byte, error) {
 	return cookie, nil
 }
 
-// firstReference checks a SearchResultReference (RFC 4511 4.5.3): a
-// SEQUENCE OF URI, at least one.
-func firstReference(op []byte) error {
+// firstReference reads a SearchResultReference (RFC 4511 4.5.3), a
+// SEQUENCE OF URI, at least one, and returns the first URI, as go-ldap
+// keeps it.
+func firstReference(op []byte) ([]byte, error) {
 	c := cursor{rest: op, depth: 2}
 	if !c.more() {
-		return malformed("search result reference", "it holds no URI")
+		return nil, malformed("search result reference", "it holds no URI")
 	}
-	_, err := c.expect(tagOctetString, "search result reference URI")
-	return err
+	return c.expect(tagOctetString, "search result reference URI")
 }
 
 // Notice of Disconnection (RFC 4511 4.4.1): the server is about to close.

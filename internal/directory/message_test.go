@@ -85,7 +85,7 @@ func readAll(stream []byte) (entries []entryCopy, refs int, cookie []byte, err e
 			}
 			entries = append(entries, copyEntry(&e))
 		case tagSearchReference:
-			if err := firstReference(m.op); err != nil {
+			if _, err := firstReference(m.op); err != nil {
 				return entries, refs, nil, err
 			}
 			refs++

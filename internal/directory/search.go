@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -33,11 +34,12 @@ func (c *Conn) Search(ctx context.Context, filter string, m domain.AttributeMap,
 }
 
 // pageSink receives a paged search's entries: entry for each entry as it
-// is decoded (its view valid only during the call), then flush once its
-// page has ended well. A page that fails is never flushed: the search ends.
+// is decoded (its view valid only during the call), then flush with the
+// page's references once the page has ended well. A page that fails is
+// never flushed: the search ends.
 type pageSink interface {
 	entry(e *rawEntry)
-	flush() error
+	flush(referrals []string) error
 }
 
 // pageCollector maps each entry as it arrives and hands fn the page.
@@ -56,7 +58,7 @@ func (pc *pageCollector) entry(e *rawEntry) {
 	pc.page = append(pc.page, Entry{DN: dn, Person: p, Err: err})
 }
 
-func (pc *pageCollector) flush() error {
+func (pc *pageCollector) flush([]string) error {
 	page := pc.page
 	pc.page = nil
 	if len(page) == 0 {
@@ -68,8 +70,8 @@ func (pc *pageCollector) flush() error {
 // counter counts entries, keeping nothing.
 type counter struct{ n int }
 
-func (k *counter) entry(*rawEntry) { k.n++ }
-func (k *counter) flush() error    { return nil }
+func (k *counter) entry(*rawEntry)      { k.n++ }
+func (k *counter) flush([]string) error { return nil }
 
 // Count returns how many entries filter finds, paging like Search and
 // requesting no attributes ("1.1").
@@ -85,21 +87,47 @@ func (c *Conn) Count(ctx context.Context, filter string) (int, error) {
 // as such rather than showing up as an empty search.
 func (c *Conn) ReadBase(ctx context.Context) error {
 	base := c.settings.BaseDN
-	const filter = "(objectClass=*)"
-	compiled, err := ldap.CompileFilter(filter)
-	if err == nil {
-		req := &pageRequest{baseDN: base, scope: ldap.ScopeBaseObject, sizeLimit: 1, timeLimit: c.timeLimit(),
-			filter: filter, compiled: compiled, attrs: []string{"1.1"}}
-		var k counter
-		_, err = c.conn.searchPage(ctx, req, k.entry)
-		if err == nil && k.n == 0 {
-			err = errors.New("the server returned no entry for it")
-		}
+	req := ldap.NewSearchRequest(base, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1,
+		c.timeLimit(), false, "(objectClass=*)", []string{"1.1"}, nil)
+	res, err := c.do(ctx, req)
+	if err == nil && len(res.Entries) == 0 {
+		err = errors.New("the server returned no entry for it")
 	}
 	if err != nil {
 		return &StepError{Step: StepBaseDN, Subject: base, Err: err}
 	}
 	return nil
+}
+
+// do sends one search request, not paged, and returns its answer shaped as
+// go-ldap's Search shapes it (entries copied out of the reader, the first
+// URI of each reference): for the small reads such as the base entry. The
+// request's controls are not sent and aliases are never dereferenced.
+func (c *Conn) do(ctx context.Context, req *ldap.SearchRequest) (*ldap.SearchResult, error) {
+	compiled, err := ldap.CompileFilter(req.Filter)
+	if err != nil {
+		return nil, err
+	}
+	pr := &pageRequest{baseDN: req.BaseDN, scope: req.Scope, sizeLimit: req.SizeLimit, timeLimit: req.TimeLimit,
+		filter: req.Filter, compiled: compiled, attrs: req.Attributes}
+	res := &ldap.SearchResult{}
+	end, err := c.conn.searchPage(ctx, pr, func(e *rawEntry) { res.Entries = append(res.Entries, toLDAPEntry(e)) })
+	res.Referrals = end.referrals
+	return res, err
+}
+
+// toLDAPEntry copies a decoded entry into a go-ldap entry.
+func toLDAPEntry(e *rawEntry) *ldap.Entry {
+	out := &ldap.Entry{DN: string(e.dn)}
+	for i, a := range e.attrs {
+		attr := &ldap.EntryAttribute{Name: string(a.name)}
+		for _, v := range e.values(i) {
+			attr.Values = append(attr.Values, string(v))
+			attr.ByteValues = append(attr.ByteValues, bytes.Clone(v))
+		}
+		out.Attributes = append(out.Attributes, attr)
+	}
+	return out
 }
 
 // errStop ends a paged search early without it being an error.
@@ -120,7 +148,7 @@ func (s *sampler) entry(e *rawEntry) {
 	}
 }
 
-func (s *sampler) flush() error {
+func (s *sampler) flush([]string) error {
 	if len(s.out) == s.n {
 		return errStop
 	}
@@ -190,8 +218,8 @@ func (c *Conn) pages(ctx context.Context, filter string, attrs []string, size in
 		if err != nil {
 			return c.searchError(filter, page, err)
 		}
-		referrals += end.referrals
-		if err := sink.flush(); err != nil {
+		referrals += len(end.referrals)
+		if err := sink.flush(end.referrals); err != nil {
 			c.abandon(ctx, req, end.cookie)
 			return err
 		}

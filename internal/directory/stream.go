@@ -126,10 +126,11 @@ func (l *streamLink) exchange(ctx context.Context, req *pageRequest, entry func(
 			}
 			entry(&l.entry)
 		case tagSearchReference:
-			if err := firstReference(msg.op); err != nil {
+			uri, err := firstReference(msg.op)
+			if err != nil {
 				return pageEnd{}, l.fail(err)
 			}
-			end.referrals++
+			end.referrals = append(end.referrals, string(uri))
 		case tagSearchDone:
 			return l.done(msg, end)
 		default:
