@@ -288,7 +288,9 @@ func TestDifferentialSlapd(t *testing.T) {
 	set := slapdSettings(srv, srv.URL)
 	runDifferential(t, "slapd", set, srv.AdminPassword, slapdSearches(srv))
 	t.Run("TimeLimit", func(t *testing.T) { differentialTimeLimit(t, "slapd", set, srv.AdminPassword) })
-	t.Run("CutMidPage", func(t *testing.T) { differentialCut(t, set, srv.AdminPassword) })
+	people := set
+	people.BaseDN = srv.PeopleDN
+	t.Run("CutMidPage", func(t *testing.T) { differentialCut(t, people, srv.AdminPassword, 7) })
 }
 
 func slapdSearches(srv *testenv.Slapd) []diffSearch {
@@ -322,12 +324,12 @@ func runDifferential(t *testing.T, source string, set domain.LDAPSettings, passw
 		for i, r := range readers {
 			c := dialReader(t, set, password, r, capture...)
 			capture = nil
-			compiled, err := ldap.CompileFilter("(objectClass=inetOrgPerson)")
+			compiled, err := ldap.CompileFilter(set.ActiveFilter)
 			if err != nil {
 				t.Fatal(err)
 			}
 			req := &pageRequest{baseDN: set.BaseDN, scope: ldap.ScopeWholeSubtree, sizeLimit: 5, timeLimit: 10,
-				filter: "(objectClass=inetOrgPerson)", compiled: compiled, attrs: []string{"*"}}
+				filter: set.ActiveFilter, compiled: compiled, attrs: []string{"*"}}
 			var sink rawSink
 			_, err = c.conn.searchPage(context.Background(), req, sink.entry)
 			got[i] = transcript{Raw: [][]entryCopy{sink.cur}, RawErr: errText(err)}
@@ -410,11 +412,11 @@ func (c *Conn) pagesWithLimit(limit int, filter string, attrs []string, size int
 	return c.pages(context.Background(), filter, attrs, size, &sink)
 }
 
-// differentialCut cuts the connection in the middle of the second page:
-// both readers must hand over the first page only and fail on the second
-// with the same message.
-func differentialCut(t *testing.T, set domain.LDAPSettings, password string) {
-	ds := diffSearch{name: "Cut", base: testenv.SlapdPeopleDN, filter: "(objectClass=inetOrgPerson)", attrs: openLDAPMap().Attributes(), m: openLDAPMap(), size: 7}
+// differentialCut reads the active filter in pages of size and cuts the
+// connection in the middle of the second page: both readers must hand over
+// the first page only and fail on the second with the same message.
+func differentialCut(t *testing.T, set domain.LDAPSettings, password string, size int) {
+	ds := diffSearch{name: "Cut", filter: set.ActiveFilter, attrs: set.AttributeMap.Attributes(), m: set.AttributeMap, size: size}
 	// First the whole answer, recorded, to find where page 2 lies.
 	var rec *recordingConn
 	full := ds.run(t, set, password, readers[0], wrapConn(func(nc net.Conn) net.Conn { rec = &recordingConn{Conn: nc}; return rec }))
@@ -437,7 +439,10 @@ func differentialCut(t *testing.T, set domain.LDAPSettings, password string) {
 // runSearchOnly is run without the raw pass.
 func (ds diffSearch) runSearchOnly(t *testing.T, set domain.LDAPSettings, password string, r reader, extra ...dialOption) transcript {
 	t.Helper()
-	set.PageSize, set.BaseDN = ds.size, ds.base
+	set.PageSize = ds.size
+	if ds.base != "" {
+		set.BaseDN = ds.base
+	}
 	var tr transcript
 	tr.search(dialReader(t, set, password, r, extra...), ds)
 	return tr
