@@ -30,11 +30,12 @@ check-generated:
 	$(GO) tool templ generate
 	@git diff --exit-code -- '*_templ.go' || { echo "templ output is not current: run make generate and commit"; exit 1; }
 
-## lint: gofmt, go vet, staticcheck
+## lint: gofmt, go vet, staticcheck, and GORM only in the store (scripts/check-imports.sh)
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
+	GO=$(GO) bash scripts/check-imports.sh
 
 ## bench: measure sync speed and memory against the targets (not part of test)
 bench:

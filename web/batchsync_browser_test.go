@@ -2,8 +2,6 @@ package web_test
 
 import (
 	"context"
-	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -11,10 +9,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"idm/internal/domain"
-	"idm/internal/engine"
-	"idm/internal/scheduler"
-	"idm/internal/secret"
-	"idm/internal/store"
 	"idm/internal/testenv"
 )
 
@@ -25,50 +19,26 @@ import (
 func TestBatchSyncInBrowser(t *testing.T) {
 	t.Parallel()
 	sl := testenv.StartSlapd(t, testenv.Fixture(t, "people.ldif"))
-	e := newAdminEnv(t, adminEnvOptions{runner: func(db *store.DB, box *secret.Box, log *slog.Logger) scheduler.Runner {
-		return engine.New(engine.Deps{DB: db, Dial: engine.DialDirectory, OpenSecret: box.Open, Instance: "browser-test", Logger: log})
-	}})
-	srv := httptest.NewServer(e.h)
-	t.Cleanup(srv.Close)
-	browser := testenv.Browser(t)
-	ctx, cancel := context.WithTimeout(browser, 90*time.Second)
-	defer cancel()
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return strings.Join(strings.Fields(s), " ")
-	}
-	typeExpression := func(expr string) {
-		t.Helper()
-		// Emptied by script (chromedp's SetValue refuses ""), then typed key
-		// by key so that htmx sees the keyups.
-		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.querySelector('[data-testid="expression"]').value = "", true)`)); err != nil {
-			t.Fatalf("empty the expression: %v", err)
-		}
-		// Wait for the check of the whole expression, not of what was typed
-		// before a pause.
-		run("type "+expr, chromedp.SendKeys(chromedp.CSS(`[data-testid="expression"]`), expr),
-			chromedp.WaitVisible(chromedp.CSS(`[data-testid="expression-check"][data-expression="`+expr+`"]`)))
-	}
-
-	run("sign in",
-		chromedp.Navigate(srv.URL+"/login"),
+	e := newEnv(t, envOptions{scheduledRuns: true})
+	b := newBrowserTab(t, e)
+	b.run("sign in",
+		chromedp.Navigate(b.base+"/login"),
 		chromedp.SendKeys(chromedp.CSS(`input[name="username"]`), testAdmin),
-		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), testAdminPW),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), testPassword),
 		chromedp.Click(chromedp.CSS(`[data-testid=sign-in]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="tile-ldap"]`)))
+	configureLDAPInBrowser(b, e, sl)
+	saved := scheduleEveryTwoSeconds(b)
+	waitForScheduledRun(t, e, saved)
+	disableStopsRuns(b, e)
+}
 
-	// Home > LDAP connection: the test directory, tested, then saved.
-	run("open LDAP connection",
+// configureLDAPInBrowser: Home > LDAP connection: the test directory,
+// tested, then saved.
+func configureLDAPInBrowser(b *browserTab, e *testEnv, sl *testenv.Slapd) {
+	t := b.t
+	t.Helper()
+	b.run("open LDAP connection",
 		chromedp.Click(chromedp.CSS(`[data-testid="tile-ldap"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="ldap-form"]`)),
 		chromedp.SetValue(chromedp.CSS(`#url`), sl.URL),
@@ -79,19 +49,25 @@ func TestBatchSyncInBrowser(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`#deactivate_max_percent`), "100"),
 		chromedp.Click(chromedp.CSS(`[data-testid="ldap-test"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="inactive-count"]`)))
-	if a, i := text(`[data-testid="active-count"]`), text(`[data-testid="inactive-count"]`); a != "7" || i != "3" {
+	if a, i := b.text(`[data-testid="active-count"]`), b.text(`[data-testid="inactive-count"]`); a != "7" || i != "3" {
 		t.Fatalf("Test connection found %s active and %s inactive, want 7 and 3", a, i)
 	}
-	run("save LDAP connection",
+	b.run("save LDAP connection",
 		chromedp.Click(chromedp.CSS(`[data-testid="ldap-save"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="flash"]`)))
 	if s := e.ldapSettings(); s.URL != sl.URL || s.BindPasswordEnc == "" {
 		t.Fatalf("LDAP settings not saved: url %q, password set %v", s.URL, s.BindPasswordEnc != "")
 	}
+}
 
-	// Home > Batch Synchronization > the inactive job.
+// scheduleEveryTwoSeconds: Home > Batch Synchronization > the inactive
+// job, an impossible expression refused, then one every two seconds
+// enabled and saved; it returns when it was saved.
+func scheduleEveryTwoSeconds(b *browserTab) time.Time {
+	t, run, text := b.t, b.run, b.text
+	t.Helper()
 	run("open the inactive job",
-		chromedp.Navigate(srv.URL+"/admin"),
+		chromedp.Navigate(b.base+"/admin"),
 		chromedp.Click(chromedp.CSS(`[data-testid="tile-batch-sync"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="batch-jobs"]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid="job-link-inactive"]`)),
@@ -100,13 +76,13 @@ func TestBatchSyncInBrowser(t *testing.T) {
 		t.Errorf("symbolic name %q", got)
 	}
 
-	typeExpression("0 0 30 2 *")
+	b.typeExpression("0 0 30 2 *")
 	run("see the reason", chromedp.WaitVisible(chromedp.CSS(`[data-testid="check-reason"]`)))
 	if got := text(`[data-testid="check-reason"]`); !strings.Contains(got, "February has no 30th day") {
 		t.Errorf("reason %q", got)
 	}
 
-	typeExpression("*/2 * * * * *")
+	b.typeExpression("*/2 * * * * *")
 	run("see it valid", chromedp.WaitVisible(chromedp.CSS(`[data-testid="check-next"]`)))
 	if got := text(`[data-testid="check-description"]`); got == "" {
 		t.Error("no description")
@@ -122,42 +98,66 @@ func TestBatchSyncInBrowser(t *testing.T) {
 	if got := text(`[data-testid="next-run"]`); got == "not scheduled" || got == "" {
 		t.Errorf("next run %q right after the save", got)
 	}
+	return saved
+}
 
-	// A scheduled run shows up in the run records within 10 seconds.
-	ctxDB := context.Background()
-	scheduledRuns := func() int {
-		t.Helper()
-		runs, _, err := e.db.ListRuns(ctxDB, domain.JobInactive, 0, 1000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for _, r := range runs {
-			if r.Trigger == domain.TriggerSchedule {
-				n++
-			}
-		}
-		return n
+// typeExpression types expr into the schedule form and waits for its check.
+func (b *browserTab) typeExpression(expr string) {
+	b.t.Helper()
+	// Emptied by script (chromedp's SetValue refuses ""), then typed key
+	// by key so that htmx sees the keyups.
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`(document.querySelector('[data-testid="expression"]').value = "", true)`)); err != nil {
+		b.t.Fatalf("empty the expression: %v", err)
 	}
-	for scheduledRuns() == 0 {
+	// Wait for the check of the whole expression, not of what was typed
+	// before a pause.
+	b.run("type "+expr, chromedp.SendKeys(chromedp.CSS(`[data-testid="expression"]`), expr),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="expression-check"][data-expression="`+expr+`"]`)))
+}
+
+// scheduledRuns counts the inactive job's runs that the scheduler started.
+func scheduledRuns(t *testing.T, e *testEnv) int {
+	t.Helper()
+	runs, _, err := e.db.ListRuns(context.Background(), domain.JobInactive, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range runs {
+		if r.Trigger == domain.TriggerSchedule {
+			n++
+		}
+	}
+	return n
+}
+
+// waitForScheduledRun: a scheduled run shows up in the run records within
+// 10 seconds of the save.
+func waitForScheduledRun(t *testing.T, e *testEnv, saved time.Time) {
+	t.Helper()
+	for scheduledRuns(t, e) == 0 {
 		if time.Since(saved) > 10*time.Second {
 			t.Fatal("no scheduled run within 10 seconds of saving")
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	runs, _, err := e.db.ListRuns(ctxDB, domain.JobInactive, 0, 1)
+	runs, _, err := e.db.ListRuns(context.Background(), domain.JobInactive, 0, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("first scheduled run after %v: %s, %s", time.Since(saved).Round(time.Millisecond), runs[0].Status.Label(), runs[0].Message)
+}
 
-	// Disabling stops further runs. The page still shows the first save's
-	// flash: wait for the page that says the job is disabled.
-	run("disable and save",
+// disableStopsRuns: disabling stops further runs. The page still shows the
+// first save's flash: wait for the page that says the job is disabled.
+func disableStopsRuns(b *browserTab, e *testEnv) {
+	t, text := b.t, b.text
+	t.Helper()
+	b.run("disable and save",
 		chromedp.Click(chromedp.CSS(`[data-testid="enabled"]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid="save"]`)))
 	for deadline := time.Now().Add(10 * time.Second); ; {
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector('[data-testid="stored-enabled"]') || {}).textContent || ""`))
+		v, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(document.querySelector('[data-testid="stored-enabled"]') || {}).textContent || ""`))
 		if err == nil && strings.TrimSpace(v) == "no" {
 			break
 		}
@@ -177,9 +177,9 @@ func TestBatchSyncInBrowser(t *testing.T) {
 	}
 	// A run that started just before the save may still be recorded.
 	time.Sleep(time.Second)
-	before := scheduledRuns()
+	before := scheduledRuns(t, e)
 	time.Sleep(4 * time.Second)
-	if after := scheduledRuns(); after != before {
+	if after := scheduledRuns(t, e); after != before {
 		t.Errorf("%d scheduled runs started after the job was disabled", after-before)
 	}
 }

@@ -50,22 +50,14 @@ func (s *Server) handleBatchSyncList(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, templates.BatchSyncList(v))
 }
 
-// nextRun is when job runs next, in the configured zone: the running
-// scheduler's answer, else what a scheduler recorded in the database (this
-// instance may have none wired, or another instance may schedule). A disabled
-// or unschedulable job has no next run.
+// nextRun is when job runs next, in the configured zone, as the running
+// scheduler says. A disabled or unschedulable job has no next run.
 func (s *Server) nextRun(j *domain.Job) string {
 	if !j.Enabled || j.ScheduleError != "" {
 		return ""
 	}
-	if s.deps.Scheduler != nil {
-		if t, ok := s.deps.Scheduler.NextRun(j.Key); ok {
-			return s.formatTime(t)
-		}
-		return ""
-	}
-	if j.NextRunAt != nil {
-		return s.formatTime(*j.NextRunAt)
+	if t, ok := s.deps.Scheduler.NextRun(j.Key); ok {
+		return s.formatTime(t)
 	}
 	return ""
 }

@@ -1,26 +1,21 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"idm/internal/cluster"
 )
 
 // handleCacheClear reloads the Operator cache (audited), tells the other
 // instances, and goes back to the Operator page the person was on.
 func (s *Server) handleCacheClear(w http.ResponseWriter, r *http.Request) {
-	if s.deps.Cache == nil {
-		s.fail(w, r, fmt.Errorf("web: clear cache: no Operator cache configured"))
-		return
-	}
 	if _, err := s.deps.Cache.Clear(r.Context(), actor(r)); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if s.deps.Notify != nil {
-		s.deps.Notify(r.Context(), "cache")
-	}
+	s.deps.Notify.Notify(r.Context(), cluster.TopicCache)
 	s.log.Info("operator cache cleared", "by", actor(r))
 	s.redirectWithFlash(w, r, backToOperator(r), "Cache cleared: job definitions and settings reloaded.")
 }

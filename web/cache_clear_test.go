@@ -13,10 +13,10 @@ import (
 func TestClearCache(t *testing.T) {
 	testenv.EachStore(t, func(t *testing.T, dbURL string) {
 		ctx := context.Background()
-		e := newOpEnv(t, dbURL, nil)
+		e := newEnv(t, envOptions{dbURL: dbURL, accounts: opAccounts})
 		olga := e.signIn(t, "olga")
 
-		_, body := e.get(t, olga, "/operator/jobs")
+		_, body := olga.get(t, "/operator/jobs")
 		if !strings.Contains(between(body, `data-testid="job-active"`, "</article>"), ">0 2 * * *<") {
 			t.Fatalf("the jobs page does not show the seeded expression:\n%s", body)
 		}
@@ -29,26 +29,14 @@ func TestClearCache(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		t.Run("StaleNoticeAndOldExpression", func(t *testing.T) {
-			_, body := e.get(t, olga, "/operator/jobs")
-			if !strings.Contains(body, `data-testid="cache-stale"`) {
-				t.Error("no stale notice after an administrator saved")
-			}
-			card := between(body, `data-testid="job-active"`, "</article>")
-			if !strings.Contains(card, ">0 2 * * *<") || strings.Contains(card, "15 4 * * *") {
-				t.Errorf("the card should still show the cached expression:\n%s", card)
-			}
-			if !strings.Contains(card, `data-status="disabled"`) {
-				t.Errorf("the card should still show the job as disabled (as cached):\n%s", card)
-			}
-		})
+		t.Run("StaleNoticeAndOldExpression", func(t *testing.T) { staleNoticeAndOldExpression(t, olga) })
 
 		t.Run("ClearGoesBackToTheOperatorPage", func(t *testing.T) {
-			res := e.post(t, olga, "/operator/cache/clear", nil, http.Header{"Referer": {e.srv.URL + "/operator/users?q=ann"}})
+			res := olga.post(t, "/operator/cache/clear", nil, http.Header{"Referer": {e.srv.URL + "/operator/users?q=ann"}})
 			if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/operator/users?q=ann" {
 				t.Fatalf("Clear cache: %d → %q, want 303 back to /operator/users?q=ann", res.StatusCode, res.Header.Get("Location"))
 			}
-			_, body := e.get(t, olga, "/operator/jobs")
+			_, body := olga.get(t, "/operator/jobs")
 			if strings.Contains(body, `data-testid="cache-stale"`) {
 				t.Error("stale notice after Clear cache")
 			}
@@ -83,11 +71,25 @@ func TestClearCache(t *testing.T) {
 				if tc.referer != "" {
 					h.Set("Referer", tc.referer)
 				}
-				res := e.post(t, olga, "/operator/cache/clear", nil, h)
+				res := olga.post(t, "/operator/cache/clear", nil, h)
 				if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != tc.want {
 					t.Errorf("Clear cache from %q: %d → %q, want %q", tc.referer, res.StatusCode, res.Header.Get("Location"), tc.want)
 				}
 			})
 		}
 	})
+}
+
+func staleNoticeAndOldExpression(t *testing.T, olga *client) {
+	_, body := olga.get(t, "/operator/jobs")
+	if !strings.Contains(body, `data-testid="cache-stale"`) {
+		t.Error("no stale notice after an administrator saved")
+	}
+	card := between(body, `data-testid="job-active"`, "</article>")
+	if !strings.Contains(card, ">0 2 * * *<") || strings.Contains(card, "15 4 * * *") {
+		t.Errorf("the card should still show the cached expression:\n%s", card)
+	}
+	if !strings.Contains(card, `data-status="disabled"`) {
+		t.Errorf("the card should still show the job as disabled (as cached):\n%s", card)
+	}
 }

@@ -34,11 +34,9 @@ func (s *Server) cardRuns(ctx context.Context, keys []domain.JobKey) (*cardRuns,
 	for _, r := range sum.Running {
 		out.running[r.JobKey] = r
 	}
-	if s.deps.Engine != nil {
-		for _, k := range keys {
-			if r, ok := s.deps.Engine.Status(k); ok {
-				out.running[k] = r
-			}
+	for _, k := range keys {
+		if r, ok := s.deps.Engine.Status(k); ok {
+			out.running[k] = r
 		}
 	}
 	return out, nil
@@ -86,7 +84,7 @@ func (s *Server) progress(run *domain.Run, sum *store.RunsSummary, now time.Time
 		DryRun: run.DryRun, Read: run.Read, Written: run.Created + run.Updated + run.Deactivated,
 		Expected: run.ExpectedTotal, Message: run.Message,
 	}
-	if run.Instance != "" && s.deps.Engine != nil {
+	if run.Instance != "" {
 		if _, local := s.deps.Engine.Status(run.JobKey); !local {
 			p.Instance = run.Instance
 		}
@@ -106,9 +104,9 @@ func (s *Server) progress(run *domain.Run, sum *store.RunsSummary, now time.Time
 
 // oneJobCard builds the card of the job named in the URL.
 func (s *Server) oneJobCard(r *http.Request) (templates.OpJobCard, error) {
-	key, err := domain.ParseJobKey(chi.URLParam(r, "key"))
+	key, err := domain.LookupJobKey(chi.URLParam(r, "key"))
 	if err != nil {
-		return templates.OpJobCard{}, domain.Errorf(domain.ENOTFOUND, "There is no batch job %q.", chi.URLParam(r, "key"))
+		return templates.OpJobCard{}, err
 	}
 	snap, err := s.opSnapshot(r.Context())
 	if err != nil {

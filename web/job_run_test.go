@@ -28,7 +28,7 @@ func gatedDialer(dialing chan<- struct{}, release <-chan struct{}) engine.Dialer
 	}
 }
 
-func countRuns(t *testing.T, e *opEnv) int {
+func countRuns(t *testing.T, e *testEnv) int {
 	t.Helper()
 	n := 0
 	for _, k := range domain.JobKeys {
@@ -44,7 +44,7 @@ func countRuns(t *testing.T, e *opEnv) int {
 func TestRunNow(t *testing.T) {
 	testenv.EachStore(t, func(t *testing.T, dbURL string) {
 		dialing, release := make(chan struct{}, 4), make(chan struct{})
-		e := newOpEnv(t, dbURL, gatedDialer(dialing, release))
+		e := newEnv(t, envOptions{dbURL: dbURL, accounts: opAccounts, dial: gatedDialer(dialing, release)})
 		e.configureLDAP(t, "ldap://127.0.0.1:1", "cn=admin,dc=example,dc=com", "secret")
 		olga := e.signIn(t, "olga")
 		released := false
@@ -54,7 +54,7 @@ func TestRunNow(t *testing.T) {
 			}
 		}()
 
-		res := e.post(t, olga, "/operator/jobs/inactive/run", nil, nil)
+		res := olga.post(t, "/operator/jobs/inactive/run", nil, nil)
 		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/operator/jobs" {
 			t.Fatalf("Run now: %d → %q, want 303 to /operator/jobs: %s", res.StatusCode, res.Header.Get("Location"), readAll(t, res))
 		}
@@ -64,25 +64,11 @@ func TestRunNow(t *testing.T) {
 			t.Fatal("the run did not start")
 		}
 
-		t.Run("RunningShownWithButtonDisabled", func(t *testing.T) {
-			_, body := e.get(t, olga, "/operator/jobs")
-			card := between(body, `data-testid="job-inactive"`, "</article>")
-			for _, want := range []string{`data-status="running"`, `hx-trigger="every 1s"`, `hx-get="/operator/jobs/inactive/status"`, `data-testid="job-progress"`, "<progress"} {
-				if !strings.Contains(card, want) {
-					t.Errorf("the running job's card lacks %s:\n%s", want, card)
-				}
-			}
-			if !strings.Contains(between(card, `data-testid="run-now"`, ">"), "disabled") {
-				t.Error("Run now is not disabled while the job runs")
-			}
-			if !strings.Contains(body, "Synchronize inactive LDAP Users to Identity Manager started.") {
-				t.Error("no flash saying the run started")
-			}
-		})
+		t.Run("RunningShownWithButtonDisabled", func(t *testing.T) { runningShownWithButtonDisabled(t, olga) })
 
 		for _, tc := range []struct{ name, job string }{{"SameJobRefused", "inactive"}, {"OtherJobRefused", "active"}} {
 			t.Run(tc.name, func(t *testing.T) {
-				res := e.post(t, olga, "/operator/jobs/"+tc.job+"/run", nil, nil)
+				res := olga.post(t, "/operator/jobs/"+tc.job+"/run", nil, nil)
 				body := readAll(t, res)
 				if res.StatusCode != http.StatusConflict || !strings.Contains(body, "already running") || !strings.Contains(body, "olga") {
 					t.Fatalf("second Run now: %d, want 409 saying the inactive job is already running (started by olga):\n%s", res.StatusCode, body)
@@ -90,7 +76,7 @@ func TestRunNow(t *testing.T) {
 			})
 		}
 		t.Run("HTMXRefusedInTheCard", func(t *testing.T) {
-			res := e.post(t, olga, "/operator/jobs/inactive/run", url.Values{"dry_run": {"1"}}, http.Header{"Hx-Request": {"true"}})
+			res := olga.post(t, "/operator/jobs/inactive/run", url.Values{"dry_run": {"1"}}, http.Header{"Hx-Request": {"true"}})
 			body := readAll(t, res)
 			if res.StatusCode != http.StatusOK || !strings.Contains(body, `data-testid="job-notice"`) || !strings.Contains(body, "already running") ||
 				strings.Contains(body, "<html") {
@@ -103,52 +89,72 @@ func TestRunNow(t *testing.T) {
 
 		close(release)
 		released = true
-		t.Run("PollingStopsWithTheResult", func(t *testing.T) {
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				_, body := e.get(t, olga, "/operator/jobs/inactive/status")
-				if !strings.Contains(body, "hx-trigger") {
-					if !strings.Contains(body, `data-testid="job-last-status"`) || !strings.Contains(body, "stopped by a safety check") {
-						t.Fatalf("the final fragment lacks the result:\n%s", body)
-					}
-					if strings.Contains(between(body, `data-testid="run-now"`, ">"), "disabled") {
-						t.Error("Run now still disabled after the run ended")
-					}
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("still polling 10s after the run was released:\n%s", body)
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
-		})
+		t.Run("PollingStopsWithTheResult", func(t *testing.T) { pollingStopsWithTheResult(t, olga) })
 
-		t.Run("AuditedAsTheOperator", func(t *testing.T) {
-			events, _, err := e.db.ListAudit(context.Background(), 0, 20)
-			if err != nil {
-				t.Fatal(err)
-			}
-			n := 0
-			for _, ev := range events {
-				if ev.Action == domain.AuditJobRun {
-					n++
-					if ev.Actor != "olga" || ev.Target != "inactive" {
-						t.Errorf("audit event %+v, want olga running inactive", ev)
-					}
-				}
-			}
-			if n != 1 {
-				t.Errorf("%d job.run audit events, want 1", n)
-			}
-		})
+		t.Run("AuditedAsTheOperator", func(t *testing.T) { auditedAsTheOperator(t, e) })
 
 		t.Run("UnknownJob", func(t *testing.T) {
-			res := e.post(t, olga, "/operator/jobs/nosuch/run", nil, nil)
+			res := olga.post(t, "/operator/jobs/nosuch/run", nil, nil)
 			if res.StatusCode != http.StatusNotFound {
 				t.Errorf("Run now of an unknown job: %d, want 404", res.StatusCode)
 			}
 		})
 	})
+}
+
+func auditedAsTheOperator(t *testing.T, e *testEnv) {
+	events, _, err := e.db.ListAudit(context.Background(), 0, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, ev := range events {
+		if ev.Action == domain.AuditJobRun {
+			n++
+			if ev.Actor != "olga" || ev.Target != "inactive" {
+				t.Errorf("audit event %+v, want olga running inactive", ev)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d job.run audit events, want 1", n)
+	}
+}
+
+func pollingStopsWithTheResult(t *testing.T, olga *client) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, body := olga.get(t, "/operator/jobs/inactive/status")
+		if !strings.Contains(body, "hx-trigger") {
+			if !strings.Contains(body, `data-testid="job-last-status"`) || !strings.Contains(body, "stopped by a safety check") {
+				t.Fatalf("the final fragment lacks the result:\n%s", body)
+			}
+			if strings.Contains(between(body, `data-testid="run-now"`, ">"), "disabled") {
+				t.Error("Run now still disabled after the run ended")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still polling 10s after the run was released:\n%s", body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func runningShownWithButtonDisabled(t *testing.T, olga *client) {
+	_, body := olga.get(t, "/operator/jobs")
+	card := between(body, `data-testid="job-inactive"`, "</article>")
+	for _, want := range []string{`data-status="running"`, `hx-trigger="every 1s"`, `hx-get="/operator/jobs/inactive/status"`, `data-testid="job-progress"`, "<progress"} {
+		if !strings.Contains(card, want) {
+			t.Errorf("the running job's card lacks %s:\n%s", want, card)
+		}
+	}
+	if !strings.Contains(between(card, `data-testid="run-now"`, ">"), "disabled") {
+		t.Error("Run now is not disabled while the job runs")
+	}
+	if !strings.Contains(body, "Synchronize inactive LDAP Users to Identity Manager started.") {
+		t.Error("no flash saying the run started")
+	}
 }
 
 // between returns the part of s from the first from to the next to after it.

@@ -2,24 +2,29 @@ package web
 
 import (
 	"net/http"
+
+	"idm/internal/cluster"
 )
 
 // handleLDAPOverride arms (or disarms) the administrator's permission for
 // the next inactive run to deactivate more users than the threshold.
 func (s *Server) handleLDAPOverride(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
+	f, err := readForm(r)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	allow := r.PostFormValue("allow") == "true"
+	allow := f.flag("allow")
+	if err := f.errs.Err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	if err := s.deps.Store.SetThresholdOverride(r.Context(), allow, actor(r)); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	s.log.Info("deactivation threshold override", "allow", allow, "by", actor(r))
-	if s.deps.Notify != nil {
-		s.deps.Notify(r.Context(), "settings")
-	}
+	s.deps.Notify.Notify(r.Context(), cluster.TopicSettings)
 	flash := "The next inactive run may deactivate more users than the threshold, once."
 	if !allow {
 		flash = "Permission withdrawn: the inactive job stops at the threshold again."

@@ -206,8 +206,8 @@ func (s *Server) chrome(r *http.Request, title string, crumbs ...templates.Crumb
 			s.log.Error("clear flash", "err", err)
 		}
 	}
-	if c.Area == "operator" && s.deps.CacheStatus != nil {
-		loaded, stale := s.deps.CacheStatus(r.Context())
+	if c.Area == "operator" {
+		loaded, stale := s.deps.Cache.Status(r.Context())
 		if !loaded.IsZero() {
 			c.CacheLoaded = s.formatTime(loaded)
 		}

@@ -9,13 +9,12 @@ import (
 
 	"idm/internal/domain"
 	"idm/internal/store"
-	"idm/internal/testenv"
 )
 
 // TestOperatorAccess: every Operator page answers for an operator and an
 // administrator; an operator reaches no Admin page or action.
 func TestOperatorAccess(t *testing.T) {
-	e := newOpEnv(t, testenv.SQLiteURL(t), nil)
+	e := newEnv(t, envOptions{accounts: opAccounts})
 	ctx := context.Background()
 	now := time.Now().UTC()
 	run := &domain.Run{ID: store.NewID(), JobKey: domain.JobActive, Trigger: domain.TriggerCLI, TriggeredBy: "test",
@@ -31,16 +30,20 @@ func TestOperatorAccess(t *testing.T) {
 	if _, err := e.db.ImportUser(ctx, store.UserDetail{User: domain.User{Username: "ann", State: domain.UserActive, Source: domain.SourceImport}}); err != nil {
 		t.Fatal(err)
 	}
+	ann, err := e.db.UserByUsername(ctx, "ann")
+	if err != nil {
+		t.Fatal(err)
+	}
 	pages := []string{
 		"/operator/", "/operator/jobs", "/operator/jobs/active/status", "/operator/jobs/active/runs",
 		"/operator/runs/" + run.ID, "/operator/runs/" + run.ID + "/items.csv", "/operator/users", "/operator/users?q=an&state=active",
-		"/operator/users/ann",
+		"/operator/users/" + ann.ID,
 	}
 	for _, name := range []string{"olga", "adam"} {
 		c := e.signIn(t, name)
 		for _, p := range pages {
 			t.Run(name+"OK"+p, func(t *testing.T) {
-				if res, body := e.get(t, c, p); res.StatusCode != http.StatusOK {
+				if res, body := c.get(t, p); res.StatusCode != http.StatusOK {
 					t.Errorf("GET %s as %s: %d\n%s", p, name, res.StatusCode, body)
 				}
 			})
@@ -49,22 +52,21 @@ func TestOperatorAccess(t *testing.T) {
 	olga := e.signIn(t, "olga")
 	for _, p := range []string{"/admin", "/admin/", "/admin/batch-sync", "/admin/batch-sync/active", "/admin/ldap", "/admin/accounts", "/admin/audit"} {
 		t.Run("OperatorForbidden"+p, func(t *testing.T) {
-			if res, _ := e.get(t, olga, p); res.StatusCode != http.StatusForbidden {
+			if res, _ := olga.get(t, p); res.StatusCode != http.StatusForbidden {
 				t.Errorf("GET %s as an operator: %d, want 403", p, res.StatusCode)
 			}
 		})
 	}
 	for _, p := range []string{"/admin/accounts", "/admin/batch-sync/active", "/admin/ldap"} {
 		t.Run("OperatorActionForbidden"+p, func(t *testing.T) {
-			res := e.post(t, olga, p, url.Values{"name": {"mallory"}, "role": {"administrator"}, "expression": {"* * * * *"}}, nil)
+			res := olga.post(t, p, url.Values{"name": {"mallory"}, "role": {"administrator"}, "expression": {"* * * * *"}}, nil)
 			if res.StatusCode != http.StatusForbidden {
 				t.Errorf("POST %s as an operator: %d, want 403", p, res.StatusCode)
 			}
 		})
 	}
 	t.Run("SignedOutGoesToLogin", func(t *testing.T) {
-		c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		res, _ := e.get(t, c, "/operator/jobs")
+		res, _ := e.newClient(t).get(t, "/operator/jobs")
 		if res.StatusCode != http.StatusSeeOther {
 			t.Errorf("GET /operator/jobs signed out: %d, want 303 to the login page", res.StatusCode)
 		}
@@ -79,7 +81,7 @@ func TestOperatorAccess(t *testing.T) {
 			"/operator/jobs/nosuch/status":                      http.StatusNotFound,
 			"/operator/runs/" + run.ID + "/items.csv?outcome=x": http.StatusUnprocessableEntity,
 		} {
-			if res, _ := e.get(t, olga, p); res.StatusCode != want {
+			if res, _ := olga.get(t, p); res.StatusCode != want {
 				t.Errorf("GET %s: %d, want %d", p, res.StatusCode, want)
 			}
 		}

@@ -113,59 +113,34 @@ func TestOperatorInBrowser(t *testing.T) {
 	sl := testenv.StartSlapd(t, browserLDIF)
 	// Pages of 2 entries, each held 1.5s: longer than the card's 1s poll, so
 	// the page shows the entries read while the job runs.
-	e := newOpEnv(t, testenv.SQLiteURL(t), slowDial(1500*time.Millisecond))
+	e := newEnv(t, envOptions{accounts: opAccounts, dial: slowDial(1500 * time.Millisecond)})
 	e.configureLDAP(t, sl.URL, sl.AdminDN, sl.AdminPassword)
 	for _, u := range []string{"dave", "erin"} {
 		seedHolder(t, e.db, u)
 	}
-	ctx, cancel := context.WithTimeout(testenv.Browser(t), 90*time.Second)
-	defer cancel()
-	base := e.srv.URL
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
-	exists := func(sel string) bool {
-		t.Helper()
-		return evalJS[bool](t, ctx, fmt.Sprintf("document.querySelector(%q) !== null", sel))
-	}
-	signIn := func(name string) {
-		t.Helper()
-		run("sign in as "+name,
-			chromedp.Navigate(base+"/login"),
-			chromedp.WaitVisible(chromedp.CSS(`[data-testid=username]`)),
-			chromedp.SendKeys(chromedp.CSS(`[data-testid=username]`), name),
-			chromedp.SendKeys(chromedp.CSS(`[data-testid=password]`), opPassword),
-			chromedp.Click(chromedp.CSS(`[data-testid=sign-in]`)),
-			chromedp.WaitVisible(chromedp.CSS(`[data-testid=signed-in-account]`)),
-		)
-	}
-	signOut := func() {
-		t.Helper()
-		run("sign out", chromedp.Click(chromedp.CSS(`[data-testid=logout]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=username]`)))
-	}
-	const inactiveExpr = `#job-inactive [data-testid=job-expression]`
+	b := newBrowserTab(t, e)
+	clearCacheShowsTheSave(b)
+	runHref := runNowAndFollow(b)
+	wantDaveEndStates(b, runHref)
+	wantRunCSV(b, runHref)
+}
 
-	// The operator looks at the jobs: the cache loads.
-	signIn("olga")
+const inactiveExpr = `#job-inactive [data-testid=job-expression]`
+
+// clearCacheShowsTheSave: the operator's cache loads; an administrator saves
+// a new expression through Admin; the operator still sees the cached one,
+// with the notice, until Clear cache.
+func clearCacheShowsTheSave(b *browserTab) {
+	t, base, run, text, exists := b.t, b.base, b.run, b.trimmed, b.exists
+	t.Helper()
+	b.signIn("olga")
 	run("open Batch jobs", chromedp.Navigate(base+"/operator/jobs"), chromedp.WaitVisible(chromedp.CSS(inactiveExpr)))
 	if got := text(inactiveExpr); got != "30 2 * * *" {
 		t.Fatalf("inactive job expression %q, want the seeded 30 2 * * *", got)
 	}
-	signOut()
+	b.signOut()
 
-	// An administrator saves a new expression through Admin.
-	signIn("adam")
+	b.signIn("adam")
 	run("save a new expression",
 		chromedp.Navigate(base+"/admin/batch-sync/inactive"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=expression]`)),
@@ -176,10 +151,9 @@ func TestOperatorInBrowser(t *testing.T) {
 	if got := text(`[data-testid=stored-expression]`); got != "45 3 * * *" {
 		t.Fatalf("Admin stored %q, want 45 3 * * *", got)
 	}
-	signOut()
+	b.signOut()
 
-	// The operator still sees the cached expression, with the notice.
-	signIn("olga")
+	b.signIn("olga")
 	run("open Batch jobs again", chromedp.Navigate(base+"/operator/jobs"), chromedp.WaitVisible(chromedp.CSS(inactiveExpr)))
 	if got := text(inactiveExpr); got != "30 2 * * *" {
 		t.Errorf("before Clear cache the operator sees %q, want the cached 30 2 * * *", got)
@@ -194,33 +168,19 @@ func TestOperatorInBrowser(t *testing.T) {
 	if exists(`[data-testid=cache-stale]`) {
 		t.Error("the notice stays after Clear cache")
 	}
+}
 
-	// Run now on the inactive job; follow the progress without reloading.
+// runNowAndFollow clicks Run now on the inactive job and follows the
+// progress without reloading; it returns the link to the finished run.
+func runNowAndFollow(b *browserTab) string {
+	t, ctx, run, text, exists := b.t, b.ctx, b.run, b.trimmed, b.exists
+	t.Helper()
 	run("Run now", chromedp.Click(chromedp.CSS(`#job-inactive [data-testid=run-now]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#job-inactive [data-testid=job-progress]`)))
 	if !evalJS[bool](t, ctx, `document.querySelector('#job-inactive [data-testid=run-now]').disabled`) {
 		t.Error("Run now is not disabled while the job runs")
 	}
-	maxRead, deadline := 0, time.Now().Add(60*time.Second)
-	for {
-		st := evalJS[struct {
-			Status string `json:"status"`
-			Read   string `json:"read"`
-		}](t, ctx, `(() => { const c = document.querySelector('#job-inactive');
-			const p = c.querySelector('[data-testid=job-progress]');
-			return {status: c.dataset.status, read: p ? p.dataset.read : ""}; })()`)
-		if n, err := strconv.Atoi(st.Read); err == nil && n > maxRead {
-			maxRead = n
-		}
-		if st.Status != "running" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the run did not end within 60s")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if maxRead == 0 {
+	if maxRead := followProgress(b); maxRead == 0 {
 		t.Error("the card never showed entries read while the job ran")
 	}
 	if got := text(`#job-inactive [data-testid=job-last-status]`); got != "succeeded" {
@@ -237,11 +197,43 @@ func TestOperatorInBrowser(t *testing.T) {
 	if exists(`#job-inactive[hx-trigger]`) {
 		t.Error("the card still polls after the run ended")
 	}
-	runHref := evalJS[string](t, ctx, `document.querySelector('#job-inactive [data-testid=job-last-result] a').getAttribute('href')`)
+	return evalJS[string](t, ctx, `document.querySelector('#job-inactive [data-testid=job-last-result] a').getAttribute('href')`)
+}
 
-	// The user's page shows the end states of DESIGN.md §2.
-	run("open dave", chromedp.Navigate(base+"/operator/users/dave"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=user-state]`)))
-	if got := text(`[data-testid=user-state]`); got != "inactive" {
+// followProgress watches the inactive job's card until the run ends and
+// returns the most entries it showed read.
+func followProgress(b *browserTab) int {
+	t := b.t
+	t.Helper()
+	maxRead, deadline := 0, time.Now().Add(60*time.Second)
+	for {
+		st := evalJS[struct {
+			Status string `json:"status"`
+			Read   string `json:"read"`
+		}](t, b.ctx, `(() => { const c = document.querySelector('#job-inactive');
+			const p = c.querySelector('[data-testid=job-progress]');
+			return {status: c.dataset.status, read: p ? p.dataset.read : ""}; })()`)
+		if n, err := strconv.Atoi(st.Read); err == nil && n > maxRead {
+			maxRead = n
+		}
+		if st.Status != "running" {
+			return maxRead
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the run did not end within 60s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// wantDaveEndStates: the user's page shows the end states of DESIGN.md §2
+// and links the run that changed him.
+func wantDaveEndStates(b *browserTab, runHref string) {
+	t, ctx := b.t, b.ctx
+	t.Helper()
+	b.run("open dave", chromedp.Navigate(b.base+"/operator/users?q=dave"), chromedp.Click(`[data-testid="user-dave"] a`),
+		chromedp.WaitVisible(`[data-testid=user-fields]`))
+	if got := b.trimmed(`[data-testid=user-state]`); got != "inactive" {
 		t.Errorf("dave is %q, want inactive", got)
 	}
 	for _, tc := range []struct {
@@ -268,13 +260,17 @@ func TestOperatorInBrowser(t *testing.T) {
 			t.Errorf("role %s is %q, want withdrawn", role, st)
 		}
 	}
-	if !exists(`[data-testid=user-runs] a[href="` + runHref + `"]`) {
+	if !b.exists(`[data-testid=user-runs] a[href="` + runHref + `"]`) {
 		t.Errorf("dave's page does not link the run %s that changed him", runHref)
 	}
+}
 
-	// The run's CSV has one row per changed user.
-	run("open the run", chromedp.Navigate(base+runHref), chromedp.WaitVisible(chromedp.CSS(`[data-testid=items-csv]`)))
-	body := evalJS[string](t, ctx, `fetch(document.querySelector('[data-testid=items-csv]').href).then(r => r.text())`, chromedp.EvalAwaitPromise)
+// wantRunCSV: the run's CSV has one row per changed user.
+func wantRunCSV(b *browserTab, runHref string) {
+	t := b.t
+	t.Helper()
+	b.run("open the run", chromedp.Navigate(b.base+runHref), chromedp.WaitVisible(chromedp.CSS(`[data-testid=items-csv]`)))
+	body := evalJS[string](t, b.ctx, `fetch(document.querySelector('[data-testid=items-csv]').href).then(r => r.text())`, chromedp.EvalAwaitPromise)
 	recs, err := csv.NewReader(strings.NewReader(body)).ReadAll()
 	if err != nil {
 		t.Fatalf("CSV: %v\n%s", err, body)
@@ -287,14 +283,4 @@ func TestOperatorInBrowser(t *testing.T) {
 	if got, want := strings.Join(rows, ", "), "dave deactivated, erin deactivated, frank created"; got != want {
 		t.Errorf("CSV rows %q, want %q", got, want)
 	}
-}
-
-// evalJS evaluates expr in the page and returns its value.
-func evalJS[T any](t *testing.T, ctx context.Context, expr string, opts ...chromedp.EvaluateOption) T {
-	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, opts...))
-	if err != nil {
-		t.Fatalf("evaluate %s: %v", expr, err)
-	}
-	return v
 }

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -21,9 +20,6 @@ const runFreshness = 2 * time.Minute
 
 // opSnapshot is the Operator cache's content, loaded at first use.
 func (s *Server) opSnapshot(ctx context.Context) (*opcache.Snapshot, error) {
-	if s.deps.Cache == nil {
-		return nil, fmt.Errorf("web: no Operator cache configured")
-	}
 	return s.deps.Cache.Snapshot(ctx)
 }
 
@@ -40,7 +36,10 @@ func processName(snap *opcache.Snapshot, key domain.JobKey) string {
 
 func runHref(id string) string { return "/operator/runs/" + url.PathEscape(id) }
 
-func userHref(username string) string { return "/operator/users/" + url.PathEscape(username) }
+// userHref links a user's page by the user's id: a username may hold "/",
+// "%", "?", dot segments or anything else a path segment carries badly, and
+// a rename in the directory keeps the id.
+func userHref(id string) string { return "/operator/users/" + url.PathEscape(id) }
 
 // runCounts lists a run's figures; with all false only the read count and
 // the figures that are not zero.

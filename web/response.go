@@ -11,23 +11,35 @@ import (
 	"idm/templates"
 )
 
-// statusOf maps an error's kind to its HTTP status, in one place.
+// errorKinds map an error's kind to its HTTP status and the title of its
+// page, in one place; anything else is a 500 "Error".
+var errorKinds = map[string]struct {
+	status int
+	title  string
+}{
+	domain.EMALFORMED:    {http.StatusBadRequest, "Bad request"},
+	domain.EINVALID:      {http.StatusUnprocessableEntity, "Invalid input"},
+	domain.ENOTFOUND:     {http.StatusNotFound, "Not found"},
+	domain.ECONFLICT:     {http.StatusConflict, "Conflict"},
+	domain.EUNAUTHORIZED: {http.StatusUnauthorized, "Sign in required"},
+	domain.EFORBIDDEN:    {http.StatusForbidden, "Not allowed"},
+	domain.ETHROTTLED:    {http.StatusTooManyRequests, "Too many attempts"},
+}
+
+// statusOf is the HTTP status of err's kind.
 func statusOf(err error) int {
-	switch domain.ErrorCode(err) {
-	case domain.EINVALID:
-		return http.StatusUnprocessableEntity
-	case domain.ENOTFOUND:
-		return http.StatusNotFound
-	case domain.ECONFLICT:
-		return http.StatusConflict
-	case domain.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case domain.EFORBIDDEN:
-		return http.StatusForbidden
-	case domain.ETHROTTLED:
-		return http.StatusTooManyRequests
+	if k, ok := errorKinds[domain.ErrorCode(err)]; ok {
+		return k.status
 	}
 	return http.StatusInternalServerError
+}
+
+// titleOf is the title of the error page for err.
+func titleOf(err error) string {
+	if k, ok := errorKinds[domain.ErrorCode(err)]; ok {
+		return k.title
+	}
+	return "Error"
 }
 
 // render writes a component with a status.
@@ -54,26 +66,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.render(w, r, status, templ.Raw(`<p class="idm-error" role="alert" data-testid="error-message">`+templ.EscapeString(msg)+`</p>`))
 		return
 	}
-	c := s.chrome(r, titleFor(status))
+	c := s.chrome(r, titleOf(err))
 	s.render(w, r, status, templates.ErrorPage(c, status, msg))
-}
-
-func titleFor(status int) string {
-	switch status {
-	case http.StatusNotFound:
-		return "Not found"
-	case http.StatusForbidden:
-		return "Not allowed"
-	case http.StatusUnauthorized:
-		return "Sign in required"
-	case http.StatusConflict:
-		return "Conflict"
-	case http.StatusUnprocessableEntity:
-		return "Invalid input"
-	case http.StatusTooManyRequests:
-		return "Too many attempts"
-	}
-	return "Error"
 }
 
 // isHTMX reports whether htmx made the request (it then wants a fragment).

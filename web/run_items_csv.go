@@ -4,8 +4,6 @@ import (
 	"encoding/csv"
 	"net/http"
 	"strings"
-
-	"github.com/go-chi/chi/v5"
 )
 
 // csvPage is how many items the CSV download reads at a time: a run of a
@@ -15,12 +13,7 @@ const csvPage = 500
 // handleRunItemsCSV downloads a run's items (those of one outcome when the
 // filter is set): one row per user, with a header row.
 func (s *Server) handleRunItemsCSV(w http.ResponseWriter, r *http.Request) {
-	run, err := s.deps.Store.GetRun(r.Context(), chi.URLParam(r, "id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	outcome, err := outcomeParam(r)
+	run, outcome, err := s.runAndOutcome(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return

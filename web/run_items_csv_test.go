@@ -16,34 +16,14 @@ import (
 
 func TestRunItemsCSV(t *testing.T) {
 	testenv.EachStore(t, func(t *testing.T, dbURL string) {
-		ctx := context.Background()
-		e := newOpEnv(t, dbURL, nil)
-		now := time.Now().UTC()
-		run := &domain.Run{ID: store.NewID(), JobKey: domain.JobInactive, Trigger: domain.TriggerManual, TriggeredBy: "olga",
-			Status: domain.RunRunning, StartedAt: now, HeartbeatAt: now}
-		if err := e.db.CreateRun(ctx, run, now); err != nil {
-			t.Fatal(err)
-		}
-		// More items than one page of the download (500), and values that
-		// need quoting or could be read as formulas.
-		const n = 1203
-		items := make([]domain.RunItem, n)
-		for i := range items {
-			items[i] = domain.RunItem{RunID: run.ID, Seq: i + 1, Username: fmt.Sprintf("user%04d", i+1),
-				DN: fmt.Sprintf("uid=user%04d,ou=people,dc=example,dc=com", i+1), Outcome: domain.OutcomeDeactivated,
-				Changes: `[{"field":"state","before":"active","after":"inactive"}]`}
-		}
-		items[0].Username, items[0].DN = `=HYPERLINK("x")`, `cn=Doe\, "Jo",ou=people,dc=example,dc=com`
-		items[1].Outcome, items[1].Changes, items[1].Error = domain.OutcomeError, "", "line one\nline two, \"quoted\""
-		items[2].Changes = `[{"field":"role Approver","before":"assigned","after":"withdrawn"},{"field":"credential Card C-1","before":"active","after":"inactive"}]`
-		if err := e.db.AddRunItems(ctx, items); err != nil {
-			t.Fatal(err)
-		}
+		e := newEnv(t, envOptions{dbURL: dbURL, accounts: opAccounts})
+		run := seedRunItems(t, e.db)
+		const n = runItems
 		olga := e.signIn(t, "olga")
 
 		read := func(t *testing.T, path string) (*http.Response, [][]string) {
 			t.Helper()
-			res, body := e.get(t, olga, path)
+			res, body := olga.get(t, path)
 			if res.StatusCode != http.StatusOK {
 				t.Fatalf("GET %s: %d %s", path, res.StatusCode, body)
 			}
@@ -92,19 +72,49 @@ func TestRunItemsCSV(t *testing.T) {
 			}
 		})
 		t.Run("RunPageFiltersAndPages", func(t *testing.T) {
-			_, body := e.get(t, olga, "/operator/runs/"+run.ID+"?outcome=error")
+			_, body := olga.get(t, "/operator/runs/"+run.ID+"?outcome=error")
 			if !strings.Contains(body, `data-testid="item-user0002"`) || strings.Contains(body, `data-testid="item-user0003"`) {
 				t.Error("the outcome filter does not keep only the errors")
 			}
-			_, body = e.get(t, olga, "/operator/runs/"+run.ID+"?page=2")
+			_, body = olga.get(t, "/operator/runs/"+run.ID+"?page=2")
 			if !strings.Contains(body, `data-testid="item-user0051"`) || strings.Contains(body, `data-testid="item-user0050"`) ||
 				!strings.Contains(body, "Page 2 of 25") {
 				t.Error("page 2 of the items does not start at the 51st")
 			}
-			_, body = e.get(t, olga, "/operator/runs/"+run.ID)
+			_, body = olga.get(t, "/operator/runs/"+run.ID)
 			if !strings.Contains(body, "role Approver") || !strings.Contains(body, "withdrawn") {
 				t.Error("the run page does not show the field changes")
 			}
 		})
 	})
+}
+
+// runItems is how many items seedRunItems records: more than one page of
+// the download (500).
+const runItems = 1203
+
+// seedRunItems records a run with runItems items, and values that need
+// quoting or could be read as formulas.
+func seedRunItems(t *testing.T, db *store.DB) *domain.Run {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	run := &domain.Run{ID: store.NewID(), JobKey: domain.JobInactive, Trigger: domain.TriggerManual, TriggeredBy: "olga",
+		Status: domain.RunRunning, StartedAt: now, HeartbeatAt: now}
+	if err := db.CreateRun(ctx, run, now); err != nil {
+		t.Fatal(err)
+	}
+	items := make([]domain.RunItem, runItems)
+	for i := range items {
+		items[i] = domain.RunItem{RunID: run.ID, Seq: i + 1, Username: fmt.Sprintf("user%04d", i+1),
+			DN: fmt.Sprintf("uid=user%04d,ou=people,dc=example,dc=com", i+1), Outcome: domain.OutcomeDeactivated,
+			Changes: `[{"field":"state","before":"active","after":"inactive"}]`}
+	}
+	items[0].Username, items[0].DN = `=HYPERLINK("x")`, `cn=Doe\, "Jo",ou=people,dc=example,dc=com`
+	items[1].Outcome, items[1].Changes, items[1].Error = domain.OutcomeError, "", "line one\nline two, \"quoted\""
+	items[2].Changes = `[{"field":"role Approver","before":"assigned","after":"withdrawn"},{"field":"credential Card C-1","before":"active","after":"inactive"}]`
+	if err := db.AddRunItems(ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	return run
 }

@@ -36,21 +36,32 @@ func outcomeParam(r *http.Request) (string, error) {
 	return "", domain.Errorf(domain.EINVALID, "Unknown outcome %q: use created, updated, deactivated, unchanged, error or orphan.", o)
 }
 
+// runAndOutcome reads the run named in the URL and the outcome filter.
+func (s *Server) runAndOutcome(r *http.Request) (*domain.Run, string, error) {
+	if err := domain.CheckRunID(chi.URLParam(r, "id")); err != nil {
+		return nil, "", err
+	}
+	run, err := s.deps.Store.GetRun(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		return nil, "", err
+	}
+	outcome, err := outcomeParam(r)
+	if err != nil {
+		return nil, "", err
+	}
+	return run, outcome, nil
+}
+
 // handleRunShow is a run's page: how it went, its figures and the users it
 // touched, filtered by outcome and paged.
 func (s *Server) handleRunShow(w http.ResponseWriter, r *http.Request) {
-	run, err := s.deps.Store.GetRun(r.Context(), chi.URLParam(r, "id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	outcome, err := outcomeParam(r)
+	run, outcome, err := s.runAndOutcome(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	// A running run of this process has fresher figures than its row.
-	if !run.Status.Finished() && s.deps.Engine != nil {
+	if !run.Status.Finished() {
 		if live, ok := s.deps.Engine.Status(run.JobKey); ok && live.ID == run.ID {
 			run = &live
 		}
@@ -83,7 +94,7 @@ func (s *Server) handleRunShow(w http.ResponseWriter, r *http.Request) {
 		row := templates.OpItemRow{Seq: it.Seq, Username: it.Username, DN: it.DN, Outcome: it.Outcome,
 			Changes: parseChanges(it.Changes), Error: it.Error}
 		if it.UserID != nil && it.Username != "" {
-			row.UserHref = userHref(it.Username)
+			row.UserHref = userHref(*it.UserID)
 		}
 		v.Items = append(v.Items, row)
 	}

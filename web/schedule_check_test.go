@@ -20,7 +20,7 @@ var checkNow = time.Date(2025, 3, 10, 10, 0, 0, 0, time.UTC)
 
 func TestScheduleCheck(t *testing.T) {
 	t.Parallel()
-	e := newAdminEnv(t, adminEnvOptions{now: func() time.Time { return checkNow }})
+	e := newEnv(t, envOptions{now: func() time.Time { return checkNow }})
 	tests := []struct {
 		name      string
 		expr      string
@@ -92,7 +92,7 @@ func TestScheduleCheck(t *testing.T) {
 
 func TestScheduleCheckWarnsWhenRunsOverlap(t *testing.T) {
 	t.Parallel()
-	e := newAdminEnv(t, adminEnvOptions{now: func() time.Time { return checkNow }})
+	e := newEnv(t, envOptions{now: func() time.Time { return checkNow }})
 	ctx := context.Background()
 	// The inactive job's last run took 5 minutes.
 	started := checkNow.Add(-time.Hour)
@@ -137,7 +137,7 @@ func TestScheduleCheckWarnsWhenRunsOverlap(t *testing.T) {
 
 func TestScheduleCheckWithoutJavaScript(t *testing.T) {
 	t.Parallel()
-	e := newAdminEnv(t, adminEnvOptions{now: func() time.Time { return checkNow }})
+	e := newEnv(t, envOptions{now: func() time.Time { return checkNow }})
 	doc := e.get("/admin/batch-sync/active/check?expression=" + url.QueryEscape("0 0 30 2 *"))
 	if v, _ := doc.Find(`[data-testid="expression"]`).Attr("value"); v != "0 0 30 2 *" {
 		t.Errorf("expression field = %q, want what was typed", v)
@@ -152,7 +152,7 @@ func TestScheduleCheckWithoutJavaScript(t *testing.T) {
 
 func TestScheduleCheckUnknownJob(t *testing.T) {
 	t.Parallel()
-	e := newAdminEnv(t, adminEnvOptions{})
+	e := newEnv(t, envOptions{})
 	res := e.do(http.MethodGet, "/admin/batch-sync/nosuch/check", url.Values{"expression": {"@daily"}}, true)
 	if res.Code != http.StatusNotFound {
 		t.Errorf("status %d, want 404", res.Code)

@@ -26,7 +26,7 @@ func TestScheduleSave(t *testing.T) {
 	t.Parallel()
 	t.Run("OK", func(t *testing.T) {
 		t.Parallel()
-		e := newAdminEnv(t, adminEnvOptions{})
+		e := newEnv(t, envOptions{})
 		before := e.job(domain.JobInactive)
 		if before.Enabled {
 			t.Fatal("the inactive job starts enabled; this test expects the seeded disabled job")
@@ -76,7 +76,7 @@ func TestScheduleSave(t *testing.T) {
 
 	t.Run("DisableUnschedules", func(t *testing.T) {
 		t.Parallel()
-		e := newAdminEnv(t, adminEnvOptions{})
+		e := newEnv(t, envOptions{})
 		v := e.job(domain.JobActive).Version
 		if res := e.do(http.MethodPost, "/admin/batch-sync/active", saveForm("@hourly", true, v), false); res.Code != http.StatusSeeOther {
 			t.Fatalf("enable: status %d", res.Code)
@@ -103,7 +103,7 @@ func TestScheduleSave(t *testing.T) {
 		{"ErrEmpty", "   ", "enter a cron expression"},
 	}
 	// The refusals share one environment: each leaves it as it was.
-	refused := newAdminEnv(t, adminEnvOptions{})
+	refused := newEnv(t, envOptions{})
 	for _, tc := range invalid {
 		t.Run(tc.name, func(t *testing.T) {
 			e := refused
@@ -125,7 +125,7 @@ func TestScheduleSave(t *testing.T) {
 
 	t.Run("ErrStaleVersion", func(t *testing.T) {
 		t.Parallel()
-		e := newAdminEnv(t, adminEnvOptions{})
+		e := newEnv(t, envOptions{})
 		opened := e.job(domain.JobInactive).Version
 		// Another administrator saves first, from the same version.
 		if res := e.do(http.MethodPost, "/admin/batch-sync/inactive", saveForm("0 4 * * *", false, opened), false); res.Code != http.StatusSeeOther {
@@ -177,7 +177,7 @@ func TestScheduleSave(t *testing.T) {
 
 // assertJobUnchanged checks that a refused save left the job, its audit
 // trail and the scheduler as they were.
-func assertJobUnchanged(t *testing.T, e *adminEnv, before *domain.Job) {
+func assertJobUnchanged(t *testing.T, e *testEnv, before *domain.Job) {
 	t.Helper()
 	after := e.job(before.Key)
 	if after.CronExpression != before.CronExpression || after.Enabled != before.Enabled || after.Version != before.Version || !after.UpdatedAt.Equal(before.UpdatedAt) {
@@ -199,7 +199,7 @@ func assertJobUnchanged(t *testing.T, e *adminEnv, before *domain.Job) {
 
 func TestBatchSyncPages(t *testing.T) {
 	t.Parallel()
-	e := newAdminEnv(t, adminEnvOptions{})
+	e := newEnv(t, envOptions{})
 	ctx := context.Background()
 	t.Run("ListShowsJobs", func(t *testing.T) {
 		doc := e.get("/admin/batch-sync")

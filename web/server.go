@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -21,19 +20,13 @@ type Server struct {
 	log  *slog.Logger
 }
 
-// New builds the HTTP handler.
-func New(deps Deps) http.Handler {
-	if deps.Now == nil {
-		deps.Now = func() time.Time { return time.Now().UTC() }
-	}
-	if deps.Location == nil {
-		deps.Location = time.Local
-	}
-	if deps.Logger == nil {
-		deps.Logger = slog.Default()
+// New builds the HTTP handler; it refuses deps without a service.
+func New(deps Deps) (http.Handler, error) {
+	if err := deps.check(); err != nil {
+		return nil, err
 	}
 	s := &Server{deps: deps, log: deps.Logger}
-	return s.routes()
+	return s.routes(), nil
 }
 
 func (s *Server) routes() http.Handler {
@@ -63,6 +56,7 @@ func (s *Server) routes() http.Handler {
 			s.mountAdminLDAP(r)
 			s.mountAdminAccounts(r)
 			s.mountAdminAudit(r)
+			s.mountAdminNotifications(r)
 		})
 		r.Route("/operator", func(r chi.Router) {
 			r.Use(s.requireRole(roleOperator))

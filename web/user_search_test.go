@@ -9,11 +9,10 @@ import (
 
 	"idm/internal/domain"
 	"idm/internal/store"
-	"idm/internal/testenv"
 )
 
 func TestUserSearch(t *testing.T) {
-	e := newOpEnv(t, testenv.SQLiteURL(t), nil)
+	e := newEnv(t, envOptions{accounts: opAccounts})
 	ctx := context.Background()
 	add := func(username, given, surname, email string, state domain.UserState) {
 		t.Helper()
@@ -44,7 +43,7 @@ func TestUserSearch(t *testing.T) {
 		{"SecondPage", "q=zed&page=2", []string{"user-zed25", "user-zed29", "Page 2 of 2"}, []string{"user-zed24"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res, body := e.get(t, olga, "/operator/users?"+tc.query)
+			res, body := olga.get(t, "/operator/users?"+tc.query)
 			if res.StatusCode != http.StatusOK {
 				t.Fatalf("%d %s", res.StatusCode, body)
 			}

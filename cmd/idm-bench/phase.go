@@ -211,11 +211,7 @@ func runPhase(args []string) error {
 	}
 	defer db.Close()
 	var rc rowCounter
-	gdbs := []*gorm.DB{db.Write}
-	if db.Read != db.Write {
-		gdbs = append(gdbs, db.Read)
-	}
-	if err := rc.install(gdbs...); err != nil {
+	if err := rc.install(db.Pools()...); err != nil {
 		return fmt.Errorf("phase: count rows: %w", err)
 	}
 	totalChanges := func() (int64, bool) {
@@ -223,7 +219,7 @@ func runPhase(args []string) error {
 			return 0, false
 		}
 		var n int64
-		if err := db.Write.Raw("SELECT total_changes()").Scan(&n).Error; err != nil {
+		if err := db.Pools()[0].Raw("SELECT total_changes()").Scan(&n).Error; err != nil {
 			return 0, false
 		}
 		return n, true

@@ -19,7 +19,7 @@ func seedInactiveHoldings(ctx context.Context, db *store.DB, n int) (int, error)
 	roles := []domain.Role{
 		{ID: store.NewID(), Name: "Employee"}, {ID: store.NewID(), Name: "VPN user"}, {ID: store.NewID(), Name: "Building access"},
 	}
-	w := db.Write.WithContext(ctx)
+	w := db.Pools()[0].WithContext(ctx) // the writer: set-up, outside the store's methods
 	if err := w.Create(&roles).Error; err != nil {
 		return 0, fmt.Errorf("seed roles: %w", err)
 	}

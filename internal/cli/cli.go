@@ -9,14 +9,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"sort"
 	"strings"
 
-	"idm/internal/config"
 	"idm/internal/domain"
-	"idm/internal/store"
 )
 
 // IO is what a subcommand reads and writes besides its arguments.
@@ -88,7 +85,7 @@ func Run(ctx context.Context, args []string, io IO) error {
 		usage(io.Stderr, cmds)
 		return fmt.Errorf("%w: unknown subcommand %q", ErrUsage, args[0])
 	}
-	return cmd.run(ctx, io, args[1:])
+	return explain(cmd.run(ctx, io, args[1:]))
 }
 
 func usage(w io.Writer, cmds map[string]command) {
@@ -112,6 +109,12 @@ func newFlagSet(name string, io IO) *flag.FlagSet {
 	return fs
 }
 
+// wantsHelp reports whether args ask a subcommand for its usage rather
+// than naming an action.
+func wantsHelp(args []string) bool {
+	return len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help")
+}
+
 // parse parses flags, turning a parse error into a usage error.
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
@@ -121,24 +124,6 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return fmt.Errorf("%w: %v", ErrUsage, err)
 	}
 	return nil
-}
-
-// openStore resolves the configuration, opens the database and applies
-// pending migrations.
-func openStore(ctx context.Context, cfg *config.Config, io IO) (*store.DB, error) {
-	if err := cfg.Resolve(); err != nil {
-		return nil, err
-	}
-	slog.SetDefault(cfg.Logger(io.Stderr))
-	db, err := store.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return nil, err
-	}
-	if err := db.Migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return db, nil
 }
 
 // readSecret reads one line (a password) from r without echoing it anywhere.

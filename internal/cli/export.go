@@ -6,28 +6,26 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"idm/internal/config"
 	"idm/internal/store"
 )
 
 func runExport(ctx context.Context, io IO, args []string) error {
-	var cfg config.Config
-	fs := newFlagSet("export", io)
-	cfg.Register(fs, io.Getenv)
+	s := newSetup("export", io)
+	fs := s.fs
 	// JSON lines is the only format; the flag is accepted so that scripts
 	// say what they expect.
 	fs.Bool("json", true, "print JSON lines, one user per line, in the import format (the only format)")
-	if err := parse(fs, args); err != nil {
+	if err := s.parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
 		return fmt.Errorf("%w: export takes no arguments", ErrUsage)
 	}
-	db, err := openStore(ctx, &cfg, io)
+	db, err := s.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer s.close()
 	w := bufio.NewWriter(io.Stdout)
 	enc := json.NewEncoder(w)
 	// Users are walked in chunks, so an export of a large store does not

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"idm/internal/config"
 	"idm/internal/domain"
 	"idm/internal/engine"
 	"idm/internal/store"
@@ -20,54 +19,26 @@ import (
 const jobUsage = "usage: idm job run active|inactive [--dry-run] [--json]"
 
 func runJob(ctx context.Context, io IO, args []string) error {
-	if len(args) == 0 || args[0] != "run" {
-		fmt.Fprintln(io.Stderr, jobUsage)
-		return fmt.Errorf("%w: %s", ErrUsage, jobUsage)
+	if err := wantAction(io, args, "job", "run", jobUsage); err != nil {
+		return err
 	}
-	var cfg config.Config
-	fs := newFlagSet("job run", io)
-	cfg.Register(fs, io.Getenv)
-	dryRun := fs.Bool("dry-run", false, "compute and record what the run would change, and write nothing to users, credentials, certificates or roles")
-	asJSON := fs.Bool("json", false, "print the run record as JSON")
-	pos, err := parseInterspersed(fs, args[1:])
+	st := newSetup("job run", io)
+	dryRun := st.fs.Bool("dry-run", false, "compute and record what the run would change, and write nothing to users, credentials, certificates or roles")
+	asJSON := st.fs.Bool("json", false, "print the run record as JSON")
+	arg, err := st.onlyArgument(args[1:], jobUsage, "job run needs one job, active or inactive")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return fmt.Errorf("%w: %s", ErrUsage, jobUsage)
-	}
-	key, err := domain.ParseJobKey(pos[0])
+	key, err := domain.ParseJobKey(arg)
 	if err != nil {
 		return fmt.Errorf("%w: %s", ErrUsage, domain.ErrorMessage(err))
 	}
-	db, err := openStore(ctx, &cfg, io)
+	db, err := st.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	box, err := cfg.SecretBox()
-	if err != nil {
-		return err
-	}
-	host, _ := os.Hostname()
-	eng := engine.New(engine.Deps{
-		DB: db, Dial: engine.DialDirectory, OpenSecret: box.Open, Logger: slog.Default(),
-		// Unique per process: a command-line run must never mark the
-		// server's runs on this host as left behind.
-		Instance: fmt.Sprintf("%s/cli-%d", host, os.Getpid()),
-	})
-	if _, err := eng.Recover(ctx); err != nil {
-		return err
-	}
-	by := io.Getenv("USER")
-	if by == "" {
-		by = "command line"
-	}
-	prog := newProgressLine(io.Stderr)
-	run, err := eng.Run(ctx, key, engine.RunOptions{
-		Trigger: domain.TriggerCLI, By: by, DryRun: *dryRun, Progress: prog.show,
-	})
-	prog.done()
+	defer st.close()
+	run, err := runInForeground(ctx, st, key, *dryRun)
 	if err != nil {
 		if code := domain.ErrorCode(err); code != domain.EINTERNAL {
 			return fmt.Errorf("%s", domain.ErrorMessage(err))
@@ -85,6 +56,36 @@ func runJob(ctx context.Context, io IO, args []string) error {
 		return &RunFailedError{Status: run.Status}
 	}
 	return nil
+}
+
+// runInForeground runs job key through an engine of this process, with its
+// progress on stderr, and returns the finished run. ctx ending (Ctrl-C)
+// aborts the run at once, recorded as aborted.
+func runInForeground(ctx context.Context, st *setup, key domain.JobKey, dryRun bool) (*domain.Run, error) {
+	box, err := st.box()
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	eng := engine.New(engine.Deps{
+		DB: st.db, Dial: engine.DialDirectory, OpenSecret: box.Open, Now: st.db.Now, Logger: slog.Default(),
+		// Unique per process: a command-line run must never mark the
+		// server's runs on this host as left behind.
+		Instance: fmt.Sprintf("%s/cli-%d", host, os.Getpid()),
+	})
+	if _, err := eng.Recover(ctx); err != nil {
+		return nil, err
+	}
+	prog := newProgressLine(st.io.Stderr)
+	defer prog.done()
+	h, err := eng.Start(ctx, key, engine.RunOptions{Trigger: domain.TriggerCLI, By: st.actor(), DryRun: dryRun, Progress: prog.show})
+	if err != nil {
+		return nil, err
+	}
+	// No grace period: the person asked to stop.
+	stop := context.AfterFunc(ctx, func() { _ = eng.Shutdown(context.Background()) })
+	defer stop()
+	return h.Wait()
 }
 
 // progressLine writes the run's progress to stderr: rewritten in place on

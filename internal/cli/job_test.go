@@ -102,56 +102,8 @@ func TestCommandLineSync(t *testing.T) {
 		}
 	})
 
-	t.Run("InactiveJobEndStates", func(t *testing.T) {
-		out := p.must("job", "run", "inactive", "--json")
-		var run domain.Run
-		if err := json.Unmarshal([]byte(out), &run); err != nil {
-			t.Fatalf("run record: %v\n%s", err, out)
-		}
-		if run.Status != domain.RunSucceeded || run.Deactivated != 1 || run.Created != 2 || run.Trigger != domain.TriggerCLI {
-			t.Fatalf("run %+v", run)
-		}
-		var user struct {
-			State       string `json:"state"`
-			Credentials []struct {
-				Type         string `json:"type"`
-				State        string `json:"state"`
-				Certificates []struct {
-					Serial, State, RevocationReason string
-				} `json:"certificates"`
-			} `json:"credentials"`
-			Roles          []string          `json:"roles"`
-			WithdrawnRoles []json.RawMessage `json:"withdrawn_roles"`
-		}
-		out = p.must("user", "show", "dave", "--json")
-		if err := json.Unmarshal([]byte(out), &user); err != nil {
-			t.Fatal(err)
-		}
-		if user.State != "inactive" || len(user.Roles) != 0 || len(user.WithdrawnRoles) != 2 {
-			t.Errorf("dave: %s", out)
-		}
-		wantCert := map[string]string{"01": "on_hold", "02": "revoked", "03": "revoked", "04": "expired", "05": "on_hold", "06": "on_hold", "07": "on_hold"}
-		for _, c := range user.Credentials {
-			wantCred, _, _ := domain.DeactivationTarget(domain.CredentialType(c.Type))
-			if c.State != string(wantCred) {
-				t.Errorf("%s: %s, want %s", c.Type, c.State, wantCred)
-			}
-			for _, k := range c.Certificates {
-				if k.State != wantCert[k.Serial] {
-					t.Errorf("certificate %s: %s, want %s", k.Serial, k.State, wantCert[k.Serial])
-				}
-			}
-		}
-		text := p.must("user", "show", "dave")
-		if !strings.Contains(text, "on hold (certificateHold)") || !strings.Contains(text, "withdrawn") {
-			t.Errorf("user show:\n%s", text)
-		}
-
-		again := p.must("job", "run", "inactive")
-		if !strings.Contains(again, "Status:    succeeded") || !strings.Contains(again, "unchanged 3") {
-			t.Errorf("second run:\n%s", again)
-		}
-	})
+	t.Run("InactiveJobEndStates", p.inactiveJobEndStates)
+	t.Run("RunsAndChangesAuditedAsTheUser", p.auditedAsTheUser)
 
 	t.Run("ExportRoundTrips", func(t *testing.T) {
 		p.must("job", "run", "active")
@@ -177,6 +129,78 @@ func TestCommandLineSync(t *testing.T) {
 			t.Errorf("run record:\n%s", out)
 		}
 	})
+}
+
+// inactiveJobEndStates runs the inactive job and checks dave's end states.
+func (p *syncProgram) inactiveJobEndStates(t *testing.T) {
+	out := p.must("job", "run", "inactive", "--json")
+	var run domain.Run
+	if err := json.Unmarshal([]byte(out), &run); err != nil {
+		t.Fatalf("run record: %v\n%s", err, out)
+	}
+	if run.Status != domain.RunSucceeded || run.Deactivated != 1 || run.Created != 2 || run.Trigger != domain.TriggerCLI {
+		t.Fatalf("run %+v", run)
+	}
+	var user struct {
+		State       string `json:"state"`
+		Credentials []struct {
+			Type         string `json:"type"`
+			State        string `json:"state"`
+			Certificates []struct {
+				Serial, State, RevocationReason string
+			} `json:"certificates"`
+		} `json:"credentials"`
+		Roles          []string          `json:"roles"`
+		WithdrawnRoles []json.RawMessage `json:"withdrawn_roles"`
+	}
+	out = p.must("user", "show", "dave", "--json")
+	if err := json.Unmarshal([]byte(out), &user); err != nil {
+		t.Fatal(err)
+	}
+	if user.State != "inactive" || len(user.Roles) != 0 || len(user.WithdrawnRoles) != 2 {
+		t.Errorf("dave: %s", out)
+	}
+	wantCert := map[string]string{"01": "on_hold", "02": "revoked", "03": "revoked", "04": "expired", "05": "on_hold", "06": "on_hold", "07": "on_hold"}
+	for _, c := range user.Credentials {
+		wantCred, _, _ := domain.DeactivationTarget(domain.CredentialType(c.Type))
+		if c.State != string(wantCred) {
+			t.Errorf("%s: %s, want %s", c.Type, c.State, wantCred)
+		}
+		for _, k := range c.Certificates {
+			if k.State != wantCert[k.Serial] {
+				t.Errorf("certificate %s: %s, want %s", k.Serial, k.State, wantCert[k.Serial])
+			}
+		}
+	}
+	text := p.must("user", "show", "dave")
+	if !strings.Contains(text, "on hold (certificateHold)") || !strings.Contains(text, "withdrawn") {
+		t.Errorf("user show:\n%s", text)
+	}
+
+	again := p.must("job", "run", "inactive")
+	if !strings.Contains(again, "Status:    succeeded") || !strings.Contains(again, "unchanged 3") {
+		t.Errorf("second run:\n%s", again)
+	}
+}
+
+// auditedAsTheUser: the command line's changes and runs are audited as
+// cli:USER.
+func (p *syncProgram) auditedAsTheUser(t *testing.T) {
+	db := testenv.MustOpenDB(t, "sqlite://"+filepath.Join(p.env["IDM_DATA_DIR"], "idm.db"))
+	events, _, err := db.ListAudit(context.Background(), 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions := map[string]int{}
+	for _, ev := range events {
+		if ev.Actor != "cli:tester" {
+			t.Errorf("audit event %s by %q, want cli:tester", ev.Action, ev.Actor)
+		}
+		actions[ev.Action]++
+	}
+	if actions[domain.AuditLDAPSave] != 1 || actions[domain.AuditJobRun] != 2 {
+		t.Errorf("audit actions %v, want the LDAP save and both runs", actions)
+	}
 }
 
 func FuzzParseImportLine(f *testing.F) {

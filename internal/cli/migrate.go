@@ -3,22 +3,17 @@ package cli
 import (
 	"context"
 	"fmt"
-
-	"idm/internal/config"
 )
 
 func runMigrate(ctx context.Context, io IO, args []string) error {
-	var cfg config.Config
-	fs := newFlagSet("migrate", io)
-	cfg.Register(fs, io.Getenv)
-	if err := parse(fs, args); err != nil {
+	s := newSetup("migrate", io)
+	if err := s.parse(args); err != nil {
 		return err
 	}
-	db, err := openStore(ctx, &cfg, io)
-	if err != nil {
+	if _, err := s.open(ctx); err != nil {
 		return err
 	}
-	defer db.Close()
+	defer s.close()
 	fmt.Fprintln(io.Stdout, "database is up to date")
 	return nil
 }

@@ -55,28 +55,14 @@ func (p *program) run(t *testing.T, stdin string, args ...string) string {
 func (p *program) serve(t *testing.T, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	var out, errOut syncBuffer
-	io := p.io("", &out.b, &errOut.b)
-	io.Stdout, io.Stderr = &out, &errOut
-	io.Ready = func(addr string) { ready <- addr }
-	done := make(chan error, 1)
-	go func() { done <- cli.Run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...), io) }()
+	base, done := startServe(t, ctx, p, args...)
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("serve ended with %v\n%s", err, errOut.String())
+			t.Errorf("serve ended with %v", err)
 		}
 	})
-	select {
-	case addr := <-ready:
-		return "http://" + addr
-	case err := <-done:
-		t.Fatalf("serve stopped before listening: %v\n%s", err, errOut.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("serve did not listen within 30s\n%s", errOut.String())
-	}
-	return ""
+	return base
 }
 
 type syncBuffer struct {

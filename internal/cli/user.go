@@ -6,7 +6,6 @@ import (
 	"io"
 	"time"
 
-	"idm/internal/config"
 	"idm/internal/domain"
 	"idm/internal/store"
 )
@@ -14,27 +13,21 @@ import (
 const userUsage = "usage: idm user show USERNAME [--json]"
 
 func runUser(ctx context.Context, io IO, args []string) error {
-	if len(args) == 0 || args[0] != "show" {
-		fmt.Fprintln(io.Stderr, userUsage)
-		return fmt.Errorf("%w: %s", ErrUsage, userUsage)
+	if err := wantAction(io, args, "user", "show", userUsage); err != nil {
+		return err
 	}
-	var cfg config.Config
-	fs := newFlagSet("user show", io)
-	cfg.Register(fs, io.Getenv)
-	asJSON := fs.Bool("json", false, "print the user as JSON, in the import/export format")
-	pos, err := parseInterspersed(fs, args[1:])
+	s := newSetup("user show", io)
+	asJSON := s.fs.Bool("json", false, "print the user as JSON, in the import/export format")
+	name, err := s.onlyArgument(args[1:], userUsage, "user show needs one username")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return fmt.Errorf("%w: %s", ErrUsage, userUsage)
-	}
-	db, err := openStore(ctx, &cfg, io)
+	db, err := s.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	u, err := db.UserByUsername(ctx, pos[0])
+	defer s.close()
+	u, err := db.UserByUsername(ctx, name)
 	if err != nil {
 		if domain.ErrorCode(err) == domain.ENOTFOUND {
 			return fmt.Errorf("%s", domain.ErrorMessage(err))

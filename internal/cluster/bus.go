@@ -12,40 +12,52 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"idm/internal/dsn"
 )
 
 // Channel is the PostgreSQL notification channel.
 const Channel = "idm_events"
 
-// Topics.
+// Topics: what an instance announces, and what every instance must follow.
 const (
-	TopicJobs     = "jobs"
+	// TopicJobs: an administrator saved a job definition (reschedule it).
+	TopicJobs = "jobs"
+	// TopicSettings: an administrator saved the LDAP settings or the
+	// deactivation permission.
 	TopicSettings = "settings"
-	TopicCache    = "cache"
+	// TopicCache: an operator cleared the Operator cache (reload it).
+	TopicCache = "cache"
 	// TopicResync is delivered locally after a reconnect: notifications
 	// sent while the connection was down are lost, so re-read everything.
 	TopicResync = "resync"
 )
+
+// Sender sends one notification on a channel (store.DB.Notify, through the
+// store's pool).
+type Sender interface {
+	Notify(ctx context.Context, channel, payload string) error
+}
 
 // Bus sends and receives topic notifications.
 type Bus struct {
 	dsn      string
 	instance string
 	log      *slog.Logger
-	send     func(ctx context.Context, payload string) error
+	sender   Sender
 }
 
-// New builds a bus for the database at dsn; send delivers one payload with
-// `SELECT pg_notify(channel, payload)` through the caller's pool.
-func New(dsn, instance string, log *slog.Logger, send func(ctx context.Context, payload string) error) *Bus {
-	return &Bus{dsn: dsn, instance: instance, log: log, send: send}
+// New builds a bus for the database at dsn; sender delivers what Notify
+// announces.
+func New(dsn, instance string, log *slog.Logger, sender Sender) *Bus {
+	return &Bus{dsn: dsn, instance: instance, log: log, sender: sender}
 }
 
 // Notify tells the other instances that topic changed. A failure is logged,
 // not returned: the change itself is saved, and the others pick it up at
 // their next reconnect or Clear cache.
 func (b *Bus) Notify(ctx context.Context, topic string) {
-	if err := b.send(ctx, b.instance+"|"+topic); err != nil {
+	if err := b.sender.Notify(ctx, Channel, b.instance+"|"+topic); err != nil {
 		b.log.Warn("cluster: notify failed", "topic", topic, "err", err)
 	}
 }
@@ -80,7 +92,7 @@ func (b *Bus) Listen(ctx context.Context, fn func(topic string)) {
 func (b *Bus) listenOnce(ctx context.Context, fn func(string), connected func()) error {
 	conn, err := pgx.Connect(ctx, b.dsn)
 	if err != nil {
-		return fmt.Errorf("cluster: connect: %w", err)
+		return dsn.ScrubError(b.dsn, fmt.Errorf("cluster: connect: %w", err))
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {

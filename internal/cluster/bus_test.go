@@ -16,12 +16,9 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 func TestBus(t *testing.T) {
 	url := testenv.PostgresURL(t)
 	db := testenv.MustOpenDB(t, url)
-	send := func(ctx context.Context, payload string) error {
-		return db.Write.WithContext(ctx).Exec("SELECT pg_notify(?, ?)", cluster.Channel, payload).Error
-	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a := cluster.New(url, "a", log, send)
-	b := cluster.New(url, "b", log, send)
+	a := cluster.New(url, "a", log, db)
+	b := cluster.New(url, "b", log, db)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -54,10 +51,7 @@ func TestBus(t *testing.T) {
 	})
 	t.Run("ResyncAfterReconnect", func(t *testing.T) {
 		// Kill b's listening connection; b reconnects and asks for a resync.
-		err := db.Write.Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()").Error
-		if err != nil {
-			t.Fatal(err)
-		}
+		testenv.TerminateListeners(t, db)
 		timeout := time.After(15 * time.Second)
 		for {
 			select {

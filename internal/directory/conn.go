@@ -12,6 +12,9 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +22,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
@@ -143,13 +147,29 @@ func parseTarget(s domain.LDAPSettings) (target, error) {
 func tlsConfig(s domain.LDAPSettings, host string) (*tls.Config, error) {
 	cfg := &tls.Config{ServerName: host, InsecureSkipVerify: s.InsecureSkipVerify} //nolint:gosec // only when the administrator chose it, shown with a warning
 	if s.CACert != "" {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM([]byte(s.CACert)) {
-			return nil, errors.New("the CA certificate is not a PEM certificate (-----BEGIN CERTIFICATE-----)")
+		pool, err := caPool(s.CACert)
+		if err != nil {
+			return nil, err
 		}
 		cfg.RootCAs = pool
 	}
 	return cfg, nil
+}
+
+// caPool trusts the certificates of the CA setting, read by the domain's
+// one rule (domain.ParseCACertificates): each PEM block with crypto/x509, so
+// that a certificate Go refuses is named with its own reason rather than as
+// "not PEM" (which CertPool.AppendCertsFromPEM would suggest by skipping it).
+func caPool(text string) (*x509.CertPool, error) {
+	certs, err := domain.ParseCACertificates(text)
+	if err != nil {
+		return nil, fmt.Errorf("the CA certificate: %s", domain.ErrorMessage(err))
+	}
+	pool := x509.NewCertPool()
+	for _, c := range certs {
+		pool.AddCert(c)
+	}
+	return pool, nil
 }
 
 func dial(ctx context.Context, s domain.LDAPSettings, bindPassword string, rec recorder, opts ...dialOption) (*Conn, error) {
@@ -202,7 +222,11 @@ func dial(ctx context.Context, s domain.LDAPSettings, bindPassword string, rec r
 	c := &Conn{conn: lc, settings: s, log: slog.Default()}
 
 	start = time.Now()
-	if err := step(StepBind, bindSubject(s.BindDN), start, bindDetail(s.BindDN), c.bind(ctx, s.BindDN, bindPassword)); err != nil {
+	err = c.bind(ctx, s.BindDN, bindPassword)
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultStrongAuthRequired) && !t.usesTLS() {
+		err = &hinted{err, "this directory takes a password only over an encrypted connection: use an ldaps:// URL (port 636) or StartTLS"}
+	}
+	if err := step(StepBind, bindSubject(s.BindDN), start, bindDetail(s.BindDN), err); err != nil {
 		_ = lc.Close()
 		return nil, err
 	}
@@ -288,7 +312,8 @@ func handshake(ctx context.Context, raw net.Conn, s domain.LDAPSettings, t targe
 	st := tc.ConnectionState()
 	detail := fmt.Sprintf("%s, %s", tls.VersionName(st.Version), t.describe())
 	if len(st.PeerCertificates) > 0 {
-		detail += fmt.Sprintf("; certificate %q issued by %q", st.PeerCertificates[0].Subject.String(), st.PeerCertificates[0].Issuer.String())
+		leaf := st.PeerCertificates[0]
+		detail += fmt.Sprintf("; certificate %q issued by %q", FormatDN(leaf.RawSubject), FormatDN(leaf.RawIssuer))
 	}
 	if s.InsecureSkipVerify {
 		detail += "; WARNING: the certificate was NOT verified"
@@ -316,4 +341,54 @@ func startTLS(raw net.Conn) error {
 		return &explained{"the server refused StartTLS", err}
 	}
 	return nil
+}
+
+// Names of the attribute types that certificate subjects and issuers use
+// (RFC 4514 3, RFC 4519, and the ones Active Directory CAs add). Go's
+// pkix.Name.String knows only some of them and writes the others as an OID
+// and hex, so that an AD CA's DC=example,DC=com became
+// 0.9.2342.19200300.100.1.25=#13076578616d706c65.
+var dnAttributeNames = map[string]string{
+	"2.5.4.3": "CN", "2.5.4.4": "SN", "2.5.4.5": "SERIALNUMBER", "2.5.4.6": "C", "2.5.4.7": "L",
+	"2.5.4.8": "ST", "2.5.4.9": "STREET", "2.5.4.10": "O", "2.5.4.11": "OU", "2.5.4.12": "title",
+	"2.5.4.17": "postalCode", "2.5.4.42": "GN", "2.5.4.43": "initials", "2.5.4.46": "dnQualifier",
+	"2.5.4.65": "pseudonym", "0.9.2342.19200300.100.1.1": "UID", "0.9.2342.19200300.100.1.25": "DC",
+	"1.2.840.113549.1.9.1": "emailAddress",
+}
+
+// FormatDN writes a certificate's DER subject or issuer as an RFC 4514
+// string that people can read: most specific first, attribute types by
+// name (CN=example-CA,DC=example,DC=com), values escaped, and only a value
+// that is not text as #hex. Input that does not parse is shown as hex.
+func FormatDN(der []byte) string {
+	var seq pkix.RDNSequence
+	if rest, err := asn1.Unmarshal(der, &seq); err != nil || len(rest) > 0 {
+		return "#" + hex.EncodeToString(der)
+	}
+	rdns := make([]string, 0, len(seq))
+	for i := len(seq) - 1; i >= 0; i-- {
+		parts := make([]string, 0, len(seq[i]))
+		for _, atv := range seq[i] {
+			name, ok := dnAttributeNames[atv.Type.String()]
+			if !ok {
+				name = atv.Type.String()
+			}
+			parts = append(parts, name+"="+dnValue(atv.Value))
+		}
+		rdns = append(rdns, strings.Join(parts, "+"))
+	}
+	return strings.Join(rdns, ",")
+}
+
+// dnValue escapes a text value (RFC 4514 2.4); anything else is written as
+// the hex of its DER encoding.
+func dnValue(v any) string {
+	if s, ok := v.(string); ok {
+		return ldap.EscapeDN(s)
+	}
+	der, err := asn1.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%v", v)
+	}
+	return "#" + hex.EncodeToString(der)
 }

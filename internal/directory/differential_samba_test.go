@@ -1,9 +1,3 @@
-//go:build samba
-
-// The Active Directory run of the differential test. It needs
-// internal/testenv's Samba harness (testenv.StartSamba), which is on
-// another branch: once that is merged, delete the build constraint above.
-
 package directory
 
 import (

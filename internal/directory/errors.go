@@ -85,6 +85,15 @@ type explained struct {
 func (e *explained) Error() string { return e.what + ": " + e.err.Error() }
 func (e *explained) Unwrap() error { return e.err }
 
+// hinted puts what to do after the cause.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (e *hinted) Error() string { return e.err.Error() + "; " + e.hint }
+func (e *hinted) Unwrap() error { return e.err }
+
 // Texts of go-ldap errors that are not exported as values: the connection
 // closed under a waiting request, and the per-request timeout.
 const (
@@ -102,6 +111,9 @@ func Describe(err error) string {
 	}
 	if ex, ok := err.(*explained); ok {
 		return ex.what + ": " + Describe(ex.err)
+	}
+	if h, ok := err.(*hinted); ok {
+		return Describe(h.err) + "; " + h.hint
 	}
 	if errors.Is(err, context.Canceled) {
 		return "cancelled"
@@ -130,22 +142,8 @@ func Describe(err error) string {
 		}
 	}
 
-	var verr *tls.CertificateVerificationError
-	if errors.As(err, &verr) && verr.Err != nil {
-		return strings.TrimPrefix(verr.Err.Error(), "x509: ")
-	}
-	var (
-		unknownCA x509.UnknownAuthorityError
-		hostErr   x509.HostnameError
-		invalid   x509.CertificateInvalidError
-	)
-	switch {
-	case errors.As(err, &unknownCA):
-		return strings.TrimPrefix(unknownCA.Error(), "x509: ")
-	case errors.As(err, &hostErr):
-		return strings.TrimPrefix(hostErr.Error(), "x509: ")
-	case errors.As(err, &invalid):
-		return strings.TrimPrefix(invalid.Error(), "x509: ")
+	if msg := describeCertificate(err); msg != "" {
+		return msg
 	}
 	var rhe tls.RecordHeaderError
 	if errors.As(err, &rhe) {
@@ -192,3 +190,39 @@ func Describe(err error) string {
 	}
 	return strings.TrimPrefix(msg, "ldap: ")
 }
+
+// describeCertificate names what is wrong with the server's certificate,
+// or returns "" when err is not about one.
+func describeCertificate(err error) string {
+	var (
+		hostErr   x509.HostnameError
+		unknownCA x509.UnknownAuthorityError
+		invalid   x509.CertificateInvalidError
+		verr      *tls.CertificateVerificationError
+	)
+	switch {
+	case errors.As(err, &hostErr):
+		if c := hostErr.Certificate; c != nil && len(c.DNSNames) == 0 && len(c.IPAddresses) == 0 {
+			// Samba's self-signed certificate is like this, and so are old
+			// ones from other CAs.
+			return fmt.Sprintf("the certificate names its server only in its subject (%s) and has no subject alternative name, "+
+				"which TLS clients require to match %s (RFC 6125); give the directory a certificate whose subject "+
+				"alternative names include %s", FormatDN(c.RawSubject), hostErr.Host, hostErr.Host)
+		}
+		return strings.TrimPrefix(hostErr.Error(), "x509: ")
+	case errors.As(err, &unknownCA):
+		return strings.TrimPrefix(unknownCA.Error(), "x509: ")
+	case errors.As(err, &invalid):
+		return strings.TrimPrefix(invalid.Error(), "x509: ")
+	case errors.As(err, &verr) && verr.Err != nil:
+		return strings.TrimPrefix(verr.Err.Error(), "x509: ")
+	case strings.Contains(err.Error(), "x509: negative serial number"):
+		return "the server's certificate has a negative serial number; " + negativeSerialHint
+	}
+	return ""
+}
+
+// negativeSerialHint is said only when GODEBUG overrides go.mod's
+// x509negativeserial=1.
+const negativeSerialHint = "Samba writes such serials, and this program accepts them only with GODEBUG " +
+	"x509negativeserial=1, its default: remove x509negativeserial=0 from GODEBUG"

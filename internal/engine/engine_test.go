@@ -40,14 +40,7 @@ func fixture(t *testing.T) string {
 func newEnv(t *testing.T, url string, tune func(*domain.LDAPSettings), ldif ...string) *env {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := testenv.MustOpenDB(t, url)
 	sl := testenv.StartSlapd(t, ldif...)
 	s := domain.DefaultLDAPSettings()
 	s.URL, s.BaseDN, s.BindDN, s.BindPasswordEnc = sl.URL, sl.BaseDN, sl.AdminDN, sl.AdminPassword
@@ -234,13 +227,20 @@ func wantStatus(t *testing.T, r *domain.Run, want domain.RunStatus) {
 	}
 }
 
+// seededRun runs job on the fixture directory after seeding username in
+// state; the run must succeed.
+func seededRun(t *testing.T, url, username string, state domain.UserState, job domain.JobKey) (*env, *domain.Run) {
+	t.Helper()
+	e := newEnv(t, url, nil, fixture(t))
+	e.seedDave(username, state)
+	r := e.run(job, engine.RunOptions{})
+	wantStatus(t, r, domain.RunSucceeded)
+	return e, r
+}
+
 func TestActiveJob(t *testing.T) {
 	testenv.EachStore(t, func(t *testing.T, url string) {
-		e := newEnv(t, url, nil, fixture(t))
-		e.seedDave("bob", domain.UserInactive)
-
-		r := e.run(domain.JobActive, engine.RunOptions{})
-		wantStatus(t, r, domain.RunSucceeded)
+		e, r := seededRun(t, url, "bob", domain.UserInactive, domain.JobActive)
 		if r.Read != 2 || r.Created != 1 || r.Updated != 1 || r.Unchanged != 0 || r.ExpectedTotal != 2 {
 			t.Errorf("counts %+v expected %d, want read 2 created 1 updated 1", r.RunCounts, r.ExpectedTotal)
 		}
@@ -280,11 +280,7 @@ func TestActiveJob(t *testing.T) {
 
 func TestInactiveJob(t *testing.T) {
 	testenv.EachStore(t, func(t *testing.T, url string) {
-		e := newEnv(t, url, nil, fixture(t))
-		e.seedDave("dave", domain.UserActive)
-
-		r := e.run(domain.JobInactive, engine.RunOptions{})
-		wantStatus(t, r, domain.RunSucceeded)
+		e, r := seededRun(t, url, "dave", domain.UserActive, domain.JobInactive)
 		// Five credentials change. On hold: the active certificate of each
 		// type but the temporary card (the card's one already on hold stays,
 		// the soft token's past its validity keeps its state); revoked: the
@@ -619,19 +615,13 @@ func TestDirectoryStopsMidRun(t *testing.T) {
 func TestRecoverAbortsStaleRuns(t *testing.T) {
 	testenv.EachStore(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		db, err := store.Open(ctx, url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		if err := db.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		db := testenv.MustOpenDB(t, url)
 		now := db.Now()
 		mk := func(instance string, beat time.Time) *domain.Run {
 			r := &domain.Run{ID: store.NewID(), JobKey: domain.JobActive, Trigger: domain.TriggerSchedule, Status: domain.RunRunning,
 				StartedAt: beat, HeartbeatAt: beat, Instance: instance}
-			if err := db.Write.Create(r).Error; err != nil {
+			// Fresh only after an hour: recorded beside the others.
+			if err := db.CreateRun(ctx, r, now.Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
 			return r

@@ -15,7 +15,7 @@ import (
 // session is one pass over the directory result: what it has seen (to find
 // duplicates and, at the end, orphans) and what it counted.
 type session struct {
-	db     *store.DB
+	db     lookup
 	job    domain.JobKey
 	runID  string
 	dryRun bool
@@ -46,7 +46,14 @@ type session struct {
 	counts domain.RunCounts
 }
 
-func newSession(db *store.DB, job domain.JobKey, runID string, dryRun bool, now time.Time) *session {
+// lookup is what planning a page reads of the store.
+type lookup interface {
+	UsersByDirectoryIDs(ctx context.Context, ids []string) (map[string]*domain.User, error)
+	UsersByUsernames(ctx context.Context, names []string) (map[string]*domain.User, error)
+	LoadHoldings(ctx context.Context, userIDs []string, activeRolesOnly bool) (map[string]*store.Holdings, error)
+}
+
+func newSession(db lookup, job domain.JobKey, runID string, dryRun bool, now time.Time) *session {
 	return &session{
 		db: db, job: job, runID: runID, dryRun: dryRun, now: now,
 		seenNames: newKeySet(), seenDirIDs: newKeySet(), seenUsers: newKeySet(),
@@ -78,69 +85,105 @@ type planned struct {
 
 // plan computes the change of every entry of page, reading the store in a
 // few queries and writing nothing. Entries that cannot be used become error
-// items; unchanged users produce nothing at all.
+// items; unchanged users produce nothing at all. It screens the entries,
+// looks their users up, matches each entry to its user and decides each
+// user's change, in that order (the items are numbered in it).
 func (s *session) plan(ctx context.Context, page []directory.Entry) ([]planned, error) {
-	var out []planned
-	var cands []domain.Person
+	out, cands := s.screen(page)
+	if len(cands) == 0 {
+		return out, nil
+	}
+	byDir, byName, err := s.lookUp(ctx, cands)
+	if err != nil {
+		return nil, err
+	}
+	matched, matchedIDs, refused := s.matchAll(cands, byDir, byName)
+	out = append(out, refused...)
+	var holdings map[string]*store.Holdings
+	if s.job == domain.JobInactive && !s.countOnly && len(matchedIDs) > 0 {
+		if holdings, err = s.db.LoadHoldings(ctx, matchedIDs, true); err != nil {
+			return nil, err
+		}
+	}
+	for i, p := range cands {
+		if p.Username == "" {
+			continue // an error item was made when matching
+		}
+		if pl, ok := s.decide(p, matched[i], holdings); ok {
+			out = append(out, pl)
+		}
+	}
+	return out, nil
+}
+
+// screen counts the entries read and keeps those that can be matched: an
+// entry the directory could not map, an invalid one, or one whose username
+// or stable identifier an earlier entry of this pass had, becomes an error
+// item.
+func (s *session) screen(page []directory.Entry) (out []planned, cands []domain.Person) {
 	for _, en := range page {
 		s.counts.Read++
 		p := en.Person
 		if p.DN == "" {
 			p.DN = en.DN
 		}
-		if en.Err != nil {
-			out = append(out, s.errorItem(p, nil, en.Err.Error()))
+		if msg := s.screenOut(en, p); msg != "" {
+			out = append(out, s.errorItem(p, nil, msg))
 			continue
-		}
-		if err := domain.ValidatePerson(p); err != nil {
-			out = append(out, s.errorItem(p, nil, domain.ErrorMessage(err)))
-			continue
-		}
-		name := strings.ToLower(p.Username)
-		if !s.seenNames.Add(name) {
-			out = append(out, s.errorItem(p, nil, fmt.Sprintf(
-				"username %q is returned by more than one directory entry; this entry (%s) was skipped", p.Username, p.DN)))
-			continue
-		}
-		if p.DirectoryID != "" {
-			if !s.seenDirIDs.Add(p.DirectoryID) {
-				out = append(out, s.errorItem(p, nil, fmt.Sprintf(
-					"stable identifier %q is returned by more than one directory entry; this entry (%s) was skipped", p.DirectoryID, p.DN)))
-				continue
-			}
 		}
 		cands = append(cands, p)
 	}
-	if len(cands) == 0 {
-		return out, nil
-	}
+	return out, cands
+}
 
+// screenOut says why entry en (mapped to p) cannot be used, "" when it can.
+func (s *session) screenOut(en directory.Entry, p domain.Person) string {
+	if en.Err != nil {
+		return en.Err.Error()
+	}
+	if err := domain.ValidatePerson(p); err != nil {
+		return domain.ErrorMessage(err)
+	}
+	if !s.seenNames.Add(strings.ToLower(p.Username)) {
+		return fmt.Sprintf("username %q is returned by more than one directory entry; this entry (%s) was skipped", p.Username, p.DN)
+	}
+	if p.DirectoryID != "" && !s.seenDirIDs.Add(p.DirectoryID) {
+		return fmt.Sprintf("stable identifier %q is returned by more than one directory entry; this entry (%s) was skipped", p.DirectoryID, p.DN)
+	}
+	return ""
+}
+
+// lookUp reads the stored users the candidates may be: by stable id, and
+// by username only where the stable id did not settle the match (no such
+// user yet, or a rename, whose new name must be free). A repeated run of a
+// directory with stable ids makes one query a page.
+func (s *session) lookUp(ctx context.Context, cands []domain.Person) (byDir, byName map[string]*domain.User, err error) {
 	dirIDs := make([]string, 0, len(cands))
 	for _, p := range cands {
 		if p.DirectoryID != "" {
 			dirIDs = append(dirIDs, p.DirectoryID)
 		}
 	}
-	byDir, err := s.db.UsersByDirectoryIDs(ctx, dirIDs)
-	if err != nil {
-		return nil, err
+	if byDir, err = s.db.UsersByDirectoryIDs(ctx, dirIDs); err != nil {
+		return nil, nil, err
 	}
-	// Usernames are looked up only where the stable id did not settle the
-	// match: no such user yet, or a rename (whose new name must be free). A
-	// repeated run of a directory with stable ids makes one query a page.
 	var names []string
 	for _, p := range cands {
 		if u := byDir[p.DirectoryID]; p.DirectoryID == "" || u == nil || u.Username != p.Username {
 			names = append(names, p.Username)
 		}
 	}
-	byName, err := s.db.UsersByUsernames(ctx, names)
-	if err != nil {
-		return nil, err
+	if byName, err = s.db.UsersByUsernames(ctx, names); err != nil {
+		return nil, nil, err
 	}
+	return byDir, byName, nil
+}
 
-	matched := make([]*domain.User, len(cands))
-	var matchedIDs []string
+// matchAll finds each candidate's stored user (nil for a new one). A
+// candidate that cannot be matched safely, or whose user an earlier entry
+// already matched, becomes an error item and is blanked in cands.
+func (s *session) matchAll(cands []domain.Person, byDir, byName map[string]*domain.User) (matched []*domain.User, matchedIDs []string, refused []planned) {
+	matched = make([]*domain.User, len(cands))
 	for i, p := range cands {
 		u, msg := match(p, byDir, byName)
 		if msg != "" {
@@ -148,7 +191,7 @@ func (s *session) plan(ctx context.Context, page []directory.Entry) ([]planned, 
 				// The directory still returns this user: not an orphan.
 				s.inState++
 			}
-			out = append(out, s.errorItem(p, u, msg))
+			refused = append(refused, s.errorItem(p, u, msg))
 			cands[i] = domain.Person{}
 			continue
 		}
@@ -156,7 +199,7 @@ func (s *session) plan(ctx context.Context, page []directory.Entry) ([]planned, 
 			continue
 		}
 		if !s.seenUsers.Add(u.ID) {
-			out = append(out, s.errorItem(p, u, fmt.Sprintf(
+			refused = append(refused, s.errorItem(p, u, fmt.Sprintf(
 				"entry %s matches user %q, which another entry of this run already matched; it was skipped", p.DN, u.Username)))
 			cands[i] = domain.Person{}
 			continue
@@ -167,48 +210,38 @@ func (s *session) plan(ctx context.Context, page []directory.Entry) ([]planned, 
 		matched[i] = u
 		matchedIDs = append(matchedIDs, u.ID)
 	}
+	return matched, matchedIDs, refused
+}
 
-	var holdings map[string]*store.Holdings
-	if s.job == domain.JobInactive && !s.countOnly && len(matchedIDs) > 0 {
-		if holdings, err = s.db.LoadHoldings(ctx, matchedIDs, true); err != nil {
-			return nil, err
+// decide plans the change for entry p and its stored user u (nil: a new
+// user); false when the user stays as it is (counted as unchanged).
+func (s *session) decide(p domain.Person, u *domain.User, holdings map[string]*store.Holdings) (planned, bool) {
+	switch {
+	case u == nil:
+		return s.create(p), true
+	case s.job == domain.JobActive:
+		if pl, ok := s.activate(u, p); ok {
+			pl.enters = !s.inJobState(u)
+			return pl, true
 		}
-	}
-
-	for i, p := range cands {
-		if p.Username == "" {
-			continue // an error item was made above
+	case s.countOnly:
+		// Who would be deactivated: an existing user not yet inactive.
+		if u.State != domain.UserInactive {
+			return planned{counts: domain.RunCounts{Deactivated: 1}}, true
 		}
-		u := matched[i]
+		return planned{}, false
+	default:
+		pl, ok, err := s.deactivate(u, p, holdings[u.ID])
 		switch {
-		case u == nil:
-			out = append(out, s.create(p))
-		case s.job == domain.JobActive:
-			if pl, ok := s.activate(u, p); ok {
-				pl.enters = !s.inJobState(u)
-				out = append(out, pl)
-			} else {
-				s.counts.Unchanged++
-			}
-		case s.countOnly:
-			// Who would be deactivated: an existing user not yet inactive.
-			if u.State != domain.UserInactive {
-				out = append(out, planned{counts: domain.RunCounts{Deactivated: 1}})
-			}
-		default:
-			pl, ok, err := s.deactivate(u, p, holdings[u.ID])
-			switch {
-			case err != nil:
-				out = append(out, s.errorItem(p, u, err.Error()))
-			case ok:
-				pl.enters = !s.inJobState(u)
-				out = append(out, pl)
-			default:
-				s.counts.Unchanged++
-			}
+		case err != nil:
+			return s.errorItem(p, u, err.Error()), true
+		case ok:
+			pl.enters = !s.inJobState(u)
+			return pl, true
 		}
 	}
-	return out, nil
+	s.counts.Unchanged++
+	return planned{}, false
 }
 
 // match finds the stored user for p: by stable identifier first, then by
@@ -290,14 +323,7 @@ func (s *session) activate(u *domain.User, p domain.Person) (planned, bool) {
 	for _, c := range changes {
 		fields[c.Field] = c.After
 	}
-	if u.State != domain.UserActive {
-		changes = append(changes, domain.FieldChange{Field: "state", Before: string(u.State), After: string(domain.UserActive)})
-		fields["state"] = domain.UserActive
-	}
-	if u.Source != domain.SourceLDAP {
-		changes = append(changes, domain.FieldChange{Field: "source", Before: u.Source, After: domain.SourceLDAP})
-		fields["source"] = domain.SourceLDAP
-	}
+	changes = intoState(u, domain.UserActive, changes, fields)
 	if len(fields) == 0 {
 		return planned{}, false
 	}
@@ -309,6 +335,20 @@ func (s *session) activate(u *domain.User, p domain.Person) (planned, bool) {
 		change: &store.UserChange{UserID: u.ID, UserFields: fields, Item: it},
 		counts: domain.RunCounts{Updated: 1},
 	}, true
+}
+
+// intoState adds to changes and fields what puts u into state with source
+// ldap.
+func intoState(u *domain.User, state domain.UserState, changes []domain.FieldChange, fields map[string]any) []domain.FieldChange {
+	if u.State != state {
+		changes = append(changes, domain.FieldChange{Field: "state", Before: string(u.State), After: string(state)})
+		fields["state"] = state
+	}
+	if u.Source != domain.SourceLDAP {
+		changes = append(changes, domain.FieldChange{Field: "source", Before: u.Source, After: domain.SourceLDAP})
+		fields["source"] = domain.SourceLDAP
+	}
+	return changes
 }
 
 // identityFields are the fields the inactive job keeps in line with the
@@ -329,53 +369,13 @@ func (s *session) deactivate(u *domain.User, p domain.Person, h *store.Holdings)
 			fields[c.Field] = c.After
 		}
 	}
-	if u.State != domain.UserInactive {
-		changes = append(changes, domain.FieldChange{Field: "state", Before: string(u.State), After: string(domain.UserInactive)})
-		fields["state"] = domain.UserInactive
-	}
-	if u.Source != domain.SourceLDAP {
-		changes = append(changes, domain.FieldChange{Field: "source", Before: u.Source, After: domain.SourceLDAP})
-		fields["source"] = domain.SourceLDAP
-	}
+	changes = intoState(u, domain.UserInactive, changes, fields)
 	ch := &store.UserChange{UserID: u.ID}
 	var counts domain.RunCounts
 	if h != nil {
-		for _, c := range h.Credentials {
-			credTarget, certTarget, err := domain.DeactivationTarget(c.Type)
-			if err != nil {
-				return planned{}, false, fmt.Errorf("credential %s: %w; the user was not changed", c.Serial, err)
-			}
-			if c.State != credTarget {
-				ch.Credentials = append(ch.Credentials, store.StateChange{ID: c.ID, State: credTarget})
-				changes = append(changes, domain.FieldChange{
-					Field: "credential " + c.Type.Label() + " " + c.Serial, Before: string(c.State), After: string(credTarget)})
-				counts.CredentialsChanged++
-			}
-			for _, cert := range c.Certificates {
-				next := domain.NextCertificateState(cert.State, certTarget, cert.NotAfter, s.now)
-				if next == cert.State {
-					continue
-				}
-				cc := store.CertificateChange{ID: cert.ID, State: next}
-				switch next {
-				case domain.CertificateRevoked:
-					reason, at := domain.ReasonCessationOfOperation, s.now
-					cc.Reason, cc.RevokedAt = &reason, &at
-					counts.CertificatesRevoked++
-				case domain.CertificateOnHold:
-					reason := domain.ReasonCertificateHold
-					cc.Reason = &reason
-					counts.CertificatesOnHold++
-				}
-				ch.Certificates = append(ch.Certificates, cc)
-				changes = append(changes, domain.FieldChange{
-					Field: "certificate " + cert.Serial + " (" + c.Type.Label() + " " + c.Serial + ")", Before: string(cert.State), After: string(next)})
-			}
-		}
-		for _, r := range h.Roles {
-			ch.WithdrawRoles = append(ch.WithdrawRoles, r.ID)
-			changes = append(changes, domain.FieldChange{Field: "role " + r.RoleName, Before: "assigned", After: "withdrawn"})
-			counts.RolesWithdrawn++
+		var err error
+		if changes, err = s.endHoldings(h, ch, changes, &counts); err != nil {
+			return planned{}, false, err
 		}
 	}
 	if len(changes) == 0 {
@@ -390,6 +390,55 @@ func (s *session) deactivate(u *domain.User, p domain.Person, h *store.Holdings)
 	ch.Item = s.nextItem(p, u, domain.OutcomeDeactivated)
 	ch.Item.Changes = changesJSON(changes)
 	return planned{change: ch, counts: counts}, true, nil
+}
+
+// endHoldings adds to ch, changes and counts what brings every credential
+// and certificate of h to its end state and withdraws every role.
+func (s *session) endHoldings(h *store.Holdings, ch *store.UserChange, changes []domain.FieldChange, counts *domain.RunCounts) ([]domain.FieldChange, error) {
+	for _, c := range h.Credentials {
+		credTarget, certTarget, err := domain.DeactivationTarget(c.Type)
+		if err != nil {
+			return nil, fmt.Errorf("credential %s: %w; the user was not changed", c.Serial, err)
+		}
+		if c.State != credTarget {
+			ch.Credentials = append(ch.Credentials, store.StateChange{ID: c.ID, State: credTarget})
+			changes = append(changes, domain.FieldChange{
+				Field: "credential " + c.Type.Label() + " " + c.Serial, Before: string(c.State), After: string(credTarget)})
+			counts.CredentialsChanged++
+		}
+		for _, cert := range c.Certificates {
+			next := domain.NextCertificateState(cert.State, certTarget, cert.NotAfter, s.now)
+			if next == cert.State {
+				continue
+			}
+			ch.Certificates = append(ch.Certificates, s.certificateChange(cert.ID, next, counts))
+			changes = append(changes, domain.FieldChange{
+				Field: "certificate " + cert.Serial + " (" + c.Type.Label() + " " + c.Serial + ")", Before: string(cert.State), After: string(next)})
+		}
+	}
+	for _, r := range h.Roles {
+		ch.WithdrawRoles = append(ch.WithdrawRoles, r.ID)
+		changes = append(changes, domain.FieldChange{Field: "role " + r.RoleName, Before: "assigned", After: "withdrawn"})
+		counts.RolesWithdrawn++
+	}
+	return changes, nil
+}
+
+// certificateChange moves certificate id to next, with the reason (and
+// time) a revocation or a hold records.
+func (s *session) certificateChange(id string, next domain.CertificateState, counts *domain.RunCounts) store.CertificateChange {
+	cc := store.CertificateChange{ID: id, State: next}
+	switch next {
+	case domain.CertificateRevoked:
+		reason, at := domain.ReasonCessationOfOperation, s.now
+		cc.Reason, cc.RevokedAt = &reason, &at
+		counts.CertificatesRevoked++
+	case domain.CertificateOnHold:
+		reason := domain.ReasonCertificateHold
+		cc.Reason = &reason
+		counts.CertificatesOnHold++
+	}
+	return cc
 }
 
 func changesJSON(c []domain.FieldChange) string {

@@ -40,13 +40,14 @@ func (r *runner) finish(status domain.RunStatus, msg string) {
 }
 
 // stop ends the run before any change: aborted when ctx ended, else stopped
-// by the safety check with reason.
-func (r *runner) stop(ctx context.Context, reason string) {
+// by the safety check code (domain.StopReasons) with reason.
+func (r *runner) stop(ctx context.Context, code, reason string) {
 	if ctx.Err() != nil {
 		r.finish(domain.RunAborted, "Aborted before any change: the run was cancelled. Nothing was changed.")
 		return
 	}
 	r.finish(domain.RunSafetyStop, "Stopped by a safety check: "+reason+" Nothing was changed.")
+	r.run.StopReason = code
 }
 
 func (r *runner) execute(ctx context.Context) {
@@ -66,7 +67,7 @@ func (r *runner) execute(ctx context.Context) {
 	}
 	src, err := r.e.dial(ctx, settings, password)
 	if err != nil {
-		r.stop(ctx, fmt.Sprintf("the directory could not be reached: %v.", err))
+		r.stop(ctx, domain.StopDirectoryUnreachable, fmt.Sprintf("the directory could not be reached: %v.", err))
 		return
 	}
 	defer func() {
@@ -94,10 +95,14 @@ type countResult struct {
 
 // startCount counts what filter finds on a second connection, alongside
 // the write pass: it gives the expected total for progress and, for the
-// active job, the figure of the shrink check.
-func (r *runner) startCount(ctx context.Context, s *domain.LDAPSettings, filter string) <-chan countResult {
+// active job, the figure of the shrink check. stop cancels the count and
+// waits for it to return.
+func (r *runner) startCount(ctx context.Context, s *domain.LDAPSettings, filter string) (result <-chan countResult, stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
 	ch := make(chan countResult, 1)
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		src, err := r.e.dial(ctx, *s, r.password)
 		if err != nil {
 			ch <- countResult{err: err}
@@ -107,12 +112,12 @@ func (r *runner) startCount(ctx context.Context, s *domain.LDAPSettings, filter 
 		n, err := src.Count(ctx, filter)
 		ch <- countResult{n: n, err: err}
 	}()
-	return ch
+	return ch, func() { cancel(); <-done }
 }
 
 // shrinkStop is returned from the search callback when the shrink check
-// fails, to end the search.
-type shrinkStop struct{ reason string }
+// fails, to end the search; code is the safety stop's reason code.
+type shrinkStop struct{ code, reason string }
 
 func (e *shrinkStop) Error() string { return e.reason }
 
@@ -155,7 +160,7 @@ func (r *runner) checkDeactivations(ctx context.Context, src Source, filter stri
 		r.finish(domain.RunFailed, fmt.Sprintf("Failed: %v. Nothing was changed.", se.err))
 		return false
 	case err != nil:
-		r.stop(ctx, fmt.Sprintf("the directory search failed: %v.", err))
+		r.stop(ctx, domain.StopSearchFailed, fmt.Sprintf("the directory search failed: %v.", err))
 		return false
 	}
 	r.run.ExpectedTotal = sess.counts.Read
@@ -171,7 +176,7 @@ func (r *runner) checkDeactivations(ctx context.Context, src Source, filter stri
 		would, limit, s.DeactivateMaxUsers, s.DeactivateMaxPercent, active)
 	switch {
 	case over && !s.AllowNextPastThreshold:
-		r.stop(ctx, overMsg+" If this is expected, an administrator can allow the next run past the limit on the LDAP connection page.")
+		r.stop(ctx, domain.StopDeactivationLimit, overMsg+" If this is expected, an administrator can allow the next run past the limit on the LDAP connection page.")
 		return false
 	case over && r.opts.DryRun:
 		r.note = fmt.Sprintf(" A real run would deactivate %d users, more than the limit of %d, using the administrator's permission to pass it.", would, limit)
@@ -184,7 +189,7 @@ func (r *runner) checkDeactivations(ctx context.Context, src Source, filter stri
 			return false
 		}
 		if over && !used {
-			r.stop(ctx, overMsg+" The administrator's permission to pass the limit was already used by another run.")
+			r.stop(ctx, domain.StopDeactivationLimit, overMsg+" The administrator's permission to pass the limit was already used by another run.")
 			return false
 		}
 		if over {
@@ -203,118 +208,148 @@ func (r *runner) checkDeactivations(ctx context.Context, src Source, filter stri
 // and the shrink check passes, so that a stopped run has written nothing;
 // an unchanged user plans no change, so a repeated run holds back nothing.
 func (r *runner) write(ctx context.Context, src Source, filter string, s *domain.LDAPSettings) {
-	sess := newSession(r.e.db, r.run.JobKey, r.run.ID, r.opts.DryRun, r.e.now())
-	changedUsers := 0
-
-	var counted <-chan countResult
-	var last *domain.Run
-	gated := false // changes are held back until the shrink check passes
-	var held [][]planned
-	stopReason := ""
+	w := &pageWriter{r: r, s: s, sess: newSession(r.e.db, r.run.JobKey, r.run.ID, r.opts.DryRun, r.e.now())}
 	if r.run.JobKey == domain.JobActive {
-		var err error
-		if last, err = r.e.db.LastSuccessfulRun(ctx, domain.JobActive); err != nil {
+		last, err := r.e.db.LastSuccessfulRun(ctx, domain.JobActive)
+		if err != nil {
 			r.finish(domain.RunFailed, fmt.Sprintf("Failed: %v. Nothing was changed.", err))
 			return
 		}
-		gated = last != nil && last.Read > 0
-		cctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		counted = r.startCount(cctx, s, filter)
+		w.last, w.gated = last, last != nil && last.Read > 0
+		var stopCount func()
+		w.counted, stopCount = r.startCount(ctx, s, filter)
+		defer stopCount()
 		r.progressMessage(ctx, "Reading the directory")
 	}
-	// resolve takes the count: it stops the run (shrinkStop) or releases
-	// the held-back changes.
-	resolve := func(res countResult) error {
-		counted = nil
-		if res.err != nil {
-			if gated {
-				stopReason = fmt.Sprintf("the directory search failed: %v.", res.err)
-				return &shrinkStop{stopReason}
-			}
-			r.log.Warn("counting the directory entries failed; the run goes on without an expected total", "err", res.err)
-			return nil
-		}
-		r.run.ExpectedTotal = res.n
-		if gated {
-			if stopReason = shrinkCheck(res.n, last, s); stopReason != "" {
-				return &shrinkStop{stopReason}
-			}
-			gated = false
-			for _, plan := range held {
-				n, err := r.apply(ctx, sess, plan)
-				changedUsers += n
-				if err != nil {
-					return &storeError{err}
-				}
-			}
-			held = nil
-		}
-		return nil
-	}
-	handle := func(page []directory.Entry) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		sess.now = r.e.now()
-		plan, err := sess.plan(ctx, page)
-		if err != nil {
-			return &storeError{err}
-		}
-		if counted != nil {
-			select {
-			case res := <-counted:
-				if err := resolve(res); err != nil {
-					return err
-				}
-			default:
-			}
-		}
-		if gated {
-			if len(plan) > 0 {
-				held = append(held, plan)
-			}
-		} else {
-			n, err := r.apply(ctx, sess, plan)
-			if err != nil {
-				return &storeError{err}
-			}
-			changedUsers += n
-		}
-		r.run.RunCounts = sess.counts
-		r.run.HeartbeatAt = r.e.now()
-		r.run.Message = fmt.Sprintf("Read %d of %d entries", sess.counts.Read, max(r.run.ExpectedTotal, sess.counts.Read))
-		if err := r.e.db.UpdateRunProgress(ctx, r.run); err != nil {
-			return &storeError{err}
-		}
-		r.e.publish(r.run)
-		if r.opts.Progress != nil {
-			r.opts.Progress(*r.run)
-		}
-		return nil
-	}
-	err := r.pipeline(ctx, src, filter, s, handle)
-	if err == nil && counted != nil {
+	err := r.pipeline(ctx, src, filter, s, func(page []directory.Entry) error { return w.handle(ctx, page) })
+	if err == nil && w.counted != nil {
 		select {
-		case res := <-counted:
-			err = resolve(res)
+		case res := <-w.counted:
+			err = w.resolve(ctx, res)
 		case <-ctx.Done():
 			err = ctx.Err()
 		}
 	}
+	w.end(ctx, err)
+}
+
+// pageWriter is the write pass of one run: it plans each page and writes
+// it, or holds it back while the active job's shrink check waits for the
+// count.
+type pageWriter struct {
+	r    *runner
+	s    *domain.LDAPSettings
+	sess *session
+	// changedUsers is how many users the pass has changed so far.
+	changedUsers int
+
+	// counted delivers the count of the active filter; nil once taken (and
+	// for the inactive job, which checked before writing).
+	counted <-chan countResult
+	// last is the last successful run, which the count is compared with.
+	last *domain.Run
+	// gated holds changes back until the shrink check passes; held are
+	// the pages of changes held back so far.
+	gated bool
+	held  [][]planned
+}
+
+// handle plans one page and writes (or holds) its changes, then records
+// the run's progress.
+func (w *pageWriter) handle(ctx context.Context, page []directory.Entry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r, sess := w.r, w.sess
+	sess.now = r.e.now()
+	plan, err := sess.plan(ctx, page)
+	if err != nil {
+		return &storeError{err}
+	}
+	if w.counted != nil {
+		select {
+		case res := <-w.counted:
+			if err := w.resolve(ctx, res); err != nil {
+				return err
+			}
+		default:
+		}
+	}
+	if w.gated {
+		if len(plan) > 0 {
+			w.held = append(w.held, plan)
+		}
+	} else if err := w.apply(ctx, plan); err != nil {
+		return err
+	}
+	r.run.RunCounts = sess.counts
+	r.run.HeartbeatAt = r.e.now()
+	r.run.Message = fmt.Sprintf("Read %d of %d entries", sess.counts.Read, max(r.run.ExpectedTotal, sess.counts.Read))
+	if err := r.e.db.UpdateRunProgress(ctx, r.run); err != nil {
+		return &storeError{err}
+	}
+	r.e.publish(r.run)
+	if r.opts.Progress != nil {
+		r.opts.Progress(*r.run)
+	}
+	return nil
+}
+
+// resolve takes the count: it stops the run (shrinkStop) or releases the
+// held-back changes.
+func (w *pageWriter) resolve(ctx context.Context, res countResult) error {
+	w.counted = nil
+	if res.err != nil {
+		if w.gated {
+			return &shrinkStop{domain.StopSearchFailed, fmt.Sprintf("the directory search failed: %v.", res.err)}
+		}
+		w.r.log.Warn("counting the directory entries failed; the run goes on without an expected total", "err", res.err)
+		return nil
+	}
+	w.r.run.ExpectedTotal = res.n
+	if !w.gated {
+		return nil
+	}
+	if reason := shrinkCheck(res.n, w.last, w.s); reason != "" {
+		return &shrinkStop{domain.StopDirectoryShrank, reason}
+	}
+	w.gated = false
+	for _, plan := range w.held {
+		if err := w.apply(ctx, plan); err != nil {
+			return err
+		}
+	}
+	w.held = nil
+	return nil
+}
+
+// apply writes one page's planned changes.
+func (w *pageWriter) apply(ctx context.Context, plan []planned) error {
+	n, err := w.r.apply(ctx, w.sess, plan)
+	w.changedUsers += n
+	if err != nil {
+		return &storeError{err}
+	}
+	return nil
+}
+
+// end records how the pass ended: stopped by the shrink check, broken off,
+// or through (then the orphans are reported).
+func (w *pageWriter) end(ctx context.Context, err error) {
+	r, sess := w.r, w.sess
 	r.run.RunCounts = sess.counts
 	var stop *shrinkStop
 	if errors.As(err, &stop) && ctx.Err() == nil {
 		r.run.RunCounts = domain.RunCounts{Read: sess.counts.Read}
-		r.stop(ctx, stop.reason)
+		r.stop(ctx, stop.code, stop.reason)
 		return
 	}
 	if err != nil {
-		r.writeFailed(ctx, err, changedUsers)
+		r.writeFailed(ctx, err, w.changedUsers)
 		return
 	}
 	if err := r.orphans(ctx, sess); err != nil {
-		r.writeFailed(ctx, &storeError{err}, changedUsers)
+		r.writeFailed(ctx, &storeError{err}, w.changedUsers)
 		return
 	}
 	status := domain.RunSucceeded
@@ -442,7 +477,7 @@ func (r *runner) writeFailed(ctx context.Context, err error, changed int) {
 	case errors.As(err, &se):
 		r.finish(domain.RunFailed, fmt.Sprintf("Failed: %v after %d entries. %s", se.err, r.run.Read, done))
 	case changed == 0:
-		r.stop(ctx, fmt.Sprintf("the directory search failed after %d entries: %v.", r.run.Read, err))
+		r.stop(ctx, domain.StopSearchFailed, fmt.Sprintf("the directory search failed after %d entries: %v.", r.run.Read, err))
 	default:
 		r.finish(domain.RunFailed, fmt.Sprintf("Failed: the directory search failed after %d entries: %v. %s", r.run.Read, err, done))
 	}

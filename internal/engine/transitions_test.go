@@ -58,26 +58,7 @@ func TestDeactivateTransitions(t *testing.T) {
 				if ct == domain.CredentialTemporaryCard {
 					want = cc.wantRevoke
 				}
-				if want == cc.state {
-					if len(ch.Certificates) != 0 {
-						t.Errorf("certificate changed to %+v, want it left %s", ch.Certificates, cc.state)
-					}
-				} else {
-					if len(ch.Certificates) != 1 || ch.Certificates[0].State != want {
-						t.Fatalf("certificate change = %+v, want %s", ch.Certificates, want)
-					}
-					c := ch.Certificates[0]
-					switch want {
-					case domain.CertificateRevoked:
-						if c.Reason == nil || *c.Reason != domain.ReasonCessationOfOperation || c.RevokedAt == nil || !c.RevokedAt.Equal(now) {
-							t.Errorf("revoked certificate: reason %v revoked_at %v", c.Reason, c.RevokedAt)
-						}
-					case domain.CertificateOnHold:
-						if c.Reason == nil || *c.Reason != domain.ReasonCertificateHold {
-							t.Errorf("certificate on hold: reason %v", c.Reason)
-						}
-					}
-				}
+				wantCertificateChange(t, ch.Certificates, cc.state, want, now)
 				if len(ch.WithdrawRoles) != 1 || ch.WithdrawRoles[0] != "r1" {
 					t.Errorf("roles withdrawn = %v, want [r1]", ch.WithdrawRoles)
 				}
@@ -106,4 +87,31 @@ func TestDeactivateTransitions(t *testing.T) {
 			t.Fatal("deactivate accepted an unknown credential type")
 		}
 	})
+}
+
+// wantCertificateChange checks the change of a certificate in state from to
+// want at now: none when it stays, else the state with its reason (and
+// revocation time).
+func wantCertificateChange(t *testing.T, changes []store.CertificateChange, from, want domain.CertificateState, now time.Time) {
+	t.Helper()
+	if want == from {
+		if len(changes) != 0 {
+			t.Errorf("certificate changed to %+v, want it left %s", changes, from)
+		}
+		return
+	}
+	if len(changes) != 1 || changes[0].State != want {
+		t.Fatalf("certificate change = %+v, want %s", changes, want)
+	}
+	c := changes[0]
+	switch want {
+	case domain.CertificateRevoked:
+		if c.Reason == nil || *c.Reason != domain.ReasonCessationOfOperation || c.RevokedAt == nil || !c.RevokedAt.Equal(now) {
+			t.Errorf("revoked certificate: reason %v revoked_at %v", c.Reason, c.RevokedAt)
+		}
+	case domain.CertificateOnHold:
+		if c.Reason == nil || *c.Reason != domain.ReasonCertificateHold {
+			t.Errorf("certificate on hold: reason %v", c.Reason)
+		}
+	}
 }

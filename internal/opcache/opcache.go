@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"gorm.io/gorm"
-
 	"idm/internal/cronexpr"
 	"idm/internal/domain"
 	"idm/internal/store"
@@ -71,9 +69,8 @@ type Snapshot struct {
 	Jobs     []Job
 	Settings Settings
 	LoadedAt time.Time
-	// versions is what Stale compares against: job key (or settingsKey) →
-	// version as loaded.
-	versions map[string]int
+	// versions is what Stale compares against: the versions as loaded.
+	versions store.Versions
 }
 
 // Job returns the cached definition of job key.
@@ -83,16 +80,20 @@ func (s *Snapshot) Job(key domain.JobKey) (*Job, error) {
 			return &s.Jobs[i], nil
 		}
 	}
-	return nil, domain.Errorf(domain.ENOTFOUND, "There is no batch job %q.", key)
+	return nil, domain.NoSuchJob(string(key))
 }
 
-// settingsKey stands for the LDAP settings row among the job keys (which
-// are lower-case words, so it cannot clash).
-const settingsKey = "*ldap_settings"
+// Store is what the cache reads of the store and the audit event it writes.
+type Store interface {
+	ListJobs(ctx context.Context) ([]domain.Job, error)
+	LDAPSettings(ctx context.Context) (domain.LDAPSettings, error)
+	ConfigVersions(ctx context.Context) (store.Versions, error)
+	AddAudit(ctx context.Context, e domain.AuditEvent) error
+}
 
 // Cache holds the Operator's snapshot. It is safe for concurrent use.
 type Cache struct {
-	db  *store.DB
+	db  Store
 	loc *time.Location
 	now func() time.Time
 
@@ -102,13 +103,14 @@ type Cache struct {
 }
 
 // New builds a cache over db; loc is the zone of expressions without their
-// own CRON_TZ= (nil means UTC), now the clock (nil means db.Now).
-func New(db *store.DB, loc *time.Location, now func() time.Time) *Cache {
+// own CRON_TZ= (nil means UTC), now the clock (nil means the wall clock in
+// UTC).
+func New(db Store, loc *time.Location, now func() time.Time) *Cache {
 	if loc == nil {
 		loc = time.UTC
 	}
 	if now == nil {
-		now = db.Now
+		now = func() time.Time { return time.Now().UTC() }
 	}
 	return &Cache{db: db, loc: loc, now: now}
 }
@@ -152,11 +154,9 @@ func (c *Cache) Clear(ctx context.Context, actor string) (*Snapshot, error) {
 		detail = append(detail, fmt.Sprintf("%s: %q %s (version %d)", j.Key, j.Expression, state, j.Version))
 	}
 	detail = append(detail, fmt.Sprintf("LDAP settings version %d", s.Settings.Version))
-	err = c.db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return store.AddAudit(tx, domain.AuditEvent{
-			At: s.LoadedAt, Actor: actor, Action: domain.AuditCacheClear, Target: "operator_cache",
-			Detail: "job definitions and settings reloaded: " + strings.Join(detail, "; "),
-		})
+	err = c.db.AddAudit(ctx, domain.AuditEvent{
+		At: s.LoadedAt, Actor: actor, Action: domain.AuditCacheClear, Target: "operator_cache",
+		Detail: "job definitions and settings reloaded: " + strings.Join(detail, "; "),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("opcache: audit clear: %w", err)
@@ -184,31 +184,25 @@ func (c *Cache) Stale(ctx context.Context) (bool, error) {
 	if s == nil {
 		return false, nil
 	}
-	type row struct {
-		Key     string `gorm:"column:k"`
-		Version int    `gorm:"column:v"`
-	}
-	var rows []row
-	err := c.db.Read.WithContext(ctx).Raw(
-		`SELECT key AS k, version AS v FROM batch_jobs UNION ALL SELECT '` + settingsKey + `' AS k, version AS v FROM ldap_settings`,
-	).Scan(&rows).Error
+	now, err := c.db.ConfigVersions(ctx)
 	if err != nil {
 		return false, fmt.Errorf("opcache: check for changes: %w", err)
 	}
-	// No saved settings row yet counts as version 0, as LDAPSettings returns.
-	seen := map[string]bool{}
-	for _, r := range rows {
-		seen[r.Key] = true
-		if v, ok := s.versions[r.Key]; !ok || v != r.Version {
-			return true, nil
+	return !sameVersions(s.versions, now), nil
+}
+
+// sameVersions reports whether a and b hold the same jobs at the same
+// versions, and the same settings version.
+func sameVersions(a, b store.Versions) bool {
+	if a.LDAPSettings != b.LDAPSettings || len(a.Jobs) != len(b.Jobs) {
+		return false
+	}
+	for k, v := range a.Jobs {
+		if w, ok := b.Jobs[k]; !ok || w != v {
+			return false
 		}
 	}
-	for k, v := range s.versions {
-		if !seen[k] && !(k == settingsKey && v == 0) {
-			return true, nil
-		}
-	}
-	return false, nil
+	return true
 }
 
 // Status is for the Operator frame: when the cache was loaded (loading it at
@@ -243,7 +237,7 @@ func (c *Cache) reloadLocked(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opcache: load: %w", err)
 	}
-	s := &Snapshot{LoadedAt: now, versions: map[string]int{settingsKey: settings.Version}}
+	s := &Snapshot{LoadedAt: now, versions: store.Versions{Jobs: map[domain.JobKey]int{}, LDAPSettings: settings.Version}}
 	for _, j := range jobs {
 		cj := Job{
 			Key: j.Key, SymbolicName: j.SymbolicName, ProcessName: j.ProcessName, Description: j.Description,
@@ -251,13 +245,13 @@ func (c *Cache) reloadLocked(ctx context.Context) (*Snapshot, error) {
 		}
 		if strings.TrimSpace(j.CronExpression) == "" {
 			cj.ScheduleError = "no expression"
-		} else if sched, err := cronexpr.Parse(j.CronExpression, c.loc, now); err != nil {
+		} else if sched, err := domain.ParseCronExpression(j.CronExpression, c.loc, now); err != nil {
 			cj.ScheduleError = domain.ErrorMessage(err)
 		} else {
 			cj.Schedule = sched
 		}
 		s.Jobs = append(s.Jobs, cj)
-		s.versions[string(j.Key)] = j.Version
+		s.versions.Jobs[j.Key] = j.Version
 	}
 	s.Settings = Settings{
 		Configured: settings.Configured(), URL: settings.URL, StartTLS: settings.StartTLS, BaseDN: settings.BaseDN,

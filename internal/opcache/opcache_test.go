@@ -8,20 +8,31 @@ import (
 
 	"idm/internal/domain"
 	"idm/internal/opcache"
+	"idm/internal/store"
 	"idm/internal/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
+// cacheEnv is a cache over a fresh store, on a clock the test moves.
+type cacheEnv struct {
+	db *store.DB
+	c  *opcache.Cache
+
+	mu    sync.Mutex
+	clock time.Time
+}
+
+func (e *cacheEnv) now() time.Time { e.mu.Lock(); defer e.mu.Unlock(); return e.clock }
+
+func (e *cacheEnv) advance(d time.Duration) { e.mu.Lock(); e.clock = e.clock.Add(d); e.mu.Unlock() }
+
 func TestCache(t *testing.T) {
 	testenv.EachStore(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		db := testenv.MustOpenDB(t, url)
-		clock := time.Date(2030, 3, 4, 10, 0, 0, 0, time.UTC)
-		var mu sync.Mutex
-		now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
-		advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
-		c := opcache.New(db, time.UTC, now)
+		e := &cacheEnv{db: testenv.MustOpenDB(t, url), clock: time.Date(2030, 3, 4, 10, 0, 0, 0, time.UTC)}
+		e.c = opcache.New(e.db, time.UTC, e.now)
+		db, c, clock := e.db, e.c, e.now()
 
 		if !c.LoadedAt().IsZero() {
 			t.Fatal("LoadedAt before first use is not zero")
@@ -29,26 +40,7 @@ func TestCache(t *testing.T) {
 		if stale, err := c.Stale(ctx); err != nil || stale {
 			t.Fatalf("Stale before first use = %v, %v; want false, nil", stale, err)
 		}
-
-		// A burst of first requests loads once and sees one snapshot.
-		var wg sync.WaitGroup
-		snaps := make([]*opcache.Snapshot, 8)
-		for i := range snaps {
-			wg.Go(func() {
-				s, err := c.Snapshot(ctx)
-				if err != nil {
-					t.Error(err)
-				}
-				snaps[i] = s
-			})
-		}
-		wg.Wait()
-		for _, s := range snaps[1:] {
-			if s != snaps[0] {
-				t.Fatal("concurrent first use loaded more than once")
-			}
-		}
-		s := snaps[0]
+		s := firstUse(t, c)
 		if !s.LoadedAt.Equal(clock) || !c.LoadedAt().Equal(clock) {
 			t.Errorf("LoadedAt = %v, want %v", s.LoadedAt, clock)
 		}
@@ -78,59 +70,8 @@ func TestCache(t *testing.T) {
 				t.Errorf("the cache shows %q before Clear, want the old expression", j.Expression)
 			}
 		})
-
-		t.Run("ClearReloadsAndAudits", func(t *testing.T) {
-			advance(time.Minute)
-			s, err := c.Clear(ctx, "olga")
-			if err != nil {
-				t.Fatal(err)
-			}
-			j, _ := s.Job(domain.JobActive)
-			if j.Expression != "15 4 * * *" || !j.Enabled {
-				t.Errorf("after Clear the job is %q enabled=%t", j.Expression, j.Enabled)
-			}
-			if want := time.Date(2030, 3, 4, 4, 15, 0, 0, time.UTC).AddDate(0, 0, 1); !j.NextRun(clock).Equal(want) {
-				t.Errorf("NextRun = %v, want %v", j.NextRun(clock), want)
-			}
-			if !c.LoadedAt().Equal(clock) {
-				t.Errorf("LoadedAt = %v, want %v", c.LoadedAt(), clock)
-			}
-			if stale, err := c.Stale(ctx); err != nil || stale {
-				t.Errorf("Stale after Clear = %v, %v", stale, err)
-			}
-			events, _, err := db.ListAudit(ctx, 0, 10)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(events) == 0 || events[0].Action != domain.AuditCacheClear || events[0].Actor != "olga" {
-				t.Fatalf("newest audit event = %+v, want cache.clear by olga", events)
-			}
-		})
-
-		t.Run("StaleAfterSettingsSave", func(t *testing.T) {
-			st, err := db.LDAPSettings(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			st.URL, st.BaseDN = "ldap://127.0.0.1:1389", "dc=example,dc=com"
-			if _, err := db.SaveLDAPSettings(ctx, st, "alice"); err != nil {
-				t.Fatal(err)
-			}
-			if stale, err := c.Stale(ctx); err != nil || !stale {
-				t.Fatalf("Stale after a settings save = %v, %v; want true", stale, err)
-			}
-			if err := c.Reload(ctx); err != nil {
-				t.Fatal(err)
-			}
-			s, _ := c.Snapshot(ctx)
-			if !s.Settings.Configured || s.Settings.URL != "ldap://127.0.0.1:1389" {
-				t.Errorf("settings after Reload = %+v", s.Settings)
-			}
-			if stale, _ := c.Stale(ctx); stale {
-				t.Error("stale after Reload")
-			}
-		})
-
+		t.Run("ClearReloadsAndAudits", e.clearReloadsAndAudits)
+		t.Run("StaleAfterSettingsSave", e.staleAfterSettingsSave)
 		t.Run("InvalidExpressionNoNextRun", func(t *testing.T) {
 			j := opcache.Job{Enabled: true, ScheduleError: "bad"}
 			if !j.NextRun(clock).IsZero() {
@@ -138,4 +79,83 @@ func TestCache(t *testing.T) {
 			}
 		})
 	})
+}
+
+// firstUse checks that a burst of first requests loads once and sees one
+// snapshot, and returns it.
+func firstUse(t *testing.T, c *opcache.Cache) *opcache.Snapshot {
+	t.Helper()
+	var wg sync.WaitGroup
+	snaps := make([]*opcache.Snapshot, 8)
+	for i := range snaps {
+		wg.Go(func() {
+			s, err := c.Snapshot(context.Background())
+			if err != nil {
+				t.Error(err)
+			}
+			snaps[i] = s
+		})
+	}
+	wg.Wait()
+	for _, s := range snaps[1:] {
+		if s != snaps[0] {
+			t.Fatal("concurrent first use loaded more than once")
+		}
+	}
+	return snaps[0]
+}
+
+func (e *cacheEnv) clearReloadsAndAudits(t *testing.T) {
+	ctx, c := context.Background(), e.c
+	e.advance(time.Minute)
+	clock := e.now()
+	s, err := c.Clear(ctx, "olga")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, _ := s.Job(domain.JobActive)
+	if j.Expression != "15 4 * * *" || !j.Enabled {
+		t.Errorf("after Clear the job is %q enabled=%t", j.Expression, j.Enabled)
+	}
+	if want := time.Date(2030, 3, 4, 4, 15, 0, 0, time.UTC).AddDate(0, 0, 1); !j.NextRun(clock).Equal(want) {
+		t.Errorf("NextRun = %v, want %v", j.NextRun(clock), want)
+	}
+	if !c.LoadedAt().Equal(clock) {
+		t.Errorf("LoadedAt = %v, want %v", c.LoadedAt(), clock)
+	}
+	if stale, err := c.Stale(ctx); err != nil || stale {
+		t.Errorf("Stale after Clear = %v, %v", stale, err)
+	}
+	events, _, err := e.db.ListAudit(ctx, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) == 0 || events[0].Action != domain.AuditCacheClear || events[0].Actor != "olga" {
+		t.Fatalf("newest audit event = %+v, want cache.clear by olga", events)
+	}
+}
+
+func (e *cacheEnv) staleAfterSettingsSave(t *testing.T) {
+	ctx, c := context.Background(), e.c
+	st, err := e.db.LDAPSettings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.URL, st.BaseDN = "ldap://127.0.0.1:1389", "dc=example,dc=com"
+	if _, err := e.db.SaveLDAPSettings(ctx, st, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if stale, err := c.Stale(ctx); err != nil || !stale {
+		t.Fatalf("Stale after a settings save = %v, %v; want true", stale, err)
+	}
+	if err := c.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := c.Snapshot(ctx)
+	if !s.Settings.Configured || s.Settings.URL != "ldap://127.0.0.1:1389" {
+		t.Errorf("settings after Reload = %+v", s.Settings)
+	}
+	if stale, _ := c.Stale(ctx); stale {
+		t.Error("stale after Reload")
+	}
 }

@@ -15,8 +15,8 @@ func TestPGLocker(t *testing.T) {
 	url := testenv.PostgresURL(t)
 	ctx := context.Background()
 	// Two pools, as two instances would have.
-	a := scheduler.NewPGLocker(mustOpenStore(t, url).SQL())
-	b := scheduler.NewPGLocker(mustOpenStore(t, url).SQL())
+	a := scheduler.NewPGLocker(testenv.MustOpenDB(t, url).SQL())
+	b := scheduler.NewPGLocker(testenv.MustOpenDB(t, url).SQL())
 
 	lockA, err := a.Lock(ctx, "active")
 	if err != nil {
@@ -61,11 +61,11 @@ func TestPGLocker(t *testing.T) {
 	})
 	t.Run("CrashedSessionReleases", func(t *testing.T) {
 		// A crashed instance's sessions end, and its locks with them.
-		db := mustOpenStore(t, url)
+		db := testenv.MustOpenDB(t, url)
 		if _, err := scheduler.NewPGLocker(db.SQL()).Lock(ctx, "active"); err != nil {
 			t.Fatal(err)
 		}
-		admin := mustOpenStore(t, url).SQL()
+		admin := testenv.MustOpenDB(t, url).SQL()
 		var killed int
 		err := admin.QueryRowContext(ctx,
 			"SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND classid = $1", 0x69646d).Scan(&killed)

@@ -19,10 +19,13 @@ import (
 	"idm/internal/domain"
 )
 
-// Runner runs a batch job for its schedule. It records the run with trigger
-// "schedule", and returns a domain ECONFLICT error when the job (or the job
-// it must not overlap) is already running; the scheduler then skips the slot.
-// It must stop and record the run as aborted when ctx is cancelled.
+// Runner runs a batch job for its schedule (the engine, through its Start).
+// It records the run with trigger "schedule", and returns a domain ECONFLICT
+// error when the job (or the job it must not overlap) is already running;
+// the scheduler then skips the slot. It waits for the run's end, so that
+// gocron does not fire the job again meanwhile, or until ctx ends: the
+// scheduler cancels ctx when it stops, and the run's own end (its grace
+// period at shutdown) is then the engine's business.
 type Runner interface {
 	RunScheduled(ctx context.Context, key domain.JobKey) error
 }
@@ -36,7 +39,7 @@ type JobStore interface {
 }
 
 // Options tune a Scheduler. The zero value works: UTC, slog.Default, no
-// distributed locker, the wall clock, no grace period.
+// distributed locker, the wall clock.
 type Options struct {
 	// Location is the time zone of expressions without a CRON_TZ= prefix.
 	Location *time.Location
@@ -47,9 +50,6 @@ type Options struct {
 	// and when expressions are checked. It must agree with the wall clock
 	// gocron fires on; tests move it to play an instance with a skewed clock.
 	Now func() time.Time
-	// ShutdownGrace is how long Stop lets running jobs finish before it
-	// cancels their context.
-	ShutdownGrace time.Duration
 }
 
 // gocronStopTimeout is how long gocron's own shutdown waits for tasks.
@@ -63,12 +63,11 @@ type Scheduler struct {
 	log    *slog.Logger
 	cron   gocron.Scheduler
 
-	// runCtx is the context runs get. It is ours, not gocron's: gocron
-	// cancels a job's context when the job is updated or removed, and at the
-	// very start of a shutdown, while we want a save to leave a running job
-	// alone and a shutdown to give it ShutdownGrace first.
-	runCtx     context.Context
-	cancelRuns context.CancelFunc
+	// taskCtx is the context of our gocron tasks. It is ours, not gocron's:
+	// gocron cancels a job's context when the job is updated or removed,
+	// while a save must leave a running job alone. Stop cancels it.
+	taskCtx     context.Context
+	cancelTasks context.CancelFunc
 
 	applyMu sync.Mutex // serialises Start and Reschedule
 
@@ -77,7 +76,7 @@ type Scheduler struct {
 	running   map[domain.JobKey]bool
 	started   bool
 	stopped   bool
-	runs      sync.WaitGroup // runner calls in flight; Add only under mu while !stopped
+	tasks     sync.WaitGroup // fire calls in flight; Add only under mu while !stopped
 }
 
 // New makes a scheduler; Start loads and schedules the jobs.
@@ -95,9 +94,9 @@ func New(store JobStore, runner Runner, opts Options) (*Scheduler, error) {
 	cronOpts := []gocron.SchedulerOption{
 		gocron.WithLocation(opts.Location),
 		gocron.WithLogger(log), // *slog.Logger has gocron.Logger's methods
-		// Stop waits out ShutdownGrace itself, on its own WaitGroup: gocron's
-		// wait for running jobs is a busy loop that keeps a CPU at 100% for
-		// the whole timeout.
+		// Stop joins our tasks itself, on its own WaitGroup: gocron's wait
+		// for running jobs is a busy loop that keeps a CPU at 100% for the
+		// whole timeout.
 		gocron.WithStopTimeout(gocronStopTimeout),
 	}
 	if opts.Locker != nil {
@@ -107,10 +106,10 @@ func New(store JobStore, runner Runner, opts Options) (*Scheduler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scheduler: new: %w", err)
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
+	taskCtx, cancel := context.WithCancel(context.Background())
 	return &Scheduler{
 		store: store, runner: runner, opts: opts, log: log, cron: c,
-		runCtx: runCtx, cancelRuns: cancel,
+		taskCtx: taskCtx, cancelTasks: cancel,
 		schedules: map[domain.JobKey]*cronexpr.Schedule{},
 		running:   map[domain.JobKey]bool{},
 	}, nil
@@ -177,7 +176,7 @@ func (s *Scheduler) apply(ctx context.Context, job *domain.Job, persist bool) er
 		s.log.Info("job not scheduled: disabled", "job", key)
 		return s.setState(ctx, key, nil, "")
 	}
-	sched, err := cronexpr.Parse(job.CronExpression, s.opts.Location, s.opts.Now())
+	sched, err := domain.ParseCronExpression(job.CronExpression, s.opts.Location, s.opts.Now())
 	if err != nil {
 		s.unschedule(key)
 		reason := domain.ErrorMessage(err)
@@ -294,23 +293,23 @@ func (s *Scheduler) fire(key domain.JobKey) {
 		return
 	}
 	s.running[key] = true
-	s.runs.Add(1)
+	s.tasks.Add(1)
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		delete(s.running, key)
 		s.mu.Unlock()
-		s.runs.Done()
+		s.tasks.Done()
 	}()
 
 	slot := sched.Slot(now)
 	log := s.log.With("job", key, "slot", slot.Format(time.RFC3339))
 	if next := sched.Next(now); !next.IsZero() {
-		if err := s.store.SetJobScheduleState(s.runCtx, key, &next, ""); err != nil {
+		if err := s.store.SetJobScheduleState(s.taskCtx, key, &next, ""); err != nil {
 			log.Error("record next run", "err", err)
 		}
 	}
-	won, err := s.store.ClaimJobSlot(s.runCtx, key, slot)
+	won, err := s.store.ClaimJobSlot(s.taskCtx, key, slot)
 	if err != nil {
 		log.Error("scheduled run skipped: cannot claim its slot", "err", err)
 		return
@@ -320,48 +319,40 @@ func (s *Scheduler) fire(key domain.JobKey) {
 		return
 	}
 	log.Info("scheduled run starting")
-	err = s.runner.RunScheduled(s.runCtx, key)
+	err = s.runner.RunScheduled(s.taskCtx, key)
 	switch {
 	case err == nil:
 		log.Info("scheduled run finished")
 	case domain.ErrorCode(err) == domain.ECONFLICT:
 		log.Info("scheduled run skipped", "reason", domain.ErrorMessage(err))
 	case errors.Is(err, context.Canceled):
-		log.Warn("scheduled run aborted by shutdown")
+		log.Info("scheduler stopped; the run is left to the engine's shutdown")
 	default:
 		log.Error("scheduled run failed", "err", err)
 	}
 }
 
-// Stop stops firing, lets running jobs finish for up to ShutdownGrace, then
-// cancels their context and waits for them to return (until ctx ends).
+// Stop stops firing, stops waiting for the runs it started (they go on
+// until the engine's Shutdown gives them their grace period) and joins its
+// tasks, until ctx ends.
 func (s *Scheduler) Stop(ctx context.Context) error {
-	deadline := time.Now().Add(s.opts.ShutdownGrace)
 	s.mu.Lock()
 	s.stopped = true
 	s.mu.Unlock()
+	s.cancelTasks()
 
 	// No new runs from here; gocron gives up waiting for running tasks after
-	// gocronStopTimeout, and we wait for them below.
+	// gocronStopTimeout, and we join them below.
 	shutdownErr := s.cron.ShutdownWithContext(ctx)
 	if errors.Is(shutdownErr, gocron.ErrStopJobsTimedOut) {
-		shutdownErr = nil // a run is still going: expected
+		shutdownErr = nil // a task is still returning: joined below
 	}
-
 	done := make(chan struct{})
-	go func() { s.runs.Wait(); close(done) }()
-	graceTimer := time.NewTimer(time.Until(deadline))
-	defer graceTimer.Stop()
-	select {
-	case <-done:
-	case <-graceTimer.C:
-	case <-ctx.Done():
-	}
-	s.cancelRuns()
+	go func() { s.tasks.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
-		return fmt.Errorf("scheduler: stop: runs still going: %w", ctx.Err())
+		return fmt.Errorf("scheduler: stop: tasks still going: %w", ctx.Err())
 	}
 	if shutdownErr != nil {
 		return fmt.Errorf("scheduler: stop: %w", shutdownErr)

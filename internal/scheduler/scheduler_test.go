@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -56,13 +57,7 @@ func (r *fakeRunner) RunScheduled(ctx context.Context, key domain.JobKey) error 
 func (r *fakeRunner) count(key domain.JobKey) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n := 0
-	for _, c := range r.calls {
-		if c.key == key {
-			n++
-		}
-	}
-	return n
+	return len(r.calls) - len(slices.DeleteFunc(slices.Clone(r.calls), func(c call) bool { return c.key == key }))
 }
 
 func (r *fakeRunner) callTimes() []time.Time {
@@ -81,17 +76,11 @@ func (r *fakeRunner) max(key domain.JobKey) int {
 	return r.maxActive[key]
 }
 
-func mustOpenStore(t *testing.T, url string) *store.DB {
+// scheduledDB is a fresh store with the active job enabled on expr.
+func scheduledDB(t *testing.T, expr string) *store.DB {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
+	db := testenv.MustOpenDB(t, testenv.SQLiteURL(t))
+	setSchedule(t, db, domain.JobActive, expr, true)
 	return db
 }
 
@@ -141,8 +130,7 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 
 func TestEverySecondFires(t *testing.T) {
 	t.Parallel()
-	db := mustOpenStore(t, testenv.SQLiteURL(t))
-	setSchedule(t, db, domain.JobActive, "*/1 * * * * *", true)
+	db := scheduledDB(t, "*/1 * * * * *")
 	r := newFakeRunner(nil)
 	s := mustStart(t, db, r, scheduler.Options{})
 
@@ -170,8 +158,7 @@ func TestEverySecondFires(t *testing.T) {
 func TestReschedule(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := mustOpenStore(t, testenv.SQLiteURL(t))
-	setSchedule(t, db, domain.JobActive, "0 0 1 1 *", true)
+	db := scheduledDB(t, "0 0 1 1 *")
 	r := newFakeRunner(nil)
 	s := mustStart(t, db, r, scheduler.Options{})
 
@@ -199,28 +186,7 @@ func TestReschedule(t *testing.T) {
 		waitFor(t, 3*time.Second, "a run on the new schedule", func() bool { return r.count(domain.JobActive) >= 1 })
 	})
 
-	t.Run("DisableStopsRuns", func(t *testing.T) {
-		setSchedule(t, db, domain.JobActive, "*/1 * * * * *", false)
-		if err := s.Reschedule(ctx, domain.JobActive); err != nil {
-			t.Fatal(err)
-		}
-		if next, ok := s.NextRun(domain.JobActive); ok {
-			t.Errorf("a disabled job has NextRun %v", next)
-		}
-		time.Sleep(100 * time.Millisecond) // a run that had just started may still record
-		before := r.count(domain.JobActive)
-		time.Sleep(1500 * time.Millisecond)
-		if after := r.count(domain.JobActive); after != before {
-			t.Errorf("%d runs after disabling", after-before)
-		}
-		j, err := db.GetJob(ctx, domain.JobActive)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if j.NextRunAt != nil {
-			t.Errorf("a disabled job has a stored next run %v", j.NextRunAt)
-		}
-	})
+	t.Run("DisableStopsRuns", func(t *testing.T) { rescheduleDisableStopsRuns(t, db, s, r) })
 
 	t.Run("InvalidSaveUnschedulesWithReason", func(t *testing.T) {
 		setSchedule(t, db, domain.JobActive, "0 0 30 2 *", true)
@@ -258,10 +224,33 @@ func TestReschedule(t *testing.T) {
 	})
 }
 
+func rescheduleDisableStopsRuns(t *testing.T, db *store.DB, s *scheduler.Scheduler, r *fakeRunner) {
+	ctx := context.Background()
+	setSchedule(t, db, domain.JobActive, "*/1 * * * * *", false)
+	if err := s.Reschedule(ctx, domain.JobActive); err != nil {
+		t.Fatal(err)
+	}
+	if next, ok := s.NextRun(domain.JobActive); ok {
+		t.Errorf("a disabled job has NextRun %v", next)
+	}
+	time.Sleep(100 * time.Millisecond) // a run that had just started may still record
+	before := r.count(domain.JobActive)
+	time.Sleep(1500 * time.Millisecond)
+	if after := r.count(domain.JobActive); after != before {
+		t.Errorf("%d runs after disabling", after-before)
+	}
+	j, err := db.GetJob(ctx, domain.JobActive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.NextRunAt != nil {
+		t.Errorf("a disabled job has a stored next run %v", j.NextRunAt)
+	}
+}
+
 func TestInvalidExpressionInDatabase(t *testing.T) {
 	t.Parallel()
-	db := mustOpenStore(t, testenv.SQLiteURL(t))
-	setSchedule(t, db, domain.JobActive, "61 * * * *", true)
+	db := scheduledDB(t, "61 * * * *")
 	setSchedule(t, db, domain.JobInactive, "*/1 * * * * *", true)
 	r := newFakeRunner(nil)
 	s := mustStart(t, db, r, scheduler.Options{})
@@ -288,8 +277,7 @@ func TestInvalidExpressionInDatabase(t *testing.T) {
 func TestSingleton(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := mustOpenStore(t, testenv.SQLiteURL(t))
-	setSchedule(t, db, domain.JobActive, "*/1 * * * * *", true)
+	db := scheduledDB(t, "*/1 * * * * *")
 	started := make(chan struct{}, 10)
 	var cancelled sync.Map
 	r := newFakeRunner(func(ctx context.Context, key domain.JobKey) error {
@@ -302,7 +290,7 @@ func TestSingleton(t *testing.T) {
 			return ctx.Err()
 		}
 	})
-	s := mustStart(t, db, r, scheduler.Options{ShutdownGrace: 5 * time.Second})
+	s := mustStart(t, db, r, scheduler.Options{})
 
 	select {
 	case <-started:
@@ -328,80 +316,52 @@ func TestSingleton(t *testing.T) {
 	})
 }
 
+// TestStop: Stop fires no more, stops waiting for the run in progress (the
+// run's grace period is the engine's: see the engine's TestShutdown) and
+// returns only once its task has returned.
 func TestStop(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name          string
-		runFor        time.Duration
-		grace         time.Duration
-		wantCancelled bool
-	}{
-		{name: "RunOutlastsGraceIsCancelled", runFor: time.Minute, grace: 400 * time.Millisecond, wantCancelled: true},
-		{name: "RunWithinGraceFinishes", runFor: 300 * time.Millisecond, grace: 3 * time.Second, wantCancelled: false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			db := mustOpenStore(t, testenv.SQLiteURL(t))
-			setSchedule(t, db, domain.JobActive, "*/1 * * * * *", true)
-			started := make(chan struct{}, 10)
-			var mu sync.Mutex
-			var cancelledAt, returnedAt time.Time
-			r := newFakeRunner(func(ctx context.Context, key domain.JobKey) error {
-				started <- struct{}{}
-				defer func() {
-					mu.Lock()
-					returnedAt = time.Now()
-					mu.Unlock()
-				}()
-				select {
-				case <-time.After(tt.runFor):
-					return nil
-				case <-ctx.Done():
-					mu.Lock()
-					cancelledAt = time.Now()
-					mu.Unlock()
-					return ctx.Err() // the engine records the run as aborted here
-				}
-			})
-			s, err := scheduler.New(db, r, scheduler.Options{ShutdownGrace: tt.grace, Logger: slog.New(slog.DiscardHandler)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Start(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case <-started:
-			case <-time.After(3 * time.Second):
-				t.Fatal("no run started")
-			}
-			stopAt := time.Now()
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := s.Stop(ctx); err != nil {
-				t.Fatalf("Stop: %v", err)
-			}
-			stopped := time.Now()
-
+	db := scheduledDB(t, "*/1 * * * * *")
+	started := make(chan struct{}, 10)
+	var mu sync.Mutex
+	var returnedAt time.Time
+	r := newFakeRunner(func(ctx context.Context, key domain.JobKey) error {
+		started <- struct{}{}
+		defer func() {
 			mu.Lock()
-			defer mu.Unlock()
-			if returnedAt.IsZero() || returnedAt.After(stopped) {
-				t.Errorf("Stop returned at %v before the run returned (%v)", stopped, returnedAt)
-			}
-			if tt.wantCancelled {
-				if cancelledAt.IsZero() {
-					t.Fatal("the run was not cancelled")
-				}
-				if waited := cancelledAt.Sub(stopAt); waited < tt.grace-50*time.Millisecond {
-					t.Errorf("cancelled %v after Stop, before the %v grace period", waited, tt.grace)
-				}
-			} else if !cancelledAt.IsZero() {
-				t.Errorf("a run that finished within the grace period was cancelled")
-			}
-			if n := r.count(domain.JobActive); n != 1 {
-				t.Errorf("%d runs; want no new run after Stop", n)
-			}
-		})
+			returnedAt = time.Now()
+			mu.Unlock()
+		}()
+		<-ctx.Done() // a run that outlasts the test: the scheduler stops waiting
+		return ctx.Err()
+	})
+	s, err := scheduler.New(db, r, scheduler.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+	case <-time.After(3 * time.Second):
+		t.Fatal("no run started")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Stop(ctx); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	stopped := time.Now()
+	time.Sleep(1200 * time.Millisecond) // a slot would have fired by now
+
+	mu.Lock()
+	defer mu.Unlock()
+	if returnedAt.IsZero() || returnedAt.After(stopped) {
+		t.Errorf("Stop returned at %v before its task returned (%v)", stopped, returnedAt)
+	}
+	if n := r.count(domain.JobActive); n != 1 {
+		t.Errorf("%d runs; want no new run after Stop", n)
 	}
 }
 
@@ -409,8 +369,7 @@ func TestStop(t *testing.T) {
 // scheduler skips the slot and keeps scheduling.
 func TestRunnerConflictSkipsSlot(t *testing.T) {
 	t.Parallel()
-	db := mustOpenStore(t, testenv.SQLiteURL(t))
-	setSchedule(t, db, domain.JobActive, "*/1 * * * * *", true)
+	db := scheduledDB(t, "*/1 * * * * *")
 	r := newFakeRunner(func(ctx context.Context, key domain.JobKey) error {
 		return domain.Errorf(domain.ECONFLICT, "The inactive job is running.")
 	})
@@ -423,8 +382,8 @@ func TestRunnerConflictSkipsSlot(t *testing.T) {
 func TestSlotFiresOnceAcrossInstances(t *testing.T) {
 	t.Parallel()
 	testenv.EachStore(t, func(t *testing.T, url string) {
-		dbA := mustOpenStore(t, url)
-		dbB := mustOpenStore(t, url)
+		dbA := testenv.MustOpenDB(t, url)
+		dbB := testenv.MustOpenDB(t, url)
 		setSchedule(t, dbA, domain.JobActive, "*/1 * * * * *", true)
 		r := newFakeRunner(nil)
 		optsA := scheduler.Options{}

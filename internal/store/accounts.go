@@ -16,14 +16,14 @@ import (
 func (db *DB) CreateAccount(ctx context.Context, name string, role domain.AccountRole, passwordHash, actor string) (*domain.Account, error) {
 	now := db.Now()
 	a := &domain.Account{ID: NewID(), Username: name, Role: role, PasswordHash: passwordHash, CreatedAt: now, UpdatedAt: now}
-	err := db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(a).Error; err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
 				return domain.Errorf(domain.ECONFLICT, "an account named %q already exists", name)
 			}
 			return fmt.Errorf("store: create account %s: %w", name, err)
 		}
-		return AddAudit(tx, domain.AuditEvent{At: now, Actor: actor, Action: domain.AuditAccountCreate, Target: name, Detail: "role " + string(role)})
+		return addAudit(tx, domain.AuditEvent{At: now, Actor: actor, Action: domain.AuditAccountCreate, Target: name, Detail: "role " + string(role)})
 	})
 	if err != nil {
 		return nil, err
@@ -34,7 +34,7 @@ func (db *DB) CreateAccount(ctx context.Context, name string, role domain.Accoun
 // AccountByName finds an account by its name.
 func (db *DB) AccountByName(ctx context.Context, name string) (*domain.Account, error) {
 	var a domain.Account
-	err := db.Read.WithContext(ctx).Where("username = ?", name).Take(&a).Error
+	err := db.read.WithContext(ctx).Where("username = ?", name).Take(&a).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, domain.Errorf(domain.ENOTFOUND, "no account named %q", name)
 	} else if err != nil {
@@ -46,7 +46,7 @@ func (db *DB) AccountByName(ctx context.Context, name string) (*domain.Account, 
 // ListAccounts returns every account, by name.
 func (db *DB) ListAccounts(ctx context.Context) ([]domain.Account, error) {
 	var accounts []domain.Account
-	if err := db.Read.WithContext(ctx).Order("username").Find(&accounts).Error; err != nil {
+	if err := db.read.WithContext(ctx).Order("username").Find(&accounts).Error; err != nil {
 		return nil, fmt.Errorf("store: list accounts: %w", err)
 	}
 	return accounts, nil
@@ -67,7 +67,7 @@ func (db *DB) SetAccountDisabled(ctx context.Context, name string, disabled bool
 func (db *DB) updateAccount(ctx context.Context, name, actor, action, detail string, fields map[string]any) error {
 	now := db.Now()
 	fields["updated_at"] = now
-	return db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var a domain.Account
 		if err := tx.Where("username = ?", name).Take(&a).Error; errors.Is(err, gorm.ErrRecordNotFound) {
 			return domain.Errorf(domain.ENOTFOUND, "no account named %q", name)
@@ -80,13 +80,13 @@ func (db *DB) updateAccount(ctx context.Context, name, actor, action, detail str
 		if err := tx.Where("account_id = ?", a.ID).Delete(&domain.Session{}).Error; err != nil {
 			return fmt.Errorf("store: end sessions of %s: %w", name, err)
 		}
-		return AddAudit(tx, domain.AuditEvent{At: now, Actor: actor, Action: action, Target: name, Detail: detail})
+		return addAudit(tx, domain.AuditEvent{At: now, Actor: actor, Action: action, Target: name, Detail: detail})
 	})
 }
 
 // RecordLogin notes a successful sign-in.
 func (db *DB) RecordLogin(ctx context.Context, accountID string, at time.Time) error {
-	err := db.Write.WithContext(ctx).Model(&domain.Account{}).Where("id = ?", accountID).Update("last_login_at", at).Error
+	err := db.write.WithContext(ctx).Model(&domain.Account{}).Where("id = ?", accountID).Update("last_login_at", at).Error
 	if err != nil {
 		return fmt.Errorf("store: record login: %w", err)
 	}
@@ -95,7 +95,7 @@ func (db *DB) RecordLogin(ctx context.Context, accountID string, at time.Time) e
 
 // CreateSession stores a new session.
 func (db *DB) CreateSession(ctx context.Context, s *domain.Session) error {
-	if err := db.Write.WithContext(ctx).Create(s).Error; err != nil {
+	if err := db.write.WithContext(ctx).Create(s).Error; err != nil {
 		return fmt.Errorf("store: create session: %w", err)
 	}
 	return nil
@@ -114,7 +114,7 @@ type sessionAccountRow struct {
 // Every signed-in request asks for them, so it is one query, not two.
 func (db *DB) SessionAccount(ctx context.Context, tokenHash string) (*domain.Session, *domain.Account, error) {
 	var rows []sessionAccountRow
-	err := db.Read.WithContext(ctx).Raw(`SELECT
+	err := db.read.WithContext(ctx).Raw(`SELECT
 		s.token_hash AS s_token_hash, s.account_id AS s_account_id, s.created_at AS s_created_at,
 		s.last_seen_at AS s_last_seen_at, s.expires_at AS s_expires_at, s.flash AS s_flash,
 		a.id IS NOT NULL AS account_found,
@@ -137,7 +137,7 @@ func (db *DB) SessionAccount(ctx context.Context, tokenHash string) (*domain.Ses
 
 // TouchSession moves a session's last-seen time.
 func (db *DB) TouchSession(ctx context.Context, tokenHash string, at time.Time) error {
-	err := db.Write.WithContext(ctx).Model(&domain.Session{}).Where("token_hash = ?", tokenHash).Update("last_seen_at", at).Error
+	err := db.write.WithContext(ctx).Model(&domain.Session{}).Where("token_hash = ?", tokenHash).Update("last_seen_at", at).Error
 	if err != nil {
 		return fmt.Errorf("store: touch session: %w", err)
 	}
@@ -146,7 +146,7 @@ func (db *DB) TouchSession(ctx context.Context, tokenHash string, at time.Time) 
 
 // SetFlash stores a one-time message for the session's next page.
 func (db *DB) SetFlash(ctx context.Context, tokenHash, msg string) error {
-	err := db.Write.WithContext(ctx).Model(&domain.Session{}).Where("token_hash = ?", tokenHash).Update("flash", msg).Error
+	err := db.write.WithContext(ctx).Model(&domain.Session{}).Where("token_hash = ?", tokenHash).Update("flash", msg).Error
 	if err != nil {
 		return fmt.Errorf("store: set flash: %w", err)
 	}
@@ -155,7 +155,7 @@ func (db *DB) SetFlash(ctx context.Context, tokenHash, msg string) error {
 
 // DeleteSession ends a session.
 func (db *DB) DeleteSession(ctx context.Context, tokenHash string) error {
-	if err := db.Write.WithContext(ctx).Where("token_hash = ?", tokenHash).Delete(&domain.Session{}).Error; err != nil {
+	if err := db.write.WithContext(ctx).Where("token_hash = ?", tokenHash).Delete(&domain.Session{}).Error; err != nil {
 		return fmt.Errorf("store: delete session: %w", err)
 	}
 	return nil
@@ -164,7 +164,7 @@ func (db *DB) DeleteSession(ctx context.Context, tokenHash string) error {
 // DeleteExpiredSessions removes sessions past their absolute expiry or idle
 // for longer than idle.
 func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time, idle time.Duration) (int64, error) {
-	res := db.Write.WithContext(ctx).Where("expires_at < ? OR last_seen_at < ?", now, now.Add(-idle)).Delete(&domain.Session{})
+	res := db.write.WithContext(ctx).Where("expires_at < ? OR last_seen_at < ?", now, now.Add(-idle)).Delete(&domain.Session{})
 	if res.Error != nil {
 		return 0, fmt.Errorf("store: delete expired sessions: %w", res.Error)
 	}
@@ -175,7 +175,7 @@ func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time, idle tim
 // blocked after repeated failures; zero when none is.
 func (db *DB) LoginBlockedUntil(ctx context.Context, keys []string, now time.Time) (time.Time, error) {
 	var rows []domain.LoginFailure
-	if err := db.Read.WithContext(ctx).Where("key IN ? AND blocked_until > ?", keys, now).Find(&rows).Error; err != nil {
+	if err := db.read.WithContext(ctx).Where("key IN ? AND blocked_until > ?", keys, now).Find(&rows).Error; err != nil {
 		return time.Time{}, fmt.Errorf("store: login throttle: %w", err)
 	}
 	var until time.Time
@@ -187,10 +187,12 @@ func (db *DB) LoginBlockedUntil(ctx context.Context, keys []string, now time.Tim
 	return until, nil
 }
 
-// RecordLoginFailure counts a failed sign-in for each key within window;
-// a key that reaches limit failures is blocked for block.
+// RecordLoginFailure counts a failed sign-in for each key within window
+// (from the key's first failure, half-open); a key that reaches limit
+// failures is blocked for block. A block that has ended starts the count
+// afresh.
 func (db *DB) RecordLoginFailure(ctx context.Context, keys []string, now time.Time, window time.Duration, limit int, block time.Duration) error {
-	return db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		for _, key := range keys {
 			var f domain.LoginFailure
 			err := tx.Where("key = ?", key).Take(&f).Error
@@ -200,7 +202,7 @@ func (db *DB) RecordLoginFailure(ctx context.Context, keys []string, now time.Ti
 			case err != nil:
 				return fmt.Errorf("store: read login failures: %w", err)
 			}
-			if now.Sub(f.FirstAt) > window {
+			if now.Sub(f.FirstAt) >= window || f.BlockedUntil != nil && !now.Before(*f.BlockedUntil) {
 				f.Count, f.FirstAt, f.BlockedUntil = 0, now, nil
 			}
 			f.Count++
@@ -218,7 +220,7 @@ func (db *DB) RecordLoginFailure(ctx context.Context, keys []string, now time.Ti
 
 // ClearLoginFailures forgets the failures of keys after a successful sign-in.
 func (db *DB) ClearLoginFailures(ctx context.Context, keys []string) error {
-	if err := db.Write.WithContext(ctx).Where("key IN ?", keys).Delete(&domain.LoginFailure{}).Error; err != nil {
+	if err := db.write.WithContext(ctx).Where("key IN ?", keys).Delete(&domain.LoginFailure{}).Error; err != nil {
 		return fmt.Errorf("store: clear login failures: %w", err)
 	}
 	return nil

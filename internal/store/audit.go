@@ -9,9 +9,15 @@ import (
 	"idm/internal/domain"
 )
 
-// AddAudit records an audit event inside the caller's transaction tx, so
+// AddAudit records an audit event on its own (a change that writes nothing
+// else, such as a Clear cache).
+func (db *DB) AddAudit(ctx context.Context, e domain.AuditEvent) error {
+	return addAudit(db.write.WithContext(ctx), e)
+}
+
+// addAudit records an audit event inside the caller's transaction tx, so
 // that the event and the change it describes commit together.
-func AddAudit(tx *gorm.DB, e domain.AuditEvent) error {
+func addAudit(tx *gorm.DB, e domain.AuditEvent) error {
 	if e.ID == "" {
 		e.ID = NewID()
 	}
@@ -27,11 +33,11 @@ func AddAudit(tx *gorm.DB, e domain.AuditEvent) error {
 // ListAudit returns audit events newest first, with the total count.
 func (db *DB) ListAudit(ctx context.Context, offset, limit int) ([]domain.AuditEvent, int64, error) {
 	var total int64
-	if err := db.Read.WithContext(ctx).Model(&domain.AuditEvent{}).Count(&total).Error; err != nil {
+	if err := db.read.WithContext(ctx).Model(&domain.AuditEvent{}).Count(&total).Error; err != nil {
 		return nil, 0, fmt.Errorf("store: count audit events: %w", err)
 	}
 	var events []domain.AuditEvent
-	err := db.Read.WithContext(ctx).Order("at DESC, id DESC").Offset(offset).Limit(limit).Find(&events).Error
+	err := db.read.WithContext(ctx).Order("at DESC, id DESC").Offset(offset).Limit(limit).Find(&events).Error
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list audit events: %w", err)
 	}

@@ -20,7 +20,7 @@ import (
 // them (domain.JobKeys), any others after them by key.
 func (db *DB) ListJobs(ctx context.Context) ([]domain.Job, error) {
 	var jobs []domain.Job
-	if err := db.Read.WithContext(ctx).Order("key").Find(&jobs).Error; err != nil {
+	if err := db.read.WithContext(ctx).Order("key").Find(&jobs).Error; err != nil {
 		return nil, fmt.Errorf("store: list jobs: %w", err)
 	}
 	rank := func(k domain.JobKey) int {
@@ -35,14 +35,14 @@ func (db *DB) ListJobs(ctx context.Context) ([]domain.Job, error) {
 
 // GetJob returns one job definition, or a domain ENOTFOUND error.
 func (db *DB) GetJob(ctx context.Context, key domain.JobKey) (*domain.Job, error) {
-	return getJob(db.Read.WithContext(ctx), key)
+	return getJob(db.read.WithContext(ctx), key)
 }
 
 func getJob(tx *gorm.DB, key domain.JobKey) (*domain.Job, error) {
 	var j domain.Job
 	err := tx.Where("key = ?", key).Take(&j).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, domain.Errorf(domain.ENOTFOUND, "There is no batch job %q.", key)
+		return nil, domain.NoSuchJob(string(key))
 	} else if err != nil {
 		return nil, fmt.Errorf("store: get job %s: %w", key, err)
 	}
@@ -55,12 +55,12 @@ func getJob(tx *gorm.DB, key domain.JobKey) (*domain.Job, error) {
 // changed it and when. The change and its audit event commit together. A
 // save that changes nothing writes nothing and returns the job as it is.
 //
-// The caller validates expr (cronexpr.Validate) first: the store keeps
+// The caller validates expr (domain.ValidateCronExpression) first: the store keeps
 // whatever it is given, and the scheduler refuses to schedule an invalid
 // expression and records why.
 func (db *DB) SaveJobSchedule(ctx context.Context, key domain.JobKey, expr string, enabled bool, expectedVersion int, by string) (*domain.Job, error) {
 	var saved *domain.Job
-	err := db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		cur, err := getJob(tx, key)
 		if err != nil {
 			return err
@@ -92,7 +92,7 @@ func (db *DB) SaveJobSchedule(ctx context.Context, key domain.JobKey, expr strin
 			}
 			return conflict(latest)
 		}
-		err = AddAudit(tx, domain.AuditEvent{
+		err = addAudit(tx, domain.AuditEvent{
 			At:     now,
 			Actor:  by,
 			Action: domain.AuditScheduleSave,
@@ -112,15 +112,7 @@ func (db *DB) SaveJobSchedule(ctx context.Context, key domain.JobKey, expr strin
 	return saved, nil
 }
 
-func conflict(cur *domain.Job) error {
-	who := cur.UpdatedBy
-	if who == "" {
-		who = "someone"
-	}
-	return domain.Errorf(domain.ECONFLICT,
-		"This job was changed by %s at %s since you opened it; reload to see the change",
-		who, cur.UpdatedAt.UTC().Format("2006-01-02 15:04:05 UTC"))
-}
+func conflict(cur *domain.Job) error { return domain.JobChanged(cur.UpdatedBy, cur.UpdatedAt.UTC()) }
 
 // SetJobScheduleState records what the scheduler made of a job: its next
 // run (nil when it is not scheduled) and why it could not be scheduled ("" when
@@ -131,7 +123,7 @@ func (db *DB) SetJobScheduleState(ctx context.Context, key domain.JobKey, nextRu
 	if nextRun != nil {
 		next = nextRun.UTC()
 	}
-	res := db.Write.WithContext(ctx).Model(&domain.Job{}).Where("key = ?", key).UpdateColumns(map[string]any{
+	res := db.write.WithContext(ctx).Model(&domain.Job{}).Where("key = ?", key).UpdateColumns(map[string]any{
 		"next_run_at":    next,
 		"schedule_error": scheduleErr,
 	})
@@ -139,7 +131,7 @@ func (db *DB) SetJobScheduleState(ctx context.Context, key domain.JobKey, nextRu
 		return fmt.Errorf("store: set schedule state of job %s: %w", key, res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return domain.Errorf(domain.ENOTFOUND, "There is no batch job %q.", key)
+		return domain.NoSuchJob(string(key))
 	}
 	return nil
 }
@@ -150,7 +142,7 @@ func (db *DB) SetJobScheduleState(ctx context.Context, key domain.JobKey, nextRu
 // than one already claimed). Slots are compared to the second in UTC.
 func (db *DB) ClaimJobSlot(ctx context.Context, key domain.JobKey, slot time.Time) (bool, error) {
 	s := slot.UTC().Truncate(time.Second)
-	res := db.Write.WithContext(ctx).Model(&domain.Job{}).
+	res := db.write.WithContext(ctx).Model(&domain.Job{}).
 		Where("key = ? AND (last_fired_slot IS NULL OR last_fired_slot < ?)", key, s).
 		UpdateColumn("last_fired_slot", s)
 	if res.Error != nil {

@@ -19,15 +19,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // test ends, with a fixed clock.
 func mustOpenJobsDB(t *testing.T, url string, now time.Time) *store.DB {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatalf("open %s: %v", store.Redact(url), err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
+	db := testenv.MustOpenDB(t, url)
 	db.Now = func() time.Time { return now }
 	return db
 }
@@ -137,33 +129,36 @@ func TestSaveJobSchedule(t *testing.T) {
 			}
 		})
 
-		t.Run("ConcurrentSavesOneWins", func(t *testing.T) {
-			j, err := db.GetJob(ctx, domain.JobInactive)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var wins, conflicts atomic.Int32
-			var wg sync.WaitGroup
-			for i := range 4 {
-				wg.Go(func() {
-					expr := []string{"0 1 * * *", "0 2 * * *", "0 3 * * *", "0 4 * * *"}[i]
-					_, err := db.SaveJobSchedule(ctx, domain.JobInactive, expr, true, j.Version, "admin")
-					switch domain.ErrorCode(err) {
-					case "":
-						wins.Add(1)
-					case domain.ECONFLICT:
-						conflicts.Add(1)
-					default:
-						t.Errorf("save: %v", err)
-					}
-				})
-			}
-			wg.Wait()
-			if wins.Load() != 1 || conflicts.Load() != 3 {
-				t.Errorf("wins = %d, conflicts = %d; want 1 and 3", wins.Load(), conflicts.Load())
+		t.Run("ConcurrentSavesOneWins", func(t *testing.T) { concurrentSavesOneWins(t, db) })
+	})
+}
+
+func concurrentSavesOneWins(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	j, err := db.GetJob(ctx, domain.JobInactive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wins, conflicts atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			expr := []string{"0 1 * * *", "0 2 * * *", "0 3 * * *", "0 4 * * *"}[i]
+			_, err := db.SaveJobSchedule(ctx, domain.JobInactive, expr, true, j.Version, "admin")
+			switch domain.ErrorCode(err) {
+			case "":
+				wins.Add(1)
+			case domain.ECONFLICT:
+				conflicts.Add(1)
+			default:
+				t.Errorf("save: %v", err)
 			}
 		})
-	})
+	}
+	wg.Wait()
+	if wins.Load() != 1 || conflicts.Load() != 3 {
+		t.Errorf("wins = %d, conflicts = %d; want 1 and 3", wins.Load(), conflicts.Load())
+	}
 }
 
 func TestSetJobScheduleState(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 // (domain.DefaultLDAPSettings, version 0) when none were saved yet.
 func (db *DB) LDAPSettings(ctx context.Context) (domain.LDAPSettings, error) {
 	var s domain.LDAPSettings
-	err := db.Read.WithContext(ctx).Where("id = ?", 1).Take(&s).Error
+	err := db.read.WithContext(ctx).Where("id = ?", 1).Take(&s).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return domain.DefaultLDAPSettings(), nil
 	} else if err != nil {
@@ -29,7 +29,7 @@ func (db *DB) LDAPSettings(ctx context.Context) (domain.LDAPSettings, error) {
 // and returns the saved settings with the new version. The bind password is
 // never put in the audit detail: a change says only "bind password changed".
 func (db *DB) SaveLDAPSettings(ctx context.Context, s domain.LDAPSettings, actor string) (domain.LDAPSettings, error) {
-	err := db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var old domain.LDAPSettings
 		err := tx.Where("id = ?", 1).Take(&old).Error
 		exists := err == nil
@@ -61,7 +61,7 @@ func (db *DB) SaveLDAPSettings(ctx context.Context, s domain.LDAPSettings, actor
 			}
 			return fmt.Errorf("store: save ldap settings: %w", err)
 		}
-		return AddAudit(tx, domain.AuditEvent{
+		return addAudit(tx, domain.AuditEvent{
 			At: s.UpdatedAt, Actor: actor, Action: domain.AuditLDAPSave, Target: "ldap_settings",
 			Detail: DiffLDAPSettings(&old, &s),
 		})
@@ -116,7 +116,7 @@ func DiffLDAPSettings(a, b *domain.LDAPSettings) string {
 // SetThresholdOverride allows (or stops allowing) the next inactive run to
 // deactivate more users than the limit, and audits it.
 func (db *DB) SetThresholdOverride(ctx context.Context, allow bool, actor string) error {
-	return db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var s domain.LDAPSettings
 		err := tx.Where("id = ?", 1).Take(&s).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -132,7 +132,7 @@ func (db *DB) SetThresholdOverride(ctx context.Context, allow bool, actor string
 		if !allow {
 			detail = "the permission for the next inactive run to pass the limit was withdrawn"
 		}
-		return AddAudit(tx, domain.AuditEvent{Actor: actor, Action: domain.AuditThresholdOverride, Target: "ldap_settings", Detail: detail})
+		return addAudit(tx, domain.AuditEvent{Actor: actor, Action: domain.AuditThresholdOverride, Target: "ldap_settings", Detail: detail})
 	})
 }
 
@@ -141,7 +141,7 @@ func (db *DB) SetThresholdOverride(ctx context.Context, allow bool, actor string
 // permission was there (only one run can take it) and audits the use.
 func (db *DB) ConsumeThresholdOverride(ctx context.Context, runID string) (bool, error) {
 	var used bool
-	err := db.Write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&domain.LDAPSettings{}).Where("id = ? AND allow_next_past_threshold = ?", 1, true).
 			Update("allow_next_past_threshold", false)
 		if res.Error != nil {
@@ -151,7 +151,7 @@ func (db *DB) ConsumeThresholdOverride(ctx context.Context, runID string) (bool,
 		if !used {
 			return nil
 		}
-		return AddAudit(tx, domain.AuditEvent{
+		return addAudit(tx, domain.AuditEvent{
 			Actor: "run " + runID, Action: domain.AuditThresholdOverride, Target: "ldap_settings",
 			Detail: "the permission to pass the deactivation limit was used by run " + runID,
 		})

@@ -56,7 +56,7 @@ func (db *DB) RunsSummary(ctx context.Context, keys []domain.JobKey, freshAfter 
 		args = append(args, k, domain.RunRunning, k, false, ok[0], ok[1])
 	}
 	var rows []summaryRow
-	if err := db.Read.WithContext(ctx).Raw(strings.Join(parts, " UNION ALL "), args...).Scan(&rows).Error; err != nil {
+	if err := db.read.WithContext(ctx).Raw(strings.Join(parts, " UNION ALL "), args...).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("store: runs summary: %w", err)
 	}
 	out := &RunsSummary{Last: map[domain.JobKey]domain.Run{}, LastSuccessful: map[domain.JobKey]domain.Run{}}

@@ -76,20 +76,23 @@ func TestRunsSummary(t *testing.T) {
 				t.Errorf("running = %+v, want only run 5 (run %s has a stale heartbeat)", s.Running, dead.ID)
 			}
 		})
-		t.Run("SameAsSeparateQueries", func(t *testing.T) {
-			running, err := db.RunningRuns(ctx, db.Now().Add(-2*time.Minute))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(running) != len(s.Running) || running[0].ID != s.Running[0].ID || !running[0].StartedAt.Equal(s.Running[0].StartedAt) {
-				t.Errorf("RunningRuns = %+v, summary %+v", running, s.Running)
-			}
-			last, err := db.LastSuccessfulRun(ctx, domain.JobActive)
-			got := s.LastSuccessful[domain.JobActive]
-			if err != nil || last == nil || last.ID != got.ID || last.RunCounts != got.RunCounts || !last.StartedAt.Equal(got.StartedAt) ||
-				got.FinishedAt == nil || !last.FinishedAt.Equal(*got.FinishedAt) {
-				t.Errorf("LastSuccessfulRun = %+v %v, summary %+v", last, err, s.LastSuccessful[domain.JobActive])
-			}
-		})
+		t.Run("SameAsSeparateQueries", func(t *testing.T) { summaryAsSeparateQueries(t, db, s) })
 	})
+}
+
+func summaryAsSeparateQueries(t *testing.T, db *store.DB, s *store.RunsSummary) {
+	ctx := context.Background()
+	running, err := db.RunningRuns(ctx, db.Now().Add(-2*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(running) != len(s.Running) || running[0].ID != s.Running[0].ID || !running[0].StartedAt.Equal(s.Running[0].StartedAt) {
+		t.Errorf("RunningRuns = %+v, summary %+v", running, s.Running)
+	}
+	last, err := db.LastSuccessfulRun(ctx, domain.JobActive)
+	got := s.LastSuccessful[domain.JobActive]
+	if err != nil || last == nil || last.ID != got.ID || last.RunCounts != got.RunCounts || !last.StartedAt.Equal(got.StartedAt) ||
+		got.FinishedAt == nil || !last.FinishedAt.Equal(*got.FinishedAt) {
+		t.Errorf("LastSuccessfulRun = %+v %v, summary %+v", last, err, s.LastSuccessful[domain.JobActive])
+	}
 }

@@ -78,7 +78,8 @@ func TestSQLiteURL(t *testing.T) {
 	}
 	defer db.Close()
 	var one int
-	if err := db.Read.Raw("SELECT 1").Scan(&one).Error; err != nil || one != 1 {
+	pools := db.Pools() // the reader last
+	if err := pools[len(pools)-1].Raw("SELECT 1").Scan(&one).Error; err != nil || one != 1 {
 		t.Fatalf("SELECT 1 = %d, %v", one, err)
 	}
 }
@@ -156,14 +157,7 @@ func TestEachStore(t *testing.T) {
 	var names []string
 	testenv.EachStore(t, func(t *testing.T, url string) {
 		names = append(names, t.Name())
-		db, err := store.Open(t.Context(), url)
-		if err != nil {
-			t.Fatalf("store.Open: %v", err)
-		}
-		defer db.Close()
-		if err := db.Migrate(t.Context()); err != nil {
-			t.Fatalf("migrate: %v", err)
-		}
+		testenv.MustOpenDB(t, url) // opens and migrates, or fails the test
 	})
 	want := []string{"TestEachStore/sqlite", "TestEachStore/postgres"}
 	if !slices.Equal(names, want) {
@@ -278,51 +272,76 @@ func TestSlapd(t *testing.T) {
 		}
 	})
 
-	t.Run("StartTLSWithCACert", func(t *testing.T) {
-		c, err := ldap.DialURL(s.URL)
-		if err != nil {
-			t.Fatal(err)
+	t.Run("StartTLSWithCACert", func(t *testing.T) { slapdStartTLSWithCACert(t, s) })
+
+	t.Run("LDAPSWithCACert", func(t *testing.T) { slapdLDAPSWithCACert(t, s) })
+
+	t.Run("StartTLSUnknownCAFails", func(t *testing.T) { slapdStartTLSUnknownCAFails(t, s) })
+
+	t.Run("ModifyLocksUnlocksAddsRenames", func(t *testing.T) { slapdModifyLocksUnlocksAddsRenames(t, s, conn) })
+
+	t.Run("StopStartKeepsData", func(t *testing.T) {
+		s.Stop()
+		if c, err := ldap.DialURL(s.URL); err == nil {
+			c.Close()
+			t.Fatal("dial succeeded with slapd stopped")
 		}
-		defer c.Close()
-		c.SetTimeout(5 * time.Second)
-		if err := c.StartTLS(s.TLSConfig()); err != nil {
-			t.Fatalf("StartTLS: %v", err)
-		}
-		if err := c.Bind(s.AdminDN, s.AdminPassword); err != nil {
-			t.Fatalf("bind over StartTLS: %v", err)
+		start := time.Now()
+		s.Start()
+		t.Logf("restart took %v", time.Since(start))
+		c := s.Conn(t)
+		locked, _ := search(t, c, s.BaseDN, inactiveFilter, 100, "uid")
+		if got, want := uids(locked), []string{"alice", "frank", "ivan"}; !slices.Equal(got, want) {
+			t.Errorf("inactive after restart = %v, want %v", got, want)
 		}
 	})
+}
 
-	t.Run("LDAPSWithCACert", func(t *testing.T) {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM([]byte(s.CACertPEM)) {
-			t.Fatal("CACertPEM holds no certificate")
-		}
-		c, err := ldap.DialURL(s.LDAPSURL, ldap.DialWithTLSConfig(&tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}))
-		if err != nil {
-			t.Fatalf("dial %s: %v", s.LDAPSURL, err)
-		}
-		defer c.Close()
-		if err := c.Bind(s.AdminDN, s.AdminPassword); err != nil {
-			t.Fatalf("bind over ldaps: %v", err)
-		}
-	})
+func slapdStartTLSUnknownCAFails(t *testing.T, s *testenv.Slapd) {
+	c, err := ldap.DialURL(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetTimeout(5 * time.Second)
+	if err := c.StartTLS(&tls.Config{ServerName: "127.0.0.1"}); err == nil {
+		t.Fatal("StartTLS trusted a certificate from an unknown CA")
+	}
+}
 
-	t.Run("StartTLSUnknownCAFails", func(t *testing.T) {
-		c, err := ldap.DialURL(s.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetTimeout(5 * time.Second)
-		if err := c.StartTLS(&tls.Config{ServerName: "127.0.0.1"}); err == nil {
-			t.Fatal("StartTLS trusted a certificate from an unknown CA")
-		}
-	})
+func slapdStartTLSWithCACert(t *testing.T, s *testenv.Slapd) {
+	c, err := ldap.DialURL(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetTimeout(5 * time.Second)
+	if err := c.StartTLS(s.TLSConfig()); err != nil {
+		t.Fatalf("StartTLS: %v", err)
+	}
+	if err := c.Bind(s.AdminDN, s.AdminPassword); err != nil {
+		t.Fatalf("bind over StartTLS: %v", err)
+	}
+}
 
-	t.Run("ModifyLocksUnlocksAddsRenames", func(t *testing.T) {
-		before, _ := search(t, conn, s.PeopleDN, "(uid=erin)", 10, "entryUUID")
-		s.Modify(t, `dn: uid=alice,ou=people,dc=example,dc=com
+func slapdLDAPSWithCACert(t *testing.T, s *testenv.Slapd) {
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM([]byte(s.CACertPEM)) {
+		t.Fatal("CACertPEM holds no certificate")
+	}
+	c, err := ldap.DialURL(s.LDAPSURL, ldap.DialWithTLSConfig(&tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}))
+	if err != nil {
+		t.Fatalf("dial %s: %v", s.LDAPSURL, err)
+	}
+	defer c.Close()
+	if err := c.Bind(s.AdminDN, s.AdminPassword); err != nil {
+		t.Fatalf("bind over ldaps: %v", err)
+	}
+}
+
+func slapdModifyLocksUnlocksAddsRenames(t *testing.T, s *testenv.Slapd, conn *ldap.Conn) {
+	before, _ := search(t, conn, s.PeopleDN, "(uid=erin)", 10, "entryUUID")
+	s.Modify(t, `dn: uid=alice,ou=people,dc=example,dc=com
 changetype: modify
 add: pwdAccountLockedTime
 pwdAccountLockedTime: 20260101000000Z
@@ -346,39 +365,22 @@ changetype: modrdn
 newrdn: uid=erin2
 deleteoldrdn: 1
 `)
-		locked, _ := search(t, conn, s.BaseDN, inactiveFilter, 100, "uid")
-		if got, want := uids(locked), []string{"alice", "frank", "ivan"}; !slices.Equal(got, want) {
-			t.Errorf("inactive after modify = %v, want %v", got, want)
+	locked, _ := search(t, conn, s.BaseDN, inactiveFilter, 100, "uid")
+	if got, want := uids(locked), []string{"alice", "frank", "ivan"}; !slices.Equal(got, want) {
+		t.Errorf("inactive after modify = %v, want %v", got, want)
+	}
+	active, _ := search(t, conn, s.BaseDN, activeFilter, 100, "uid", "entryUUID")
+	if got, want := uids(active), []string{"carol", "dave", "erin2", "grace", "heidi", "judy", "zoe"}; !slices.Equal(got, want) {
+		t.Errorf("active after modify = %v, want %v", got, want)
+	}
+	for _, e := range active {
+		if e.GetAttributeValue("uid") == "zoe" && e.GetAttributeValue("entryUUID") == "" {
+			t.Error("added entry has no entryUUID")
 		}
-		active, _ := search(t, conn, s.BaseDN, activeFilter, 100, "uid", "entryUUID")
-		if got, want := uids(active), []string{"carol", "dave", "erin2", "grace", "heidi", "judy", "zoe"}; !slices.Equal(got, want) {
-			t.Errorf("active after modify = %v, want %v", got, want)
+		if e.GetAttributeValue("uid") == "erin2" && e.GetAttributeValue("entryUUID") != before[0].GetAttributeValue("entryUUID") {
+			t.Error("entryUUID changed on rename")
 		}
-		for _, e := range active {
-			if e.GetAttributeValue("uid") == "zoe" && e.GetAttributeValue("entryUUID") == "" {
-				t.Error("added entry has no entryUUID")
-			}
-			if e.GetAttributeValue("uid") == "erin2" && e.GetAttributeValue("entryUUID") != before[0].GetAttributeValue("entryUUID") {
-				t.Error("entryUUID changed on rename")
-			}
-		}
-	})
-
-	t.Run("StopStartKeepsData", func(t *testing.T) {
-		s.Stop()
-		if c, err := ldap.DialURL(s.URL); err == nil {
-			c.Close()
-			t.Fatal("dial succeeded with slapd stopped")
-		}
-		start := time.Now()
-		s.Start()
-		t.Logf("restart took %v", time.Since(start))
-		c := s.Conn(t)
-		locked, _ := search(t, c, s.BaseDN, inactiveFilter, 100, "uid")
-		if got, want := uids(locked), []string{"alice", "frank", "ivan"}; !slices.Equal(got, want) {
-			t.Errorf("inactive after restart = %v, want %v", got, want)
-		}
-	})
+	}
 }
 
 // TestSlapdManyEntries checks the limits: an anonymous search without paging

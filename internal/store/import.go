@@ -1,0 +1,219 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"idm/internal/domain"
+)
+
+// ImportUser creates or updates one user with its credentials, certificates
+// and role assignments, all in one transaction: a record is written whole or
+// not at all. The user is found by username, credentials by type and serial,
+// certificates by issuer and serial, roles by name (created when missing).
+// A role listed in d is (re)assigned; assignments not listed are left as
+// they are. Re-importing the same record changes nothing; changed reports
+// whether anything was written.
+func (db *DB) ImportUser(ctx context.Context, d UserDetail) (changed bool, err error) {
+	now := db.Now()
+	err = db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		changed = false
+		var u domain.User
+		err := tx.Where("username = ?", d.Username).Take(&u).Error
+		switch {
+		case errors.Is(err, gorm.ErrRecordNotFound):
+			u = d.User
+			u.ID, u.CreatedAt, u.UpdatedAt = NewID(), now, now
+			if err := tx.Create(&u).Error; err != nil {
+				return importError("user "+d.Username, err)
+			}
+			changed = true
+		case err != nil:
+			return fmt.Errorf("store: import: find user %s: %w", d.Username, err)
+		default:
+			ch, err := updateImportedUser(tx, &u, &d.User, now)
+			if err != nil {
+				return err
+			}
+			changed = ch
+		}
+		for _, c := range d.Credentials {
+			ch, err := importCredential(tx, u.ID, c, now)
+			if err != nil {
+				return err
+			}
+			changed = changed || ch
+		}
+		for _, r := range d.Roles {
+			ch, err := importRole(tx, u.ID, r.RoleName, now)
+			if err != nil {
+				return err
+			}
+			changed = changed || ch
+		}
+		return nil
+	})
+	return changed, err
+}
+
+// updateImportedUser brings the stored user u in line with the record's
+// want, writing only what differs.
+func updateImportedUser(tx *gorm.DB, u, want *domain.User, now time.Time) (bool, error) {
+	set := map[string]any{}
+	if u.DirectoryID == nil != (want.DirectoryID == nil) || u.DirectoryID != nil && *u.DirectoryID != *want.DirectoryID {
+		set["directory_id"] = want.DirectoryID
+	}
+	for i, f := range domain.UserFields(u) {
+		if w := domain.UserFields(want)[i]; f[1] != w[1] {
+			set[f[0]] = w[1]
+		}
+	}
+	if u.State != want.State {
+		set["state"] = want.State
+	}
+	if u.Source != want.Source {
+		set["source"] = want.Source
+	}
+	if len(set) == 0 {
+		return false, nil
+	}
+	set["updated_at"] = now
+	if err := tx.Table("users").Where("id = ?", u.ID).Updates(set).Error; err != nil {
+		return false, importError("user "+want.Username, err)
+	}
+	return true, nil
+}
+
+func importError(what string, err error) error {
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return domain.Errorf(domain.ECONFLICT, "%s conflicts with a stored one (a unique value is already taken)", what)
+	}
+	return fmt.Errorf("store: import %s: %w", what, err)
+}
+
+func importCredential(tx *gorm.DB, userID string, c CredentialDetail, now time.Time) (bool, error) {
+	changed := false
+	var have domain.Credential
+	what := "credential " + string(c.Type) + " " + c.Serial
+	err := tx.Where("type = ? AND serial = ?", c.Type, c.Serial).Take(&have).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		have = c.Credential
+		have.ID, have.UserID, have.CreatedAt, have.UpdatedAt = NewID(), userID, now, now
+		if err := tx.Create(&have).Error; err != nil {
+			return false, importError(what, err)
+		}
+		changed = true
+	case err != nil:
+		return false, fmt.Errorf("store: import: find %s: %w", what, err)
+	case have.UserID != userID:
+		return false, domain.Errorf(domain.ECONFLICT, "%s belongs to another user", what)
+	case have.State != c.State:
+		if err := tx.Table("credentials").Where("id = ?", have.ID).
+			Updates(map[string]any{"state": c.State, "updated_at": now}).Error; err != nil {
+			return false, importError(what, err)
+		}
+		changed = true
+	}
+	for _, cert := range c.Certificates {
+		ch, err := importCertificate(tx, have.ID, cert, now)
+		if err != nil {
+			return false, err
+		}
+		changed = changed || ch
+	}
+	return changed, nil
+}
+
+// importCertificate creates or updates one certificate of credential credID.
+func importCertificate(tx *gorm.DB, credID string, cert domain.Certificate, now time.Time) (bool, error) {
+	var hc domain.Certificate
+	cwhat := "certificate " + cert.Serial + " of " + cert.Issuer
+	err := tx.Where("issuer = ? AND serial = ?", cert.Issuer, cert.Serial).Take(&hc).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		hc = cert
+		hc.ID, hc.CredentialID, hc.CreatedAt, hc.UpdatedAt = NewID(), credID, now, now
+		if err := tx.Create(&hc).Error; err != nil {
+			return false, importError(cwhat, err)
+		}
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("store: import: find %s: %w", cwhat, err)
+	case hc.CredentialID != credID:
+		return false, domain.Errorf(domain.ECONFLICT, "%s belongs to another credential", cwhat)
+	}
+	set := map[string]any{}
+	if hc.State != cert.State {
+		set["state"] = cert.State
+	}
+	if hc.Subject != cert.Subject {
+		set["subject"] = cert.Subject
+	}
+	if !hc.NotBefore.Equal(cert.NotBefore) {
+		set["not_before"] = cert.NotBefore
+	}
+	if !hc.NotAfter.Equal(cert.NotAfter) {
+		set["not_after"] = cert.NotAfter
+	}
+	if !equalStr(hc.RevocationReason, cert.RevocationReason) {
+		set["revocation_reason"] = cert.RevocationReason
+	}
+	if hc.RevokedAt == nil != (cert.RevokedAt == nil) || hc.RevokedAt != nil && !hc.RevokedAt.Equal(*cert.RevokedAt) {
+		set["revoked_at"] = cert.RevokedAt
+	}
+	if len(set) == 0 {
+		return false, nil
+	}
+	set["updated_at"] = now
+	if err := tx.Table("certificates").Where("id = ?", hc.ID).Updates(set).Error; err != nil {
+		return false, importError(cwhat, err)
+	}
+	return true, nil
+}
+
+func equalStr(a, b *string) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return *a == *b
+}
+
+func importRole(tx *gorm.DB, userID, name string, now time.Time) (bool, error) {
+	changed := false
+	var role domain.Role
+	err := tx.Where("name = ?", name).Take(&role).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		role = domain.Role{ID: NewID(), Name: name}
+		if err := tx.Create(&role).Error; err != nil {
+			return false, importError("role "+name, err)
+		}
+		changed = true
+	case err != nil:
+		return false, fmt.Errorf("store: import: find role %s: %w", name, err)
+	}
+	var ra domain.RoleAssignment
+	err = tx.Where("user_id = ? AND role_id = ?", userID, role.ID).Take(&ra).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		ra = domain.RoleAssignment{ID: NewID(), UserID: userID, RoleID: role.ID, AssignedAt: now}
+		if err := tx.Create(&ra).Error; err != nil {
+			return false, importError("role assignment "+name, err)
+		}
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("store: import: find role assignment %s: %w", name, err)
+	case ra.WithdrawnAt != nil:
+		if err := tx.Table("role_assignments").Where("id = ?", ra.ID).
+			Updates(map[string]any{"withdrawn_at": nil, "withdrawn_by": nil, "assigned_at": now}).Error; err != nil {
+			return false, importError("role assignment "+name, err)
+		}
+		return true, nil
+	}
+	return changed, nil
+}

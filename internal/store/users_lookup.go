@@ -1,0 +1,157 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"idm/internal/domain"
+)
+
+// UsersByDirectoryIDs returns the users holding any of the stable directory
+// identifiers ids, keyed by identifier, in one query per chunk.
+func (db *DB) UsersByDirectoryIDs(ctx context.Context, ids []string) (map[string]*domain.User, error) {
+	out := make(map[string]*domain.User, len(ids))
+	err := chunks(ids, func(c []string) error {
+		var users []domain.User
+		if err := db.read.WithContext(ctx).Where(db.inStrings("directory_id", c)).Find(&users).Error; err != nil {
+			return fmt.Errorf("store: users by directory id: %w", err)
+		}
+		for i := range users {
+			out[*users[i].DirectoryID] = &users[i]
+		}
+		return nil
+	})
+	return out, err
+}
+
+// UsersByUsernames returns the users with any of the usernames names, keyed
+// by username, in one query per chunk.
+func (db *DB) UsersByUsernames(ctx context.Context, names []string) (map[string]*domain.User, error) {
+	out := make(map[string]*domain.User, len(names))
+	err := chunks(names, func(c []string) error {
+		var users []domain.User
+		if err := db.read.WithContext(ctx).Where(db.inStrings("username", c)).Find(&users).Error; err != nil {
+			return fmt.Errorf("store: users by username: %w", err)
+		}
+		for i := range users {
+			out[users[i].Username] = &users[i]
+		}
+		return nil
+	})
+	return out, err
+}
+
+// LoadHoldings loads the credentials, certificates and role assignments of
+// the users userIDs in three queries per chunk, keyed by user id. With
+// activeRolesOnly, withdrawn role assignments are left out.
+func (db *DB) LoadHoldings(ctx context.Context, userIDs []string, activeRolesOnly bool) (map[string]*Holdings, error) {
+	out := make(map[string]*Holdings, len(userIDs))
+	for _, id := range userIDs {
+		out[id] = &Holdings{}
+	}
+	q := db.read.WithContext(ctx)
+	err := chunks(userIDs, func(ids []string) error {
+		var creds []domain.Credential
+		if err := q.Where(db.inStrings("user_id", ids)).Order("user_id, type, serial").Find(&creds).Error; err != nil {
+			return fmt.Errorf("store: load credentials: %w", err)
+		}
+		credIDs := make([]string, len(creds))
+		for i, c := range creds {
+			credIDs[i] = c.ID
+		}
+		certsByCred := map[string][]domain.Certificate{}
+		if err := chunks(credIDs, func(cids []string) error {
+			var certs []domain.Certificate
+			if err := q.Where(db.inStrings("credential_id", cids)).Order("credential_id, issuer, serial").Find(&certs).Error; err != nil {
+				return fmt.Errorf("store: load certificates: %w", err)
+			}
+			for _, c := range certs {
+				certsByCred[c.CredentialID] = append(certsByCred[c.CredentialID], c)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, c := range creds {
+			h := out[c.UserID]
+			h.Credentials = append(h.Credentials, CredentialDetail{Credential: c, Certificates: certsByCred[c.ID]})
+		}
+		var rows []RoleDetail
+		rq := q.Table("role_assignments").
+			Select("role_assignments.*, roles.name AS role_name").
+			Joins("JOIN roles ON roles.id = role_assignments.role_id").
+			Where(db.inStrings("role_assignments.user_id", ids))
+		if activeRolesOnly {
+			rq = rq.Where("role_assignments.withdrawn_at IS NULL")
+		}
+		if err := rq.Order("role_assignments.user_id, roles.name").Scan(&rows).Error; err != nil {
+			return fmt.Errorf("store: load role assignments: %w", err)
+		}
+		for _, r := range rows {
+			h := out[r.UserID]
+			h.Roles = append(h.Roles, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CountUsers counts users in state (any state when "") from source (any
+// source when "").
+func (db *DB) CountUsers(ctx context.Context, state domain.UserState, source string) (int, error) {
+	q := db.read.WithContext(ctx).Model(&domain.User{})
+	if state != "" {
+		q = q.Where("state = ?", state)
+	}
+	if source != "" {
+		q = q.Where("source = ?", source)
+	}
+	var n int64
+	if err := q.Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("store: count users: %w", err)
+	}
+	return int(n), nil
+}
+
+// UserFilter selects users for EachUser; empty fields select everything.
+type UserFilter struct {
+	State  domain.UserState
+	Source string
+	// Columns, when set, loads only these columns (id is always loaded).
+	Columns []string
+}
+
+// EachUser calls fn with the users matching f, chunk at a time in id order,
+// so that callers walk every user without holding them all in memory.
+func (db *DB) EachUser(ctx context.Context, f UserFilter, chunk int, fn func([]domain.User) error) error {
+	after := ""
+	for {
+		q := db.read.WithContext(ctx).Where("id > ?", after)
+		if f.State != "" {
+			q = q.Where("state = ?", f.State)
+		}
+		if f.Source != "" {
+			q = q.Where("source = ?", f.Source)
+		}
+		if len(f.Columns) > 0 {
+			q = q.Select(append([]string{"id"}, f.Columns...))
+		}
+		var users []domain.User
+		if err := q.Order("id").Limit(chunk).Find(&users).Error; err != nil {
+			return fmt.Errorf("store: walk users: %w", err)
+		}
+		if len(users) == 0 {
+			return nil
+		}
+		if err := fn(users); err != nil {
+			return err
+		}
+		if len(users) < chunk {
+			return nil
+		}
+		after = users[len(users)-1].ID
+	}
+}
