@@ -178,17 +178,7 @@ func (c *Conn) testFilter(ctx context.Context, step, filter, jobFilter string) (
 	if err != nil {
 		return res, &StepError{Step: StepFilter, Subject: filter, Err: err}
 	}
-	seen := map[string]bool{}
-	err = c.pages(ctx, jobFilter, []string{"1.1"}, c.pageSize(), func(page *ldap.SearchResult) error {
-		res.Count += len(page.Entries)
-		for _, ref := range page.Referrals {
-			if !seen[ref] {
-				seen[ref] = true
-				res.Referrals = append(res.Referrals, ref)
-			}
-		}
-		return nil
-	})
+	err = c.pages(ctx, jobFilter, []string{"1.1"}, c.pageSize(), &filterSink{res: &res, seen: map[string]bool{}})
 	if err != nil {
 		return res, err
 	}
@@ -196,6 +186,25 @@ func (c *Conn) testFilter(ctx context.Context, step, filter, jobFilter string) (
 		res.Warning = c.noMatchWarning(ctx, compiled)
 	}
 	return res, nil
+}
+
+// filterSink counts a filter's entries and collects the references its
+// pages return, each once.
+type filterSink struct {
+	res  *FilterResult
+	seen map[string]bool
+}
+
+func (f *filterSink) entry(*rawEntry) { f.res.Count++ }
+
+func (f *filterSink) flush(referrals []string) error {
+	for _, ref := range referrals {
+		if !f.seen[ref] {
+			f.seen[ref] = true
+			f.res.Referrals = append(f.res.Referrals, ref)
+		}
+	}
+	return nil
 }
 
 // detail is the step's line: the count, what was not followed, and the
