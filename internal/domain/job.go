@@ -49,6 +49,7 @@ const (
 	TriggerSchedule = "schedule"
 	TriggerManual   = "manual"
 	TriggerCLI      = "command line"
+	TriggerAPI      = "api"
 )
 
 // RunStatus is where a run is, or how it ended.
