@@ -75,7 +75,9 @@ func (t *Tokens) Create(ctx context.Context, account, name, expires, actor strin
 }
 
 // List returns every token, newest first.
-func (t *Tokens) List(ctx context.Context) ([]store.TokenDetail, error) { return t.store.ListTokens(ctx) }
+func (t *Tokens) List(ctx context.Context) ([]store.TokenDetail, error) {
+	return t.store.ListTokens(ctx)
+}
 
 // Revoke revokes token id for good, audited as done by actor.
 func (t *Tokens) Revoke(ctx context.Context, id, actor string) (*store.TokenDetail, error) {
