@@ -11,13 +11,15 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"idm/internal/admin"
 	"idm/static"
 )
 
 // Server serves Admin and Operator.
 type Server struct {
-	deps Deps
-	log  *slog.Logger
+	deps  Deps
+	log   *slog.Logger
+	admin *admin.Service
 }
 
 // New builds the HTTP handler; it refuses deps without a service.
@@ -26,6 +28,8 @@ func New(deps Deps) (http.Handler, error) {
 		return nil, err
 	}
 	s := &Server{deps: deps, log: deps.Logger}
+	s.admin = admin.New(admin.Deps{Store: deps.Store, Scheduler: deps.Scheduler, Notify: deps.Notify, Box: deps.Box,
+		Location: deps.Location, Now: deps.Now, Logger: deps.Logger})
 	return s.routes(), nil
 }
 
