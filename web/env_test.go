@@ -72,6 +72,8 @@ type envOptions struct {
 	scheduledRuns bool
 	// statements records every SQL statement of the store from the start.
 	statements bool
+	// logs, when set, receives every log line, debug ones included.
+	logs io.Writer
 }
 
 // testEnv is the web handler over everything serve wires, served both
@@ -115,6 +117,9 @@ func newEnv(t *testing.T, o envOptions) *testEnv {
 	// Warnings and errors only: the pages and the scheduler log every
 	// request and save at Info.
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if o.logs != nil {
+		log = slog.New(slog.NewTextHandler(o.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	e.eng = engine.New(engine.Deps{DB: e.db, Dial: o.dial, OpenSecret: e.box.Open, Instance: "web-test", Now: e.db.Now, Logger: log})
 	t.Cleanup(func() {
 		if err := e.eng.Shutdown(context.Background()); err != nil {
@@ -124,7 +129,7 @@ func newEnv(t *testing.T, o envOptions) *testEnv {
 	e.startScheduler(o.scheduledRuns, log)
 	e.cache = opcache.New(e.db, e.loc, e.db.Now)
 	e.h, err = web.New(web.Deps{
-		Store: e.db, Auth: auth.New(e.db, e.db.Now, time.Hour, 8*time.Hour), Box: e.box,
+		Store: e.db, Auth: auth.New(e.db, e.db.Now, time.Hour, 8*time.Hour), Box: e.box, Tokens: auth.NewTokens(e.db, e.db.Now),
 		Scheduler: e.sched, Engine: e.eng, Cache: e.cache, Notify: e.notified,
 		Location: e.loc, Now: o.now, Logger: log,
 	})

@@ -8,8 +8,8 @@ import (
 	"github.com/a-h/templ"
 
 	"idm/internal/domain"
-	"idm/web/errkind"
 	"idm/templates"
+	"idm/web/errkind"
 )
 
 // statusOf is the HTTP status of err's kind (errkind: the API's too).
