@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"time"
 
@@ -91,7 +92,7 @@ type server struct {
 func New(d Deps) http.Handler {
 	r := chi.NewRouter()
 	s := &server{d: d}
-	r.Use(s.withLogger, s.recoverer)
+	r.Use(s.withLogger, s.recoverer, s.readableQuery)
 	s.api = humachi.New(r, config())
 	s.registerJobs()
 	s.registerRuns()
@@ -183,6 +184,26 @@ func (s *server) withLogger(next http.Handler) http.Handler {
 	})
 }
 
+// readableQuery refuses a query string that does not decode or names a
+// parameter twice: huma would read the first as empty and the second not at
+// all, and answer as if the client had sent something else.
+func (s *server) readableQuery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			s.writeError(w, problemOf(domain.Errorf(domain.EMALFORMED, "The query string could not be read (%v).", err)))
+			return
+		}
+		for name, values := range q {
+			if len(values) > 1 {
+				s.writeError(w, problemOf(domain.Invalid(name, "Give %s once, not %d times", name, len(values))))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // recoverer answers a panic with a 500 in the error shape (the pages'
 // recoverer would answer with an HTML page).
 func (s *server) recoverer(next http.Handler) http.Handler {
@@ -193,7 +214,7 @@ func (s *server) recoverer(next http.Handler) http.Handler {
 					panic(p)
 				}
 				s.d.Logger.Error("panic in api handler", "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
-				s.writeError(w, s.problem(r.Context(), fmt.Errorf("panic: %v", p)))
+				s.writeError(w, problemOf(fmt.Errorf("panic: %v", p)))
 			}
 		}()
 		next.ServeHTTP(w, r)

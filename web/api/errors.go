@@ -88,10 +88,11 @@ func newError(status int, msg string, errs ...error) huma.StatusError {
 	var fields domain.FieldErrors
 	for _, err := range errs {
 		var d huma.ErrorDetailer
-		if errors.As(err, &d) {
+		switch {
+		case errors.As(err, &d):
 			det := d.ErrorDetail()
 			fields.Add(fieldOf(det.Location), "%s", det.Message)
-		} else if err != nil {
+		case err != nil:
 			fields.Add("", "%s", domain.ErrorMessage(err))
 		}
 	}
@@ -100,9 +101,22 @@ func newError(status int, msg string, errs ...error) huma.StatusError {
 	}
 	e.Body.Message = sentence(msg)
 	if len(fields) > 0 {
-		e.Body.Message += ": " + fields.Text()
+		e.Body.Message += ": " + listed(fields)
 	}
 	return e
+}
+
+// listed is the field problems in one line: "field: message" each, the
+// message alone for the request as a whole.
+func listed(fields domain.FieldErrors) string {
+	parts := make([]string, len(fields))
+	for i, f := range fields {
+		parts[i] = f.Message
+		if f.Field != "" {
+			parts[i] = f.Field + ": " + f.Message
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // fieldOf names the field of a huma location: body.dry_run is dry_run,

@@ -12,7 +12,8 @@ import (
 
 // LDAPConnection is the LDAP connection as an administrator sets it: the
 // Admin form's fields, under the form's names (so the field of each refusal
-// is the form's), without the bind password.
+// is the form's), without the bind password. The numbers' bounds in the
+// schema are their columns' (INTEGER); the domain's rules are narrower.
 type LDAPConnection struct {
 	URL                   string `json:"url" doc:"ldap://host:389 or ldaps://host:636."`
 	StartTLS              bool   `json:"start_tls"`
@@ -23,9 +24,9 @@ type LDAPConnection struct {
 	Scope                 string `json:"scope" doc:"sub, one or base."`
 	ActiveFilter          string `json:"active_filter"`
 	InactiveFilter        string `json:"inactive_filter"`
-	PageSize              int    `json:"page_size"`
-	ConnectTimeoutSeconds int    `json:"connect_timeout_seconds"`
-	SearchTimeoutSeconds  int    `json:"search_timeout_seconds"`
+	PageSize              int    `json:"page_size" minimum:"-2147483648" maximum:"2147483647"`
+	ConnectTimeoutSeconds int    `json:"connect_timeout_seconds" minimum:"-2147483648" maximum:"2147483647"`
+	SearchTimeoutSeconds  int    `json:"search_timeout_seconds" minimum:"-2147483648" maximum:"2147483647"`
 	Preset                string `json:"preset" doc:"active_directory, openldap or empty."`
 	AttrUsername          string `json:"attr_username"`
 	AttrStableID          string `json:"attr_stable_id"`
@@ -37,10 +38,10 @@ type LDAPConnection struct {
 	AttrTitle             string `json:"attr_title"`
 	AttrDepartment        string `json:"attr_department"`
 	AttrEmployeeNumber    string `json:"attr_employee_number"`
-	DeactivateMaxUsers    int    `json:"deactivate_max_users"`
-	DeactivateMaxPercent  int    `json:"deactivate_max_percent"`
-	ShrinkMaxPercent      int    `json:"shrink_max_percent"`
-	Version               int    `json:"version" doc:"Send it back with PUT: a change made against an older version is refused (409)."`
+	DeactivateMaxUsers    int    `json:"deactivate_max_users" minimum:"-2147483648" maximum:"2147483647"`
+	DeactivateMaxPercent  int    `json:"deactivate_max_percent" minimum:"-2147483648" maximum:"2147483647"`
+	ShrinkMaxPercent      int    `json:"shrink_max_percent" minimum:"-2147483648" maximum:"2147483647"`
+	Version               int    `json:"version" minimum:"0" maximum:"2147483647" doc:"Send it back with PUT: a change made against an older version is refused (409)."`
 }
 
 // LDAPSettings is the saved LDAP connection. The bind password is never
