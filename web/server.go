@@ -76,6 +76,7 @@ func (s *Server) mountPages(r chi.Router) {
 			s.mountAdminBatchSync(r)
 			s.mountAdminLDAP(r)
 			s.mountAdminAccounts(r)
+			s.mountAdminTokens(r)
 			s.mountAdminAudit(r)
 		})
 		r.Route("/operator", func(r chi.Router) {
