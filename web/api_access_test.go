@@ -148,6 +148,7 @@ func TestAPIAccess(t *testing.T) {
 		}
 	}
 	t.Logf("%d cells", cells)
+	e.expectEveryOperation(t)
 	if v := e.job(domain.JobActive).Version; v != jobVersion+1 {
 		t.Errorf("schedule version %d, want %d: only the administrator's PUT may save", v, jobVersion+1)
 	}
@@ -199,4 +200,44 @@ func (e *testEnv) ldapVersion(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return s.Version
+}
+
+// expectEveryOperation: the endpoints above are every operation the
+// OpenAPI document lists, so that a new one cannot go untested.
+func (e *accessEnv) expectEveryOperation(t *testing.T) {
+	doc, _ := e.openAPIDoc(t)
+	tested := map[string]bool{}
+	for _, ep := range e.endpoints() {
+		path, _, _ := strings.Cut(strings.TrimPrefix(ep.path, "/api/v1"), "?")
+		tested[ep.method+" "+path] = true
+	}
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			route := method + " " + path
+			found := false
+			for k := range tested {
+				if routeMatches(route, k) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("%s is in the OpenAPI document but not in the access test", route)
+			}
+		}
+	}
+}
+
+// routeMatches reports whether request (METHOD /path) is of route (METHOD
+// /path/{param}).
+func routeMatches(route, request string) bool {
+	a, b := strings.Split(route, "/"), strings.Split(request, "/")
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] && !strings.HasPrefix(a[i], "{") {
+			return false
+		}
+	}
+	return true
 }
