@@ -94,7 +94,7 @@ func (s *Server) handleRunShow(w http.ResponseWriter, r *http.Request) {
 		row := templates.OpItemRow{Seq: it.Seq, Username: it.Username, DN: it.DN, Outcome: it.Outcome,
 			Changes: parseChanges(it.Changes), Error: it.Error}
 		if it.UserID != nil && it.Username != "" {
-			row.UserHref = userHref(it.Username)
+			row.UserHref = userHref(*it.UserID)
 		}
 		v.Items = append(v.Items, row)
 	}

@@ -2,9 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"fmt"
 	"regexp"
 	"time"
 
@@ -118,11 +115,12 @@ func (t *Tokens) Authenticate(ctx context.Context, token string) (*domain.APITok
 	return tok, acct, nil
 }
 
-// newAPIToken is a fresh token: the prefix and 256 random bits.
+// newAPIToken is a fresh token: the prefix and 256 random bits, as a
+// session's.
 func newAPIToken() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("auth: API token: %w", err)
+	t, err := newToken()
+	if err != nil {
+		return "", err
 	}
-	return TokenPrefix + base64.RawURLEncoding.EncodeToString(b), nil
+	return TokenPrefix + t, nil
 }

@@ -12,9 +12,6 @@ import (
 	"idm/internal/testenv"
 )
 
-// TestMain stops the shared PostgreSQL server after the package's tests.
-func TestMain(m *testing.M) { testenv.Main(m) }
-
 // tokenEnv is the token service over a fresh database with an account
 // "svc" (operator) and a clock the test moves.
 type tokenEnv struct {
