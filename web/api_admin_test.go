@@ -40,7 +40,7 @@ func TestAPIScheduleSave(t *testing.T) {
 			t.Fatalf("%d %s", a.status, a.body)
 		}
 		next, ok := e.sched.NextRun(domain.JobInactive)
-		if !ok || !next.Equal(*s.NextRun) || next.Sub(time.Now()) > 5*time.Minute {
+		if !ok || !next.Equal(*s.NextRun) || time.Until(next) > 5*time.Minute {
 			t.Fatalf("scheduler's next run %v %v, answer's %v: not rescheduled", next, ok, s.NextRun)
 		}
 		if !slices.Contains(e.notified.list(), cluster.TopicJobs) {
