@@ -1,40 +1,21 @@
 package web_test
 
 import (
-	"bytes"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"idm/internal/domain"
+	"idm/internal/testenv"
 )
-
-// syncBuffer is a log sink that the server's goroutines may write at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestTokenPages: Home > API tokens makes a token and shows it once, lists
 // it without it, asks before revoking it; the token works on the API until
 // then. The token appears in no log line (debug ones included), no other
 // page and no API answer.
 func TestTokenPages(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	e := newEnv(t, envOptions{accounts: append(opAccounts, account{testAdmin, domain.RoleAdministrator}), logs: logs})
 	if !strings.Contains(testid(e.get("/admin"), "tile-tokens"), "API tokens") {
 		t.Fatal("Admin Home has no API tokens tile")
