@@ -62,12 +62,12 @@ func TestOperatorAccess(t *testing.T) {
 	})
 	t.Run("BadInput", func(t *testing.T) {
 		for p, want := range map[string]int{
-			"/operator/runs/nosuch":                             http.StatusNotFound,
+			"/operator/runs/nosuch":                            http.StatusNotFound,
 			"/operator/runs/" + runID + "?outcome=x":           http.StatusUnprocessableEntity,
-			"/operator/users/nosuch":                            http.StatusNotFound,
-			"/operator/users?state=gone":                        http.StatusUnprocessableEntity,
-			"/operator/jobs/nosuch/runs":                        http.StatusNotFound,
-			"/operator/jobs/nosuch/status":                      http.StatusNotFound,
+			"/operator/users/nosuch":                           http.StatusNotFound,
+			"/operator/users?state=gone":                       http.StatusUnprocessableEntity,
+			"/operator/jobs/nosuch/runs":                       http.StatusNotFound,
+			"/operator/jobs/nosuch/status":                     http.StatusNotFound,
 			"/operator/runs/" + runID + "/items.csv?outcome=x": http.StatusUnprocessableEntity,
 		} {
 			if res, _ := olga.get(t, p); res.StatusCode != want {
