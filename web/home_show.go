@@ -13,6 +13,7 @@ func (s *Server) handleAdminHome(w http.ResponseWriter, r *http.Request) {
 		templates.Tile{Title: "Accounts", Description: "Administrators and operators who sign in to Admin and Operator.", Href: "/admin/accounts", TestID: "tile-accounts"},
 		templates.Tile{Title: "API tokens", Description: "Tokens that let programs use the JSON API as an account.", Href: "/admin/tokens", TestID: "tile-tokens"},
 		templates.Tile{Title: "Audit", Description: "Who changed what, and when.", Href: "/admin/audit", TestID: "tile-audit"},
+		templates.Tile{Title: "Notifications", Description: "Webhooks told when a run fails, stops by a safety check or ends.", Href: "/admin/notifications", TestID: "tile-notifications"},
 	)
 }
 

@@ -78,6 +78,7 @@ func (s *Server) mountPages(r chi.Router) {
 			s.mountAdminAccounts(r)
 			s.mountAdminTokens(r)
 			s.mountAdminAudit(r)
+			s.mountAdminNotifications(r)
 		})
 		r.Route("/operator", func(r chi.Router) {
 			r.Use(s.requireRole(roleOperator))

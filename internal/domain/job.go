@@ -52,6 +52,9 @@ const (
 	TriggerAPI      = "api"
 )
 
+// Triggers lists every trigger, for those that report on each (metrics).
+var Triggers = []string{TriggerSchedule, TriggerManual, TriggerCLI, TriggerAPI}
+
 // RunStatus is where a run is, or how it ended.
 type RunStatus string
 
@@ -125,7 +128,10 @@ type Run struct {
 	ExpectedTotal int        `gorm:"column:expected_total" json:"expected_total"`
 	Instance      string     `gorm:"column:instance" json:"instance"`
 	Message       string     `gorm:"column:message" json:"message"`
-	RunCounts     `gorm:"embedded" json:"counts"`
+	// StopReason says which safety check stopped the run (StopReasons), ""
+	// for any other end.
+	StopReason string `gorm:"column:stop_reason" json:"stop_reason,omitempty"`
+	RunCounts  `gorm:"embedded" json:"counts"`
 }
 
 func (Run) TableName() string { return "job_runs" }
