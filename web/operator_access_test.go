@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
-	"time"
 
 	"idm/internal/domain"
 	"idm/internal/store"
@@ -16,17 +15,7 @@ import (
 func TestOperatorAccess(t *testing.T) {
 	e := newEnv(t, envOptions{accounts: opAccounts})
 	ctx := context.Background()
-	now := time.Now().UTC()
-	run := &domain.Run{ID: store.NewID(), JobKey: domain.JobActive, Trigger: domain.TriggerCLI, TriggeredBy: "test",
-		Status: domain.RunRunning, StartedAt: now, HeartbeatAt: now}
-	if err := e.db.CreateRun(ctx, run, now); err != nil {
-		t.Fatal(err)
-	}
-	fin := now.Add(time.Second)
-	run.Status, run.FinishedAt = domain.RunSucceeded, &fin
-	if err := e.db.FinishRun(ctx, run); err != nil {
-		t.Fatal(err)
-	}
+	runID := e.finishedRun(t)
 	if _, err := e.db.ImportUser(ctx, store.UserDetail{User: domain.User{Username: "ann", State: domain.UserActive, Source: domain.SourceImport}}); err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +25,7 @@ func TestOperatorAccess(t *testing.T) {
 	}
 	pages := []string{
 		"/operator/", "/operator/jobs", "/operator/jobs/active/status", "/operator/jobs/active/runs",
-		"/operator/runs/" + run.ID, "/operator/runs/" + run.ID + "/items.csv", "/operator/users", "/operator/users?q=an&state=active",
+		"/operator/runs/" + runID, "/operator/runs/" + runID + "/items.csv", "/operator/users", "/operator/users?q=an&state=active",
 		"/operator/users/" + ann.ID,
 	}
 	for _, name := range []string{"olga", "adam"} {
@@ -73,13 +62,13 @@ func TestOperatorAccess(t *testing.T) {
 	})
 	t.Run("BadInput", func(t *testing.T) {
 		for p, want := range map[string]int{
-			"/operator/runs/nosuch":                             http.StatusNotFound,
-			"/operator/runs/" + run.ID + "?outcome=x":           http.StatusUnprocessableEntity,
-			"/operator/users/nosuch":                            http.StatusNotFound,
-			"/operator/users?state=gone":                        http.StatusUnprocessableEntity,
-			"/operator/jobs/nosuch/runs":                        http.StatusNotFound,
-			"/operator/jobs/nosuch/status":                      http.StatusNotFound,
-			"/operator/runs/" + run.ID + "/items.csv?outcome=x": http.StatusUnprocessableEntity,
+			"/operator/runs/nosuch":                            http.StatusNotFound,
+			"/operator/runs/" + runID + "?outcome=x":           http.StatusUnprocessableEntity,
+			"/operator/users/nosuch":                           http.StatusNotFound,
+			"/operator/users?state=gone":                       http.StatusUnprocessableEntity,
+			"/operator/jobs/nosuch/runs":                       http.StatusNotFound,
+			"/operator/jobs/nosuch/status":                     http.StatusNotFound,
+			"/operator/runs/" + runID + "/items.csv?outcome=x": http.StatusUnprocessableEntity,
 		} {
 			if res, _ := olga.get(t, p); res.StatusCode != want {
 				t.Errorf("GET %s: %d, want %d", p, res.StatusCode, want)

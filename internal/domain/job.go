@@ -49,7 +49,11 @@ const (
 	TriggerSchedule = "schedule"
 	TriggerManual   = "manual"
 	TriggerCLI      = "command line"
+	TriggerAPI      = "api"
 )
+
+// Triggers lists every trigger, for those that report on each (metrics).
+var Triggers = []string{TriggerSchedule, TriggerManual, TriggerCLI, TriggerAPI}
 
 // RunStatus is where a run is, or how it ended.
 type RunStatus string
