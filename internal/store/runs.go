@@ -49,19 +49,10 @@ func (db *DB) CreateRun(ctx context.Context, r *domain.Run, freshAfter time.Time
 }
 
 // RunningConflict is the refusal to start a run while other runs: the one
-// message for the store's check across instances and the engine's in its
-// own process.
+// refusal for the store and the engine. It carries the run, so that each
+// entry point names its process and shows its start in the configured zone.
 func RunningConflict(other *domain.Run) error {
-	by := other.TriggeredBy
-	if by == "" {
-		by = other.Trigger
-	}
-	where := ""
-	if other.Instance != "" {
-		where = " on " + other.Instance
-	}
-	return domain.Errorf(domain.ECONFLICT, "the %s job is already running%s, started at %s by %s",
-		other.JobKey, where, other.StartedAt.UTC().Format(time.RFC3339), by)
+	return &domain.RunInProgress{Other: *other}
 }
 
 // UpdateRunProgress saves r's counts, expected total, message and heartbeat
