@@ -196,22 +196,7 @@ func (db *DB) AddRunItems(ctx context.Context, items []domain.RunItem) error {
 // ListRunItems returns the items of run runID in order, only those with
 // outcome when it is not "", with the total count.
 func (db *DB) ListRunItems(ctx context.Context, runID, outcome string, offset, limit int) ([]domain.RunItem, int, error) {
-	q := db.read.WithContext(ctx).Model(&domain.RunItem{}).Where("run_id = ?", runID)
-	if outcome != "" {
-		q = q.Where("outcome = ?", outcome)
-	}
-	var total int64
-	if err := q.Count(&total).Error; err != nil {
-		return nil, 0, fmt.Errorf("store: count items of run %s: %w", runID, err)
-	}
-	var items []domain.RunItem
-	if err := q.Order("seq").Offset(offset).Limit(limit).Find(&items).Error; err != nil {
-		return nil, 0, fmt.Errorf("store: list items of run %s: %w", runID, err)
-	}
-	for i := range items {
-		items[i].RunID = runID
-	}
-	return items, int(total), nil
+	return db.FindRunItems(ctx, runID, RunItemFilter{Outcome: outcome}, offset, limit)
 }
 
 // UserRunItem is what one run did with one user.
