@@ -126,7 +126,8 @@ type RunStore interface {
 	RunsSummary(ctx context.Context, keys []domain.JobKey, freshAfter time.Time) (*store.RunsSummary, error)
 	ListRuns(ctx context.Context, key domain.JobKey, offset, limit int) ([]domain.Run, int, error)
 	GetRun(ctx context.Context, id string) (*domain.Run, error)
-	ListRunItems(ctx context.Context, runID, outcome string, offset, limit int) ([]domain.RunItem, int, error)
+	FindRunItems(ctx context.Context, runID string, f store.RunItemFilter, offset, limit int) ([]domain.RunItem, int, error)
+	RunCredentialChanges(ctx context.Context, runID string) ([]store.CredentialTypeChanges, error)
 }
 
 // UserStore is what the Operator's user pages read.

@@ -10,17 +10,17 @@ import (
 // large directory is streamed, never held in memory whole.
 const csvPage = 500
 
-// handleRunItemsCSV downloads a run's items (those of one outcome when the
-// filter is set): one row per user, with a header row.
+// handleRunItemsCSV downloads a run's items (those the run page's filters
+// keep, when set): one row per user, with a header row.
 func (s *Server) handleRunItemsCSV(w http.ResponseWriter, r *http.Request) {
-	run, outcome, err := s.runAndOutcome(r)
+	run, filter, err := s.runAndFilter(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	name := "run-" + safeFileName(run.ID) + "-" + string(run.JobKey)
-	if outcome != "" {
-		name += "-" + outcome
+	if filter.Outcome != "" {
+		name += "-" + filter.Outcome
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
@@ -29,7 +29,7 @@ func (s *Server) handleRunItemsCSV(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for offset := 0; ; offset += csvPage {
-		items, _, err := s.deps.Store.ListRunItems(r.Context(), run.ID, outcome, offset, csvPage)
+		items, _, err := s.deps.Store.FindRunItems(r.Context(), run.ID, filter, offset, csvPage)
 		if err != nil {
 			// The status is sent already: the download ends short, and the
 			// log says why.
