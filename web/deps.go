@@ -118,7 +118,9 @@ type AccountStore interface {
 
 // AuditStore is what the Audit page reads.
 type AuditStore interface {
-	ListAudit(ctx context.Context, offset, limit int) ([]domain.AuditEvent, int64, error)
+	FindAudit(ctx context.Context, f store.AuditFilter, offset, limit int) ([]domain.AuditEvent, int64, error)
+	AuditActors(ctx context.Context) ([]string, error)
+	ListJobs(ctx context.Context) ([]domain.Job, error)
 }
 
 // RunStore is what the Operator's job and run pages read.

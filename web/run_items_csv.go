@@ -38,11 +38,7 @@ func (s *Server) handleRunItemsCSV(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, it := range items {
-			rec := []string{it.Username, it.DN, it.Outcome, changesText(it.Changes), it.Error}
-			for i := range rec {
-				rec[i] = csvSafe(rec[i])
-			}
-			if err := cw.Write(rec); err != nil {
+			if err := cw.Write(csvRecord(it.Username, it.DN, it.Outcome, changesText(it.Changes), it.Error)); err != nil {
 				return // the client went away
 			}
 		}
@@ -60,6 +56,14 @@ func changesText(raw string) string {
 		parts = append(parts, c.Field+": "+c.Before+" → "+c.After)
 	}
 	return strings.Join(parts, "; ")
+}
+
+// csvRecord is one CSV row, every cell guarded by csvSafe.
+func csvRecord(cells ...string) []string {
+	for i := range cells {
+		cells[i] = csvSafe(cells[i])
+	}
+	return cells
 }
 
 // csvSafe keeps a spreadsheet from reading a cell as a formula (CSV
