@@ -175,12 +175,18 @@ func itemRow(it domain.RunItem) templates.OpItemRow {
 	if it.UserID != nil && it.Username != "" {
 		row.UserHref = userHref(it.Username)
 	}
-	changes := parseChanges(it.Changes)
-	row.Summary = changesSummary(changes)
-	for _, c := range changes {
-		row.Changes = append(row.Changes, labelChange(c))
-	}
+	row.Summary = changesSummary(parseChanges(it.Changes))
+	row.Changes = labelChanges(it.Changes)
 	return row
+}
+
+// labelChanges reads a run item's changes and labels each for people.
+func labelChanges(raw string) []templates.OpChange {
+	changes := parseChanges(raw)
+	for i, c := range changes {
+		changes[i] = labelChange(c)
+	}
+	return changes
 }
 
 // labelChange names a change as people read it: "Given name", "Card C-1",

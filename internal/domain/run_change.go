@@ -49,11 +49,11 @@ func CredentialChangePrefix(t CredentialType) string { return credentialChange +
 func CertificateChangeMark(t CredentialType) string { return " (" + t.Label() + " " }
 
 // FieldLabel names a mapped field as people read it: "given_name" is
-// "Given name", "dn" "DN".
+// "Given name", "dn" "Distinguished name".
 func FieldLabel(field string) string {
 	switch field {
 	case "dn":
-		return "DN"
+		return "Distinguished name"
 	case "directory_id":
 		return "Directory ID"
 	case "email":

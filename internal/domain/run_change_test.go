@@ -22,7 +22,7 @@ func TestKindOfChange(t *testing.T) {
 }
 
 func TestLabels(t *testing.T) {
-	for in, want := range map[string]string{"given_name": "Given name", "dn": "DN", "employee_number": "Employee number", "directory_id": "Directory ID", "email": "Email"} {
+	for in, want := range map[string]string{"given_name": "Given name", "dn": "Distinguished name", "employee_number": "Employee number", "directory_id": "Directory ID", "email": "Email"} {
 		if got := FieldLabel(in); got != want {
 			t.Errorf("FieldLabel(%q) = %q, want %q", in, got, want)
 		}
