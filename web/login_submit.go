@@ -9,7 +9,7 @@ import (
 
 func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, err)
+		s.fail(w, r, domain.UnreadableForm(err))
 		return
 	}
 	name, password, next := r.PostFormValue("username"), r.PostFormValue("password"), r.PostFormValue("next")

@@ -58,6 +58,9 @@ func itemFilter(r *http.Request) (store.RunItemFilter, error) {
 
 // runAndFilter reads the run named in the URL and the items' filter.
 func (s *Server) runAndFilter(r *http.Request) (*domain.Run, store.RunItemFilter, error) {
+	if err := domain.CheckRunID(chi.URLParam(r, "id")); err != nil {
+		return nil, store.RunItemFilter{}, err
+	}
 	run, err := s.deps.Store.GetRun(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
 		return nil, store.RunItemFilter{}, err

@@ -16,6 +16,10 @@ const userRunsShown = 20
 // their certificates, roles held and withdrawn, and the runs that changed
 // the user.
 func (s *Server) handleUserShow(w http.ResponseWriter, r *http.Request) {
+	if err := domain.CheckUsername(chi.URLParam(r, "username")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	u, err := s.deps.Store.UserByUsername(r.Context(), chi.URLParam(r, "username"))
 	if err != nil {
 		s.fail(w, r, err)
