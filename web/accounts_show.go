@@ -12,7 +12,9 @@ func (s *Server) mountAdminAccounts(r chi.Router) {
 	r.Get("/accounts", s.handleAccountsShow)
 	r.Post("/accounts", s.handleAccountCreate)
 	r.Post("/accounts/password", s.handleAccountPassword)
+	r.Get("/accounts/{name}/disable", s.handleAccountDisableConfirm)
 	r.Post("/accounts/{name}/disabled", s.handleAccountDisable)
+	r.Post("/accounts/{name}/role", s.handleAccountRole)
 }
 
 func (s *Server) handleAccountsShow(w http.ResponseWriter, r *http.Request) {

@@ -37,6 +37,7 @@ var auditActions = []auditAction{
 	{domain.AuditAccountCreate, "Account created", "accounts created"},
 	{domain.AuditAccountPassword, "Password set", "passwords set"},
 	{domain.AuditAccountDisable, "Account disabled or enabled", "accounts disabled or enabled"},
+	{domain.AuditAccountRole, "Role changed", "roles changed"},
 	{domain.AuditJobRun, "Run started", "runs started"},
 	{domain.AuditCacheClear, "Cache cleared", "Operator caches cleared"},
 }
@@ -132,7 +133,7 @@ func (s *Server) auditTargets(ctx context.Context) (auditTargets, error) {
 
 func (t auditTargets) name(e *domain.AuditEvent) string {
 	switch e.Action {
-	case domain.AuditAccountCreate, domain.AuditAccountPassword, domain.AuditAccountDisable:
+	case domain.AuditAccountCreate, domain.AuditAccountPassword, domain.AuditAccountDisable, domain.AuditAccountRole:
 		return "Account " + e.Target
 	}
 	if n, ok := t[e.Target]; ok {

@@ -111,9 +111,11 @@ type LDAPStore interface {
 // AccountStore is what the Accounts pages read and change.
 type AccountStore interface {
 	ListAccounts(ctx context.Context) ([]domain.Account, error)
+	AccountByName(ctx context.Context, name string) (*domain.Account, error)
 	CreateAccount(ctx context.Context, name string, role domain.AccountRole, passwordHash, actor string) (*domain.Account, error)
 	SetAccountPassword(ctx context.Context, name, passwordHash, actor string) error
 	SetAccountDisabled(ctx context.Context, name string, disabled bool, actor string) error
+	SetAccountRole(ctx context.Context, name string, role domain.AccountRole, actor string) error
 }
 
 // AuditStore is what the Audit page reads.

@@ -113,7 +113,7 @@ func TestScheduleSave(t *testing.T) {
 				t.Fatalf("status %d, want 422", res.Code)
 			}
 			doc := parseHTML(t, res)
-			if msg := testid(doc, "error-expression"); !strings.Contains(msg, tc.reason) {
+			if msg := testid(doc, "error-expression"); !strings.Contains(strings.ToLower(msg), strings.ToLower(tc.reason)) {
 				t.Errorf("field message %q does not contain %q", msg, tc.reason)
 			}
 			if v, _ := doc.Find(`[data-testid="expression"]`).Attr("value"); v != tc.expr {
@@ -243,7 +243,7 @@ func TestBatchSyncPages(t *testing.T) {
 		if v, _ := input.Attr("hx-get"); v != "/admin/batch-sync/active/check" {
 			t.Errorf("hx-get %q", v)
 		}
-		if v, _ := input.Attr("hx-trigger"); !strings.Contains(v, "keyup changed delay:400ms") {
+		if v, _ := input.Attr("hx-trigger"); !strings.HasPrefix(v, "input changed delay:400ms") {
 			t.Errorf("hx-trigger %q", v)
 		}
 		if got := testid(doc, "check-description"); got == "" {

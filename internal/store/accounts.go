@@ -54,17 +54,31 @@ func (db *DB) ListAccounts(ctx context.Context) ([]domain.Account, error) {
 
 // SetAccountPassword replaces an account's password hash and ends its sessions.
 func (db *DB) SetAccountPassword(ctx context.Context, name, passwordHash, actor string) error {
-	return db.updateAccount(ctx, name, actor, domain.AuditAccountPassword, "password changed",
+	return db.updateAccount(ctx, name, actor, domain.AuditAccountPassword, func(*domain.Account) string { return "password changed" },
 		map[string]any{"password_hash": passwordHash})
 }
 
 // SetAccountDisabled disables or enables an account; disabling ends its sessions.
 func (db *DB) SetAccountDisabled(ctx context.Context, name string, disabled bool, actor string) error {
-	return db.updateAccount(ctx, name, actor, domain.AuditAccountDisable, fmt.Sprintf("disabled → %t", disabled),
+	return db.updateAccount(ctx, name, actor, domain.AuditAccountDisable, func(*domain.Account) string { return fmt.Sprintf("disabled → %t", disabled) },
 		map[string]any{"disabled": disabled})
 }
 
-func (db *DB) updateAccount(ctx context.Context, name, actor, action, detail string, fields map[string]any) error {
+// SetAccountRole gives an account another role and ends its sessions; an
+// account that has the role already is left as it is.
+func (db *DB) SetAccountRole(ctx context.Context, name string, role domain.AccountRole, actor string) error {
+	return db.updateAccount(ctx, name, actor, domain.AuditAccountRole, func(a *domain.Account) string {
+		if a.Role == role {
+			return ""
+		}
+		return fmt.Sprintf("role %s → %s", a.Role, role)
+	}, map[string]any{"role": role})
+}
+
+// updateAccount sets fields of account name, ends its sessions and audits
+// action with what detail says of the account as it was; a detail of ""
+// means there is nothing to change.
+func (db *DB) updateAccount(ctx context.Context, name, actor, action string, detail func(*domain.Account) string, fields map[string]any) error {
 	now := db.Now()
 	fields["updated_at"] = now
 	return db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -74,13 +88,17 @@ func (db *DB) updateAccount(ctx context.Context, name, actor, action, detail str
 		} else if err != nil {
 			return fmt.Errorf("store: find account %s: %w", name, err)
 		}
+		what := detail(&a)
+		if what == "" {
+			return nil
+		}
 		if err := tx.Model(&domain.Account{}).Where("id = ?", a.ID).Updates(fields).Error; err != nil {
 			return fmt.Errorf("store: update account %s: %w", name, err)
 		}
 		if err := tx.Where("account_id = ?", a.ID).Delete(&domain.Session{}).Error; err != nil {
 			return fmt.Errorf("store: end sessions of %s: %w", name, err)
 		}
-		return addAudit(tx, domain.AuditEvent{At: now, Actor: actor, Action: action, Target: name, Detail: detail})
+		return addAudit(tx, domain.AuditEvent{At: now, Actor: actor, Action: action, Target: name, Detail: what})
 	})
 }
 
