@@ -1,10 +1,13 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -51,6 +54,8 @@ func TestDailyUseInBrowser(t *testing.T) {
 	d.b.signOut()
 	d.b.signIn("adam")
 	d.adminPages()
+	d.schedulePaste()
+	d.accountRow()
 	d.auditFilters()
 }
 
@@ -133,8 +138,8 @@ func (d *daily) runPage(people int) {
 		!strings.Contains(got, "active → on hold") || !strings.Contains(got, "Role Employee: assigned → withdrawn") {
 		t.Errorf("user001's changes read %q", got)
 	}
-	b.run("find user007", chromedp.SetValue(chromedp.CSS(`[data-testid=find-user]`), "user007"),
-		chromedp.Click(chromedp.CSS(`[data-testid=filter]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=item-user007]`)))
+	b.run("type user007", chromedp.SetValue(chromedp.CSS(`[data-testid=find-user]`), "user007"))
+	b.submit("find user007", `[data-testid=filter]`, `[data-testid=item-user007]`)
 	if n, shown := evalJS[int](t, b.ctx, `document.querySelectorAll("[data-testid=run-items] > li").length`), b.text(`[data-testid=items-shown]`); n != 1 || shown != "1 user found" {
 		t.Errorf("finding user007 shows %d rows (%q)", n, shown)
 	}
@@ -174,7 +179,7 @@ func (d *daily) refusal() {
 	if !b.exists(`[data-testid=nav-jobs]`) || b.exists(`[data-testid=nav-accounts]`) {
 		t.Error("the refusal is not in Operator's frame")
 	}
-	b.run("follow the way on", chromedp.Click(chromedp.CSS(`[data-testid=error-home]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=tile-jobs]`)))
+	b.submit("follow the way on", `[data-testid=error-home]`, `[data-testid=tile-jobs]`)
 }
 
 // adminPages: every Admin page at each width.
@@ -189,16 +194,71 @@ func (d *daily) adminPages() {
 	}
 }
 
+// schedulePaste: the list says each expression in words; on the job's page
+// a pasted expression (no key pressed) is checked at once.
+func (d *daily) schedulePaste() {
+	b, t := d.b, d.b.t
+	b.open("/admin/batch-sync")
+	if got := b.text(`[data-testid=description-inactive]`); got != "Every day at 02:30" {
+		t.Errorf("the list describes the inactive job's expression as %q", got)
+	}
+	b.open("/admin/batch-sync/inactive")
+	evalJS[bool](t, b.ctx, `(() => { const e = document.querySelector("[data-testid=expression]"); e.focus(); e.select(); return true; })()`)
+	b.run("paste an expression", insertText("15 4 * * *"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=expression-check][data-expression="15 4 * * *"] [data-testid=check-next]`)))
+	if got := b.text(`[data-testid=check-description]`); got != "Every day at 04:15" {
+		t.Errorf("the pasted expression is described as %q", got)
+	}
+}
+
+// insertText puts text into the focused field as a paste or a dictation
+// does: one input event, no key pressed.
+func insertText(text string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, t, input.InsertText, input.InsertTextParams{Text: text})
+		return chromedp.Void{}, err
+	}
+}
+
+// accountRow: from olga's row the administrator changes her role, sets her
+// password, and disables her after the confirm step.
+func (d *daily) accountRow() {
+	b, t := d.b, d.b.t
+	row := `[data-testid=account-olga] `
+	b.open("/admin/accounts")
+	b.run("choose administrator", chromedp.SetValue(chromedp.CSS(row+`[data-testid=role]`), "administrator"))
+	b.submit("make olga an administrator", row+`[data-testid=change-role]`, `[data-testid=flash]`)
+	if got := b.text(`[data-testid=flash]`); got != "olga is now an administrator; their sessions were ended." {
+		t.Errorf("flash %q", got)
+	}
+	b.run("type olga's password in her row",
+		chromedp.Click(chromedp.CSS(row+`[data-testid=set-password] summary`)),
+		chromedp.SendKeys(chromedp.CSS(row+`[data-testid=new-password]`), "another long password"),
+		chromedp.SendKeys(chromedp.CSS(row+`[data-testid=new-password2]`), "another long password"))
+	b.submit("set olga's password", row+`[data-testid=set-password-submit]`, `[data-testid=flash]`)
+	if got := b.text(`[data-testid=flash]`); got != "Password of olga set; its sessions were ended." {
+		t.Errorf("flash %q", got)
+	}
+	b.submit("ask to disable olga", row+`[data-testid=disable]`, `[data-testid=confirm-disable]`)
+	for _, w := range widths {
+		b.setWidth(w)
+		b.checkPage("disable olga?", w)
+	}
+	b.submit("confirm", `[data-testid=confirm-disable]`, `[data-testid=flash]`)
+	if got := b.text(`[data-testid=flash]`); got != "Account olga disabled." {
+		t.Errorf("flash %q", got)
+	}
+}
+
 // auditFilters: the administrator finds who started the run, and downloads
 // what the filters keep.
 func (d *daily) auditFilters() {
 	b, t := d.b, d.b.t
 	b.open("/admin/audit")
-	b.run("filter by olga's runs",
+	b.run("choose olga's runs",
 		chromedp.SetValue(chromedp.CSS(`[data-testid=audit-who]`), "olga"),
-		chromedp.SetValue(chromedp.CSS(`[data-testid=audit-action]`), "job.run"),
-		chromedp.Click(chromedp.CSS(`[data-testid=audit-show]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid=audit-event]`)))
+		chromedp.SetValue(chromedp.CSS(`[data-testid=audit-action]`), "job.run"))
+	b.submit("filter by olga's runs", `[data-testid=audit-show]`, `[data-testid=audit-event]`)
 	rows := evalJS[[]string](t, b.ctx, `[...document.querySelectorAll("[data-testid=audit-event]")].map(r => [...r.cells].slice(1, 4).map(c => c.textContent).join("|"))`)
 	if len(rows) != 1 || rows[0] != "olga|Run started|Synchronize inactive LDAP Users to Identity Manager" {
 		t.Errorf("olga's runs: %q", rows)
