@@ -4,20 +4,13 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/go-chi/chi/v5"
-
 	"idm/internal/domain"
 )
 
 // handleAccountRole gives another account the role chosen in its row; an
 // administrator does not change their own (another administrator can).
 func (s *Server) handleAccountRole(w http.ResponseWriter, r *http.Request) {
-	name := chi.URLParam(r, "name")
-	if err := domain.CheckAccountLookup(name); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	f, err := readForm(r)
+	name, f, err := pathAccountForm(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return

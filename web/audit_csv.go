@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/csv"
 	"net/http"
 
 	"idm/internal/domain"
@@ -21,30 +20,13 @@ func (s *Server) handleAuditCSV(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="audit.csv"`)
-	cw := csv.NewWriter(w)
-	if err := cw.Write([]string{"when", "who", "action", "target", "detail"}); err != nil {
-		return
-	}
-	for offset := 0; ; offset += csvPage {
+	s.streamCSV(w, r, "audit", []string{"when", "who", "action", "target", "detail"}, func(offset int) ([][]string, error) {
 		events, _, err := s.deps.Store.FindAudit(r.Context(), q.filter, offset, csvPage)
-		if err != nil {
-			// The status is sent already: the download ends short, and the
-			// log says why.
-			s.log.Error("audit csv", "offset", offset, "err", err)
-			cw.Flush()
-			return
-		}
+		rows := make([][]string, len(events))
 		for i := range events {
 			row := s.auditRow(&events[i], targets)
-			if err := cw.Write(csvRecord(row.At, row.Actor, row.Action, row.Target, row.Detail)); err != nil {
-				return // the client went away
-			}
+			rows[i] = csvRecord(row.At, row.Actor, row.Action, row.Target, row.Detail)
 		}
-		cw.Flush()
-		if cw.Error() != nil || len(events) < csvPage {
-			return
-		}
-	}
+		return rows, err
+	})
 }

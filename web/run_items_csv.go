@@ -22,29 +22,37 @@ func (s *Server) handleRunItemsCSV(w http.ResponseWriter, r *http.Request) {
 	if filter.Outcome != "" {
 		name += "-" + filter.Outcome
 	}
+	s.streamCSV(w, r, name, []string{"username", "dn", "outcome", "changes", "error"}, func(offset int) ([][]string, error) {
+		items, _, err := s.deps.Store.FindRunItems(r.Context(), run.ID, filter, offset, csvPage)
+		rows := make([][]string, len(items))
+		for i, it := range items {
+			rows[i] = csvRecord(it.Username, it.DN, it.Outcome, changesText(it.Changes), it.Error)
+		}
+		return rows, err
+	})
+}
+
+// streamCSV downloads name.csv: the header, then the rows page gives from
+// each offset, csvPage at a time, until a page comes back short. The rows
+// are never all in memory.
+func (s *Server) streamCSV(w http.ResponseWriter, r *http.Request, name string, header []string, page func(offset int) ([][]string, error)) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
 	cw := csv.NewWriter(w)
-	if err := cw.Write([]string{"username", "dn", "outcome", "changes", "error"}); err != nil {
+	if err := cw.Write(header); err != nil {
 		return
 	}
 	for offset := 0; ; offset += csvPage {
-		items, _, err := s.deps.Store.FindRunItems(r.Context(), run.ID, filter, offset, csvPage)
+		rows, err := page(offset)
 		if err != nil {
 			// The status is sent already: the download ends short, and the
 			// log says why.
-			s.log.Error("run items csv", "run", run.ID, "offset", offset, "err", err)
+			s.log.Error("csv download", "path", r.URL.Path, "offset", offset, "err", err)
 			cw.Flush()
 			return
 		}
-		for _, it := range items {
-			if err := cw.Write(csvRecord(it.Username, it.DN, it.Outcome, changesText(it.Changes), it.Error)); err != nil {
-				return // the client went away
-			}
-		}
-		cw.Flush()
-		if cw.Error() != nil || len(items) < csvPage {
-			return
+		if err := cw.WriteAll(rows); err != nil || len(rows) < csvPage {
+			return // WriteAll flushes; an error means the client went away
 		}
 	}
 }
