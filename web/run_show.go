@@ -176,7 +176,7 @@ func itemRow(it domain.RunItem) templates.OpItemRow {
 	row := templates.OpItemRow{Seq: it.Seq, Username: it.Username, DN: it.DN, Outcome: it.Outcome,
 		OutcomeLabel: outcomeLabel(it.Outcome), Error: it.Error}
 	if it.UserID != nil && it.Username != "" {
-		row.UserHref = userHref(it.Username)
+		row.UserHref = userHref(*it.UserID)
 	}
 	row.Summary = changesSummary(parseChanges(it.Changes))
 	row.Changes = labelChanges(it.Changes)

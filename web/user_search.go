@@ -48,7 +48,7 @@ func (s *Server) handleUserSearch(w http.ResponseWriter, r *http.Request) {
 			name = strings.TrimSpace(u.GivenName + " " + u.Surname)
 		}
 		v.Users = append(v.Users, templates.OpUserRow{
-			Username: u.Username, Href: userHref(u.Username), Name: name, Email: u.Email,
+			Username: u.Username, Href: userHref(u.ID), Name: name, Email: u.Email,
 			State: string(u.State), Source: u.Source,
 		})
 	}

@@ -12,15 +12,16 @@ import (
 // userRunsShown is how many of the runs that changed a user the page lists.
 const userRunsShown = 20
 
-// handleUserShow is a user's page: mapped fields, state, credentials with
-// their certificates, roles held and withdrawn, and the runs that changed
-// the user.
+// handleUserShow is a user's page, found by the user's id (userHref):
+// mapped fields, state, credentials with their certificates, roles held and
+// withdrawn, and the runs that changed the user.
 func (s *Server) handleUserShow(w http.ResponseWriter, r *http.Request) {
-	if err := domain.CheckUsername(chi.URLParam(r, "username")); err != nil {
+	id := chi.URLParam(r, "id")
+	if err := domain.CheckUserID(id); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	u, err := s.deps.Store.UserByUsername(r.Context(), chi.URLParam(r, "username"))
+	u, err := s.deps.Store.UserByID(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -100,6 +100,7 @@ const (
 	MaxCronExpressionLength = 256  // batch_jobs.cron_expression
 	MaxUsernameLength       = 256  // users.username
 	MaxRunIDLength          = 36   // job_runs.id
+	MaxUserIDLength         = 36   // users.id
 	MaxSerialLength         = 128  // credentials.serial, certificates.serial
 	MaxRoleNameLength       = 128  // roles.name
 	MaxRevocationReason     = 64   // certificates.revocation_reason

@@ -23,6 +23,15 @@ func CheckUsername(name string) error {
 	return nil
 }
 
+// CheckUserID checks the id of a user (a user's page links by id, so that
+// every stored username opens): one that no user can have is not found.
+func CheckUserID(id string) error {
+	if id == "" || lineProblem(id, MaxUserIDLength) != "" {
+		return Errorf(ENOTFOUND, "There is no such user (id %q).", id)
+	}
+	return nil
+}
+
 // CheckRunID checks the id of a run (a run's page and its exports).
 func CheckRunID(id string) error {
 	if id == "" || lineProblem(id, MaxRunIDLength) != "" {
