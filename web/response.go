@@ -63,7 +63,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		// htmx leaves the page alone on an error status unless told otherwise:
 		// swap the message into the element that asked.
 		w.Header().Set("HX-Reswap", "innerHTML")
-		s.render(w, r, status, templ.Raw(`<p class="idm-error" role="alert" data-testid="error-message">`+templ.EscapeString(templates.Sentence(msg))+`</p>`))
+		s.render(w, r, status, templ.Raw(`<p class="idm-error" role="alert" data-testid="error-message">`+templ.EscapeString(msg)+`</p>`))
 		return
 	}
 	c := s.chrome(r, titleOf(err))

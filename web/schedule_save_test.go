@@ -113,7 +113,7 @@ func TestScheduleSave(t *testing.T) {
 				t.Fatalf("status %d, want 422", res.Code)
 			}
 			doc := parseHTML(t, res)
-			if msg := testid(doc, "error-expression"); !strings.Contains(strings.ToLower(msg), strings.ToLower(tc.reason)) {
+			if msg := testid(doc, "error-expression"); !strings.Contains(msg, tc.reason) {
 				t.Errorf("field message %q does not contain %q", msg, tc.reason)
 			}
 			if v, _ := doc.Find(`[data-testid="expression"]`).Attr("value"); v != tc.expr {

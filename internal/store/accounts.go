@@ -19,7 +19,7 @@ func (db *DB) CreateAccount(ctx context.Context, name string, role domain.Accoun
 	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(a).Error; err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
-				return domain.Errorf(domain.ECONFLICT, "an account named %q already exists", name)
+				return domain.Errorf(domain.ECONFLICT, "An account named %q already exists", name)
 			}
 			return fmt.Errorf("store: create account %s: %w", name, err)
 		}
@@ -36,7 +36,7 @@ func (db *DB) AccountByName(ctx context.Context, name string) (*domain.Account, 
 	var a domain.Account
 	err := db.read.WithContext(ctx).Where("username = ?", name).Take(&a).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, domain.Errorf(domain.ENOTFOUND, "no account named %q", name)
+		return nil, domain.Errorf(domain.ENOTFOUND, "No account named %q", name)
 	} else if err != nil {
 		return nil, fmt.Errorf("store: find account %s: %w", name, err)
 	}
@@ -84,7 +84,7 @@ func (db *DB) updateAccount(ctx context.Context, name, actor, action string, det
 	return db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var a domain.Account
 		if err := tx.Where("username = ?", name).Take(&a).Error; errors.Is(err, gorm.ErrRecordNotFound) {
-			return domain.Errorf(domain.ENOTFOUND, "no account named %q", name)
+			return domain.Errorf(domain.ENOTFOUND, "No account named %q", name)
 		} else if err != nil {
 			return fmt.Errorf("store: find account %s: %w", name, err)
 		}
