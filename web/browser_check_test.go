@@ -139,9 +139,10 @@ func (b *browserTab) checkPage(page string, width int64) {
 	b.t.Helper()
 	b.checkHeader(page, width)
 	b.checkVoice(page)
-	// axe at the narrowest and the widest screen: what it checks does not
-	// change between them, and each run takes a while.
-	if width == widths[0] || width == widths[len(widths)-1] {
+	// axe on the widest screen, and on the narrowest where the page has
+	// boxes that scroll or open (what changes on a phone); each run takes a
+	// while.
+	if width == widths[len(widths)-1] || width == widths[0] && b.exists(`main .idm-scroll, main details`) {
 		b.checkAxe(page)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
@@ -46,7 +47,9 @@ func TestDailyUseInBrowser(t *testing.T) {
 	for i := 1; i <= people; i++ {
 		seedHolder(t, e.db, fmt.Sprintf("user%03d", i))
 	}
-	d := &daily{b: newBrowserTab(t, e), e: e}
+	// Some forty pages, each checked at three widths: on a busy two-core
+	// machine that takes two minutes.
+	d := &daily{b: newBrowserTabFor(t, e, 4*time.Minute), e: e}
 	d.keyboardToRunNow()
 	d.runPage(people)
 	d.operatorPages()
