@@ -40,6 +40,10 @@ var auditActions = []auditAction{
 	{domain.AuditAccountRole, "Role changed", "roles changed"},
 	{domain.AuditJobRun, "Run started", "runs started"},
 	{domain.AuditCacheClear, "Cache cleared", "Operator caches cleared"},
+	{domain.AuditWebhookCreate, "Webhook created", "webhooks created"},
+	{domain.AuditWebhookSave, "Webhook saved", "saved"},
+	{domain.AuditWebhookDelete, "Webhook deleted", "deleted"},
+	{domain.AuditWebhookTest, "Webhook tested", "tested"},
 }
 
 // auditSubtitle names every kind of event recorded.
@@ -124,9 +128,16 @@ func (s *Server) auditTargets(ctx context.Context) (auditTargets, error) {
 	if err != nil {
 		return nil, err
 	}
+	hooks, err := s.deps.Store.ListWebhooks(ctx)
+	if err != nil {
+		return nil, err
+	}
 	t := auditTargets{"ldap_settings": "LDAP connection", "operator_cache": "Operator cache"}
 	for _, j := range jobs {
 		t[string(j.Key)] = j.ProcessName
+	}
+	for _, h := range hooks {
+		t[h.ID] = "Webhook " + h.Name
 	}
 	return t, nil
 }

@@ -25,6 +25,7 @@ var adminSections = []section{
 	{"LDAP connection", "Directory address, bind account, filters and attribute mapping.", "/admin/ldap", "ldap"},
 	{"Accounts", "Administrators and operators who sign in to Admin and Operator.", "/admin/accounts", "accounts"},
 	{"Audit", "Who changed what, and when: saves, runs started, caches cleared.", "/admin/audit", "audit"},
+	{"Notifications", "Webhooks told when a run fails, stops by a safety check or ends.", "/admin/notifications", "notifications"},
 }
 
 var operatorSections = []section{

@@ -22,11 +22,11 @@ func (s *Server) handleRunItemsCSV(w http.ResponseWriter, r *http.Request) {
 	if filter.Outcome != "" {
 		name += "-" + filter.Outcome
 	}
-	s.streamCSV(w, r, name, []string{"username", "dn", "outcome", "changes", "error"}, func(offset int) ([][]string, error) {
+	s.streamCSV(w, r, name, []string{"username", "dn", "outcome", "changes", "error", "stable_id"}, func(offset int) ([][]string, error) {
 		items, _, err := s.deps.Store.FindRunItems(r.Context(), run.ID, filter, offset, csvPage)
 		rows := make([][]string, len(items))
 		for i, it := range items {
-			rows[i] = csvRecord(it.Username, it.DN, it.Outcome, changesText(it.Changes), it.Error)
+			rows[i] = csvRecord(it.Username, it.DN, it.Outcome, changesText(it.Changes), it.Error, it.DirectoryID)
 		}
 		return rows, err
 	})

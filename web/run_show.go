@@ -174,7 +174,7 @@ func (s *Server) runCredentials(r *http.Request, run *domain.Run) ([]templates.O
 // with its label.
 func itemRow(it domain.RunItem) templates.OpItemRow {
 	row := templates.OpItemRow{Seq: it.Seq, Username: it.Username, DN: it.DN, Outcome: it.Outcome,
-		OutcomeLabel: outcomeLabel(it.Outcome), Error: it.Error}
+		OutcomeLabel: outcomeLabel(it.Outcome), Error: it.Error, DirectoryID: it.DirectoryID}
 	if it.UserID != nil && it.Username != "" {
 		row.UserHref = userHref(*it.UserID)
 	}

@@ -190,7 +190,7 @@ func (d *daily) adminPages() {
 	b := d.b
 	for _, w := range widths {
 		b.setWidth(w)
-		for _, p := range []string{"/admin", "/admin/batch-sync", "/admin/batch-sync/inactive", "/admin/ldap", "/admin/accounts", "/admin/audit"} {
+		for _, p := range []string{"/admin", "/admin/batch-sync", "/admin/batch-sync/inactive", "/admin/ldap", "/admin/accounts", "/admin/audit", "/admin/notifications"} {
 			b.open(p)
 			b.checkPage(p, w)
 		}
