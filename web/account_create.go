@@ -49,7 +49,7 @@ func (s *Server) handleAccountCreate(w http.ResponseWriter, r *http.Request) {
 // why it cannot be used.
 func hashNewPassword(pw, again string) (hash, msg string) {
 	if pw != again {
-		return "", "The two passwords differ."
+		return "", "The two passwords differ"
 	}
 	h, err := auth.HashPassword(pw)
 	if err != nil {

@@ -4,18 +4,11 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/go-chi/chi/v5"
-
 	"idm/internal/domain"
 )
 
 func (s *Server) handleAccountDisable(w http.ResponseWriter, r *http.Request) {
-	name := chi.URLParam(r, "name")
-	if err := domain.CheckAccountLookup(name); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	f, err := readForm(r)
+	name, f, err := pathAccountForm(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return

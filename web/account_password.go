@@ -33,7 +33,7 @@ func (s *Server) handleAccountPassword(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(errs) > 0 {
-		s.renderAccounts(w, r, http.StatusUnprocessableEntity, templates.AccountsView{Errors: errs.Map()})
+		s.renderAccounts(w, r, http.StatusUnprocessableEntity, templates.AccountsView{PasswordFor: name, Errors: errs.Map()})
 		return
 	}
 	s.redirectWithFlash(w, r, "/admin/accounts", fmt.Sprintf("Password of %s set; its sessions were ended.", name))

@@ -5,6 +5,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"idm/internal/domain"
 	"idm/templates"
 )
 
@@ -12,7 +13,9 @@ func (s *Server) mountAdminAccounts(r chi.Router) {
 	r.Get("/accounts", s.handleAccountsShow)
 	r.Post("/accounts", s.handleAccountCreate)
 	r.Post("/accounts/password", s.handleAccountPassword)
+	r.Get("/accounts/{name}/disable", s.handleAccountDisableConfirm)
 	r.Post("/accounts/{name}/disabled", s.handleAccountDisable)
+	r.Post("/accounts/{name}/role", s.handleAccountRole)
 }
 
 func (s *Server) handleAccountsShow(w http.ResponseWriter, r *http.Request) {
@@ -37,4 +40,18 @@ func (s *Server) renderAccounts(w http.ResponseWriter, r *http.Request, status i
 		v.Accounts = append(v.Accounts, row)
 	}
 	s.render(w, r, status, templates.Accounts(v))
+}
+
+// pathAccountForm is the account the URL names, checked before the store is
+// asked, and the posted form.
+func pathAccountForm(r *http.Request) (string, *form, error) {
+	name := chi.URLParam(r, "name")
+	if err := domain.CheckAccountLookup(name); err != nil {
+		return "", nil, err
+	}
+	f, err := readForm(r)
+	if err != nil {
+		return "", nil, err
+	}
+	return name, f, nil
 }

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
 	"net/http"
 	"strings"
@@ -62,7 +63,7 @@ func TestAuditList(t *testing.T) {
 			t.Fatalf("page 3 shows %d events: %v", len(d), d)
 		}
 		oldest := doc.Find(`[data-testid="audit-event"]`).Last().Find("td")
-		if action, target := oldest.Eq(2).Text(), oldest.Eq(3).Text(); action != domain.AuditAccountCreate || target != testAdmin {
+		if action, target := oldest.Eq(2).Text(), oldest.Eq(3).Text(); action != "Account created" || target != "Account "+testAdmin {
 			t.Errorf("the oldest event is %s of %s, want the account's creation", action, target)
 		}
 		if doc.Find(`[data-testid="audit-next"]`).Length() != 0 {
@@ -70,6 +71,12 @@ func TestAuditList(t *testing.T) {
 		}
 		if href, _ := doc.Find(`[data-testid="audit-prev"]`).Attr("href"); href != "/admin/audit?page=2" {
 			t.Errorf("prev links to %q", href)
+		}
+	})
+	t.Run("ProcessNames", func(t *testing.T) {
+		first := e.get("/admin/audit").Find(`[data-testid="audit-event"]`).First().Find("td")
+		if action, target := first.Eq(2).Text(), first.Eq(3).Text(); action != "Schedule saved" || target != "Synchronize active LDAP Users to Identity Manager" {
+			t.Errorf("newest event: %q of %q", action, target)
 		}
 	})
 	for _, tc := range []struct {
@@ -86,4 +93,91 @@ func TestAuditList(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestAuditFiltersAndCSV(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	// Midnight in Stockholm on 2 June 2030 is 22:00 UTC on 1 June.
+	for _, ev := range []domain.AuditEvent{
+		{At: time.Date(2030, 6, 1, 21, 30, 0, 0, time.UTC), Actor: "bob", Action: domain.AuditScheduleSave, Target: "inactive", Detail: "=1+1"},
+		{At: time.Date(2030, 6, 1, 22, 30, 0, 0, time.UTC), Actor: "olga", Action: domain.AuditJobRun, Target: "inactive", Detail: "run r1 started"},
+		{At: time.Date(2030, 6, 2, 8, 0, 0, 0, time.UTC), Actor: "olga", Action: domain.AuditCacheClear, Target: "operator_cache", Detail: "reloaded"},
+		{At: time.Date(2030, 6, 3, 8, 0, 0, 0, time.UTC), Actor: "bob", Action: domain.AuditAccountDisable, Target: "olga", Detail: "disabled → true"},
+	} {
+		if err := e.db.AddAudit(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows := func(doc *goquery.Document) []string {
+		var out []string
+		doc.Find(`[data-testid="audit-event"]`).Each(func(_ int, s *goquery.Selection) {
+			td := s.Find("td")
+			out = append(out, td.Eq(1).Text()+" "+td.Eq(2).Text())
+		})
+		return out
+	}
+	for _, tc := range []struct {
+		name, query string
+		want        string
+	}{
+		{"ByPerson", "who=olga", "olga Cache cleared|olga Run started"},
+		{"ByAction", "action=" + domain.AuditAccountDisable, "bob Account disabled"},
+		{"ByDayInTheConfiguredZone", "from=2030-06-02&to=2030-06-02", "olga Cache cleared|olga Run started"},
+		{"FromOnly", "from=2030-06-03", "bob Account disabled"},
+		{"ToOnly", "to=2030-06-01", "bob Schedule saved|test Account created"},
+		{"Together", "who=bob&action=" + domain.AuditScheduleSave + "&to=2030-06-02", "bob Schedule saved"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := e.get("/admin/audit?" + tc.query)
+			if got := strings.Join(rows(doc), "|"); got != tc.want {
+				t.Errorf("rows %q, want %q", got, tc.want)
+			}
+		})
+	}
+	t.Run("SubtitleNamesEveryKind", func(t *testing.T) {
+		sub := testid(e.get("/admin/audit"), "audit-subtitle")
+		for _, kind := range []string{"schedules saved", "the LDAP connection saved", "runs started", "Operator caches cleared", "accounts created"} {
+			if !strings.Contains(sub, kind) {
+				t.Errorf("subtitle %q does not name %q", sub, kind)
+			}
+		}
+	})
+	for _, tc := range []struct{ name, query, field string }{
+		{"ErrNotADay", "from=yesterday", "from"},
+		{"ErrLastBeforeFirst", "from=2030-06-03&to=2030-06-01", "to"},
+		{"ErrUnknownAction", "action=drop.tables", "action"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := e.do(http.MethodGet, "/admin/audit?"+tc.query, nil, false)
+			doc := parseHTML(t, res)
+			if res.Code != http.StatusUnprocessableEntity || testid(doc, "error-"+tc.field) == "" || doc.Find(`[data-testid="audit-event"]`).Length() != 0 {
+				t.Errorf("status %d, message at %s %q, %d events; want 422, a message at the field and no events",
+					res.Code, tc.field, testid(doc, "error-"+tc.field), doc.Find(`[data-testid="audit-event"]`).Length())
+			}
+		})
+	}
+	t.Run("CSVKeepsTheFiltersAndGuardsFormulas", func(t *testing.T) {
+		doc := e.get("/admin/audit?who=bob")
+		href, _ := doc.Find(`[data-testid="audit-csv"]`).Attr("href")
+		if href != "/admin/audit.csv?who=bob" {
+			t.Fatalf("CSV link %q", href)
+		}
+		res := e.do(http.MethodGet, href, nil, false)
+		recs, err := csv.NewReader(strings.NewReader(res.Body.String())).ReadAll()
+		if err != nil || res.Code != http.StatusOK {
+			t.Fatalf("status %d, %v:\n%s", res.Code, err, res.Body)
+		}
+		want := "when,who,action,target,detail|" +
+			"2030-06-03 10:00:00 CEST,bob,Account disabled,Account olga,disabled → true|" +
+			"2030-06-01 23:30:00 CEST,bob,Schedule saved,Synchronize inactive LDAP Users to Identity Manager,'=1+1"
+		var got []string
+		for _, r := range recs {
+			got = append(got, strings.Join(r, ","))
+		}
+		if strings.Join(got, "|") != want {
+			t.Errorf("CSV\n%s\nwant\n%s", strings.Join(got, "\n"), strings.ReplaceAll(want, "|", "\n"))
+		}
+	})
 }

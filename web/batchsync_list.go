@@ -34,7 +34,7 @@ func (s *Server) handleBatchSyncList(w http.ResponseWriter, r *http.Request) {
 	for i := range jobs {
 		j := &jobs[i]
 		row := templates.BatchJobRow{
-			Key: string(j.Key), ProcessName: j.ProcessName, Expression: j.CronExpression,
+			Key: string(j.Key), ProcessName: j.ProcessName, Expression: j.CronExpression, Description: s.describe(j.CronExpression),
 			Enabled: j.Enabled, NextRun: s.nextRun(j), ScheduleError: j.ScheduleError,
 		}
 		last, err := s.deps.Store.LastRun(r.Context(), j.Key)

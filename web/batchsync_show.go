@@ -56,7 +56,7 @@ func (s *Server) renderBatchJob(w http.ResponseWriter, r *http.Request, status i
 		Key:    string(job.Key), SymbolicName: job.SymbolicName, ProcessName: job.ProcessName,
 		Component: job.Component, ProcessStart: job.ProcessStart, ExecutableFor: job.ExecutableFor,
 		Description:      job.Description,
-		StoredExpression: job.CronExpression, StoredEnabled: job.Enabled,
+		StoredExpression: job.CronExpression, StoredDescription: s.describe(job.CronExpression), StoredEnabled: job.Enabled,
 		NextRun: s.nextRun(job), ScheduleError: job.ScheduleError,
 		UpdatedBy: job.UpdatedBy, UpdatedAt: s.formatTime(job.UpdatedAt),
 		Expression: f.Expression, Enabled: f.Enabled, Version: f.Version,
@@ -80,7 +80,7 @@ func (s *Server) scheduleCheck(ctx context.Context, key domain.JobKey, expr stri
 	p := domain.CheckCronExpression(expr, s.deps.Location, s.deps.Now(), previewRuns)
 	v := templates.ScheduleCheckView{
 		Key: string(key), Expression: p.Expr, Valid: p.Valid, Error: p.Error,
-		Description: p.Description, Zone: s.deps.Location.String(),
+		Description: p.Description, Zone: domain.ZoneName(s.deps.Location, s.deps.Now()),
 	}
 	for _, t := range p.Next {
 		v.Next = append(v.Next, s.formatTime(t))
@@ -97,9 +97,17 @@ func (s *Server) scheduleCheck(ctx context.Context, key domain.JobKey, expr stri
 	}
 	if took := last.FinishedAt.Sub(last.StartedAt); took > p.MinInterval {
 		v.Warning = fmt.Sprintf("Runs can come %s apart, but the last run took %s (%s). A run still going when the next one is due makes the scheduler skip that one.",
-			roundDuration(p.MinInterval), roundDuration(took), s.formatTime(last.StartedAt))
+			domain.FormatDuration(p.MinInterval), domain.FormatDuration(took), s.formatTime(last.StartedAt))
 	}
 	return v, nil
+}
+
+// describe is expr in words ("Every day at 02:30"), "" when it is not valid.
+func (s *Server) describe(expr string) string {
+	if p := domain.CheckCronExpression(expr, s.deps.Location, s.deps.Now(), 0); p.Valid {
+		return p.Description
+	}
+	return ""
 }
 
 // roundDuration shows a duration to the second (to the millisecond below one).

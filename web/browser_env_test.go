@@ -23,7 +23,13 @@ type browserTab struct {
 // newBrowserTab opens a tab on e's server, for at most 90 seconds.
 func newBrowserTab(t *testing.T, e *testEnv) *browserTab {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(testenv.Browser(t), 90*time.Second)
+	return newBrowserTabFor(t, e, 90*time.Second)
+}
+
+// newBrowserTabFor opens a tab on e's server, for at most d.
+func newBrowserTabFor(t *testing.T, e *testEnv, d time.Duration) *browserTab {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(testenv.Browser(t), d)
 	t.Cleanup(cancel)
 	return &browserTab{t: t, ctx: ctx, base: e.srv.URL}
 }

@@ -121,14 +121,18 @@ type LDAPStore interface {
 // AccountStore is what the Accounts pages read and change.
 type AccountStore interface {
 	ListAccounts(ctx context.Context) ([]domain.Account, error)
+	AccountByName(ctx context.Context, name string) (*domain.Account, error)
 	CreateAccount(ctx context.Context, name string, role domain.AccountRole, passwordHash, actor string) (*domain.Account, error)
 	SetAccountPassword(ctx context.Context, name, passwordHash, actor string) error
 	SetAccountDisabled(ctx context.Context, name string, disabled bool, actor string) error
+	SetAccountRole(ctx context.Context, name string, role domain.AccountRole, actor string) error
 }
 
 // AuditStore is what the Audit page reads.
 type AuditStore interface {
-	ListAudit(ctx context.Context, offset, limit int) ([]domain.AuditEvent, int64, error)
+	FindAudit(ctx context.Context, f store.AuditFilter, offset, limit int) ([]domain.AuditEvent, int64, error)
+	AuditActors(ctx context.Context) ([]string, error)
+	ListJobs(ctx context.Context) ([]domain.Job, error)
 }
 
 // RunStore is what the Operator's job and run pages read.
@@ -136,7 +140,8 @@ type RunStore interface {
 	RunsSummary(ctx context.Context, keys []domain.JobKey, freshAfter time.Time) (*store.RunsSummary, error)
 	ListRuns(ctx context.Context, key domain.JobKey, offset, limit int) ([]domain.Run, int, error)
 	GetRun(ctx context.Context, id string) (*domain.Run, error)
-	ListRunItems(ctx context.Context, runID, outcome string, offset, limit int) ([]domain.RunItem, int, error)
+	FindRunItems(ctx context.Context, runID string, f store.RunItemFilter, offset, limit int) ([]domain.RunItem, int, error)
+	RunCredentialChanges(ctx context.Context, runID string) ([]store.CredentialTypeChanges, error)
 }
 
 // UserStore is what the Operator's user pages read.

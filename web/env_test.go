@@ -350,7 +350,12 @@ func readAll(t *testing.T, res *http.Response) string {
 
 func parseHTML(t *testing.T, res *httptest.ResponseRecorder) *goquery.Document {
 	t.Helper()
-	doc, err := goquery.NewDocumentFromReader(strings.NewReader(res.Body.String()))
+	return parseHTMLString(t, res.Body.String())
+}
+
+func parseHTMLString(t *testing.T, body string) *goquery.Document {
+	t.Helper()
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

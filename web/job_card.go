@@ -44,11 +44,11 @@ func (s *Server) cardRuns(ctx context.Context, keys []domain.JobKey) (*cardRuns,
 
 // jobCard shows job j: its cached definition, whether it runs (with
 // progress) and its last finished run, all from runs.
-func (s *Server) jobCard(j *opcache.Job, runs *cardRuns) templates.OpJobCard {
+func (s *Server) jobCard(j *opcache.Job, loaded time.Time, runs *cardRuns) templates.OpJobCard {
 	now := s.deps.Now()
 	c := templates.OpJobCard{
 		Key: string(j.Key), ProcessName: j.ProcessName, Description: j.Description,
-		Expression: j.Expression, ScheduleError: j.ScheduleError,
+		Expression: j.Expression, ScheduleError: j.ScheduleError, Loaded: s.formatTime(loaded),
 	}
 	if j.Schedule != nil {
 		c.ExprDescription = j.Schedule.Description()
@@ -58,12 +58,13 @@ func (s *Server) jobCard(j *opcache.Job, runs *cardRuns) templates.OpJobCard {
 	}
 	switch {
 	case !j.Enabled:
-		c.Status = "disabled"
+		c.Schedule = "disabled"
 	case j.Schedule == nil:
-		c.Status = "not scheduled"
+		c.Schedule = "not scheduled"
 	default:
-		c.Status = "scheduled"
+		c.Schedule = "scheduled"
 	}
+	c.Status = c.Schedule
 	if run, ok := runs.running[j.Key]; ok {
 		c.Status, c.Running = "running", true
 		c.Progress = s.progress(&run, runs.sum, now)
@@ -120,5 +121,5 @@ func (s *Server) oneJobCard(r *http.Request) (templates.OpJobCard, error) {
 	if err != nil {
 		return templates.OpJobCard{}, err
 	}
-	return s.jobCard(j, runs), nil
+	return s.jobCard(j, snap.LoadedAt, runs), nil
 }

@@ -36,7 +36,7 @@ func (s *Server) renderJobList(w http.ResponseWriter, r *http.Request, status in
 		},
 	}
 	for i := range snap.Jobs {
-		c := s.jobCard(&snap.Jobs[i], runs)
+		c := s.jobCard(&snap.Jobs[i], snap.LoadedAt, runs)
 		if notice != nil && notice.Key == c.Key {
 			c.Notice, c.NoticeError = notice.Notice, notice.NoticeError
 		}

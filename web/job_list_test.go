@@ -83,7 +83,7 @@ func wantJobCards(t *testing.T, body string) {
 	t.Helper()
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`data-testid="job-progress" data-read="702"`),
-		regexp.MustCompile(`Read <strong data-testid="progress-read">702</strong>\s+of 700\s`),
+		regexp.MustCompile(`data-testid="progress-text">Read 702 of 700 entries, written 0, [0-9.]+ entries/s.<`),
 		regexp.MustCompile(`data-testid="job-last-status">failed<`),
 	} {
 		if !want.MatchString(body) {

@@ -35,7 +35,7 @@ func (s *Server) handleJobRun(w http.ResponseWriter, r *http.Request) {
 
 	_, err = s.deps.Engine.Start(r.Context(), key, engine.RunOptions{Trigger: domain.TriggerManual, By: by, DryRun: dryRun})
 	if domain.ErrorCode(err) == domain.ECONFLICT {
-		s.refuseRun(w, r, key, fmt.Sprintf("%s was not started: %s.", name, domain.ErrorMessage(err)))
+		s.refuseRun(w, r, key, fmt.Sprintf("%s was not started: %s.", name, s.errorText(r, err)))
 		return
 	} else if err != nil {
 		s.fail(w, r, err)

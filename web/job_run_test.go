@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +73,14 @@ func TestRunNow(t *testing.T) {
 				body := readAll(t, res)
 				if res.StatusCode != http.StatusConflict || !strings.Contains(body, "already running") || !strings.Contains(body, "olga") {
 					t.Fatalf("second Run now: %d, want 409 saying the inactive job is already running (started by olga):\n%s", res.StatusCode, body)
+				}
+				// One voice: the process by its name, the time as every page
+				// shows it, in the configured zone.
+				msg := testid(parseHTMLString(t, body), "job-notice")
+				want := regexp.MustCompile(`^Synchronize .* was not started: Synchronize inactive LDAP Users to Identity Manager is already running on web-test, ` +
+					`started at 20\d\d-\d\d-\d\d \d\d:\d\d:\d\d CES?T by olga\.$`)
+				if !want.MatchString(msg) {
+					t.Errorf("refusal %q, want it to match %s", msg, want)
 				}
 			})
 		}

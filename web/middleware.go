@@ -13,7 +13,6 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"idm/internal/domain"
-	"idm/templates"
 )
 
 const sessionCookie = "idm_session"
@@ -185,41 +184,4 @@ func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, token 
 func (s *Server) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: s.secure(r), SameSite: http.SameSiteLaxMode})
-}
-
-// chrome builds the page frame for the signed-in account and takes the
-// session's one-time message.
-func (s *Server) chrome(r *http.Request, title string, crumbs ...templates.Crumb) templates.Chrome {
-	c := templates.Chrome{Title: title, Crumbs: crumbs, Demo: s.deps.Demo}
-	switch {
-	case strings.HasPrefix(r.URL.Path, "/admin"):
-		c.Area = "admin"
-	case strings.HasPrefix(r.URL.Path, "/operator"):
-		c.Area = "operator"
-	}
-	if a := accountFrom(r.Context()); a != nil {
-		c.Account, c.Role = a.Username, string(a.Role)
-	}
-	if sess := sessionFrom(r.Context()); sess != nil && sess.Flash != "" && !isHTMX(r) {
-		c.Flash = sess.Flash
-		if err := s.deps.Store.SetFlash(r.Context(), sess.TokenHash, ""); err != nil {
-			s.log.Error("clear flash", "err", err)
-		}
-	}
-	if c.Area == "operator" {
-		loaded, stale := s.deps.Cache.Status(r.Context())
-		if !loaded.IsZero() {
-			c.CacheLoaded = s.formatTime(loaded)
-		}
-		c.CacheStale = stale
-	}
-	return c
-}
-
-// formatTime shows a time in the configured zone.
-func (s *Server) formatTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.In(s.deps.Location).Format("2006-01-02 15:04:05 MST")
 }

@@ -98,7 +98,7 @@ func (s *Server) deliveryRows(ds []domain.Delivery, names map[string]string) []t
 		row := templates.DeliveryRow{
 			At: s.formatTime(d.At), Webhook: names[d.WebhookID], WebhookHref: "/admin/notifications/" + d.WebhookID,
 			Event: d.Event, Attempt: d.Attempt, Status: "—", Outcome: d.Outcome, OutcomeLabel: deliveryOutcomes[d.Outcome],
-			OK: d.OK(), Duration: formatDuration(time.Duration(d.DurationMS) * time.Millisecond), Error: d.Error,
+			OK: d.OK(), Duration: domain.FormatDuration(time.Duration(d.DurationMS) * time.Millisecond), Error: d.Error,
 		}
 		if d.StatusCode != 0 {
 			row.Status = strconv.Itoa(d.StatusCode)

@@ -161,6 +161,14 @@ func clearCacheShowsTheSave(b *browserTab) {
 	if !exists(`[data-testid=cache-stale]`) {
 		t.Error("no notice that an administrator saved since the cache was loaded")
 	}
+	// The card tells the cached definition, with when it was loaded, from
+	// the live runs.
+	if got := text(`#job-inactive [data-testid=job-loaded]`); !strings.HasPrefix(got, "as cached, loaded 20") {
+		t.Errorf("the definition is %q, want it marked as cached with its loading time", got)
+	}
+	if got := b.text(`#job-inactive [data-testid=job-live] h3`); got != "Runs live" {
+		t.Errorf("the live part is headed %q", got)
+	}
 	run("Clear cache", chromedp.Click(chromedp.CSS(`[data-testid=clear-cache]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)))
 	if got := text(inactiveExpr); got != "45 3 * * *" {
 		t.Errorf("after Clear cache the operator sees %q, want 45 3 * * *", got)

@@ -74,25 +74,13 @@ func (s *Server) runSummary(run *domain.Run, allCounts bool) templates.OpRunSumm
 	v := templates.OpRunSummary{
 		ID: run.ID, Href: runHref(run.ID), Status: string(run.Status), StatusLabel: run.Status.Label(),
 		Trigger: run.Trigger, By: run.TriggeredBy, DryRun: run.DryRun, Started: s.formatTime(run.StartedAt),
-		Duration: formatDuration(run.Duration(s.deps.Now())), Message: run.Message,
+		Duration: domain.FormatDuration(run.Duration(s.deps.Now())), Message: run.Message,
 		Counts: runCounts(run.RunCounts, allCounts),
 	}
 	if run.FinishedAt != nil {
 		v.Finished = s.formatTime(*run.FinishedAt)
 	}
 	return v
-}
-
-func formatDuration(d time.Duration) string {
-	switch {
-	case d < 0:
-		return "0s"
-	case d < time.Second:
-		return d.Round(time.Millisecond).String()
-	case d < time.Minute:
-		return d.Round(100 * time.Millisecond).String()
-	}
-	return d.Round(time.Second).String()
 }
 
 // parseChanges reads a run item's changes (a JSON list of field changes).

@@ -34,7 +34,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusInternalServerError {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	msg := domain.ErrorMessage(err)
+	msg := s.errorText(r, err)
 	if isHTMX(r) {
 		// htmx leaves the page alone on an error status unless told otherwise:
 		// swap the message into the element that asked.

@@ -85,7 +85,7 @@ func TestRunItemsCSV(t *testing.T) {
 				t.Error("page 2 of the items does not start at the 51st")
 			}
 			_, body = olga.get(t, "/operator/runs/"+run.ID)
-			if !strings.Contains(body, "role Approver") || !strings.Contains(body, "withdrawn") {
+			if !strings.Contains(body, "Role Approver") || !strings.Contains(body, "withdrawn") {
 				t.Error("the run page does not show the field changes")
 			}
 		})

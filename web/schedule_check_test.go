@@ -122,7 +122,7 @@ func TestScheduleCheckWarnsWhenRunsOverlap(t *testing.T) {
 			if (warning != "") != tc.warn {
 				t.Fatalf("warning %q, want one: %v", warning, tc.warn)
 			}
-			if tc.warn && !strings.Contains(warning, "took 5m0s") {
+			if tc.warn && !strings.Contains(warning, "took 5 minutes (") {
 				t.Errorf("warning %q does not name the last run's duration", warning)
 			}
 		})

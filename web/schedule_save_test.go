@@ -243,7 +243,7 @@ func TestBatchSyncPages(t *testing.T) {
 		if v, _ := input.Attr("hx-get"); v != "/admin/batch-sync/active/check" {
 			t.Errorf("hx-get %q", v)
 		}
-		if v, _ := input.Attr("hx-trigger"); !strings.Contains(v, "keyup changed delay:400ms") {
+		if v, _ := input.Attr("hx-trigger"); !strings.HasPrefix(v, "input changed delay:400ms") {
 			t.Errorf("hx-trigger %q", v)
 		}
 		if got := testid(doc, "check-description"); got == "" {

@@ -12,33 +12,6 @@ import (
 // userRunsShown is how many of the runs that changed a user the page lists.
 const userRunsShown = 20
 
-// fieldLabels name the mapped fields as the page shows them.
-func fieldLabel(field string) string {
-	switch field {
-	case "username":
-		return "Username"
-	case "dn":
-		return "Distinguished name"
-	case "given_name":
-		return "Given name"
-	case "surname":
-		return "Surname"
-	case "display_name":
-		return "Display name"
-	case "email":
-		return "Email"
-	case "phone":
-		return "Phone"
-	case "title":
-		return "Title"
-	case "department":
-		return "Department"
-	case "employee_number":
-		return "Employee number"
-	}
-	return field
-}
-
 // handleUserShow is a user's page, found by the user's id (userHref):
 // mapped fields, state, credentials with their certificates, roles held and
 // withdrawn, and the runs that changed the user.
@@ -72,7 +45,7 @@ func (s *Server) handleUserShow(w http.ResponseWriter, r *http.Request) {
 		v.LastSynced = s.formatTime(*u.LastSyncedAt)
 	}
 	for _, f := range domain.UserFields(&u.User) {
-		v.Fields = append(v.Fields, [2]string{fieldLabel(f[0]), f[1]})
+		v.Fields = append(v.Fields, [2]string{domain.FieldLabel(f[0]), f[1]})
 	}
 	for _, c := range u.Credentials {
 		oc := templates.OpCredential{TypeLabel: c.Type.Label(), Serial: c.Serial, State: string(c.State)}
@@ -104,7 +77,7 @@ func (s *Server) handleUserShow(w http.ResponseWriter, r *http.Request) {
 	for _, it := range items {
 		v.Runs = append(v.Runs, templates.OpUserRun{
 			RunHref: runHref(it.Run.ID), Job: processName(snap, it.Run.JobKey), Started: s.formatTime(it.Run.StartedAt),
-			Outcome: it.Item.Outcome, Changes: parseChanges(it.Item.Changes), Error: it.Item.Error,
+			Outcome: it.Item.Outcome, Changes: labelChanges(it.Item.Changes), Error: it.Item.Error,
 		})
 	}
 	s.render(w, r, http.StatusOK, templates.OpUser(v))

@@ -46,7 +46,7 @@ func TestUserPageReachable(t *testing.T) {
 			t.Run(url.PathEscape(name), func(t *testing.T) {
 				search := "/operator/users?q=" + url.QueryEscape(strings.TrimSpace(name))
 				openUserLink(t, olga, search, "[data-testid=users] tbody tr", name)
-				openUserLink(t, olga, runPage, "[data-testid=run-items] tbody tr", name)
+				openUserLink(t, olga, runPage, "[data-testid=run-items] > li", name)
 			})
 		}
 	})

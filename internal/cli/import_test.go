@@ -58,7 +58,7 @@ func TestAccountPasswordRules(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
 			err := cli.Run(context.Background(), []string{"account", "create", "--role", "operator", "bob"}, p.io(pw+"\n", &out, &errOut))
-			if err == nil || !strings.HasPrefix(err.Error(), "password ") || strings.Contains(err.Error(), "invalid:") {
+			if err == nil || !strings.HasPrefix(err.Error(), "Password ") || strings.Contains(err.Error(), "invalid:") {
 				t.Fatalf("err = %v", err)
 			}
 		})

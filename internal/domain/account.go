@@ -19,7 +19,7 @@ func ParseAccountRole(s string) (AccountRole, error) {
 	case RoleAdministrator, RoleOperator:
 		return AccountRole(s), nil
 	}
-	return "", Errorf(EINVALID, "unknown role %q: use administrator or operator", s)
+	return "", Errorf(EINVALID, "Unknown role %q: use administrator or operator", s)
 }
 
 // CanOperate reports whether the role may use the Operator UI.
@@ -47,7 +47,7 @@ var accountNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
 // ValidateAccountName checks an account name: 1–64 letters, digits, '.', '_', '@' or '-'.
 func ValidateAccountName(name string) error {
 	if !accountNameRE.MatchString(name) {
-		return Errorf(EINVALID, "account name must be 1 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit")
+		return Errorf(EINVALID, "Account name must be 1 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit")
 	}
 	return nil
 }
@@ -58,12 +58,12 @@ func ValidateAccountName(name string) error {
 func ValidatePassword(pw string) error {
 	switch {
 	case len(pw) < 12:
-		return Errorf(EINVALID, "password must be at least 12 characters")
+		return Errorf(EINVALID, "Password must be at least 12 characters")
 	case len(pw) > 72:
-		return Errorf(EINVALID, "password must be at most 72 bytes (a bcrypt limit); this one is %d", len(pw))
+		return Errorf(EINVALID, "Password must be at most 72 bytes (a bcrypt limit); this one is %d", len(pw))
 	}
 	if p := encodingProblem(pw); p != "" {
-		return Errorf(EINVALID, "password %s", p)
+		return Errorf(EINVALID, "Password %s", p)
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ const (
 	AuditAccountCreate     = "account.create"
 	AuditAccountPassword   = "account.password"
 	AuditAccountDisable    = "account.disable"
+	AuditAccountRole       = "account.role"
 	AuditCacheClear        = "cache.clear"
 	AuditJobRun            = "job.run"
 	AuditTokenCreate       = "token.create"

@@ -52,17 +52,17 @@ func TestAccountRules(t *testing.T) {
 		want string
 	}{
 		{"OKName", domain.ValidateAccountName("alice.admin@corp"), ""},
-		{"ErrNameNUL", domain.ValidateAccountName("a\x00"), "account name must be 1 to 64"},
-		{"ErrNameInvalidUTF8", domain.ValidateAccountName("a\xff"), "account name must be"},
-		{"ErrNameOverlong", domain.ValidateAccountName(strings.Repeat("a", 65)), "account name must be"},
-		{"ErrNameMarkup", domain.ValidateAccountName("<b>x</b>"), "account name must be"},
+		{"ErrNameNUL", domain.ValidateAccountName("a\x00"), "Account name must be 1 to 64"},
+		{"ErrNameInvalidUTF8", domain.ValidateAccountName("a\xff"), "Account name must be"},
+		{"ErrNameOverlong", domain.ValidateAccountName(strings.Repeat("a", 65)), "Account name must be"},
+		{"ErrNameMarkup", domain.ValidateAccountName("<b>x</b>"), "Account name must be"},
 		{"OKPassword", domain.ValidatePassword("correct horse battery"), ""},
 		{"OKPassword72Bytes", domain.ValidatePassword(strings.Repeat("p", 72)), ""},
-		{"ErrPasswordShort", domain.ValidatePassword("short"), "password must be at least 12 characters"},
-		{"ErrPassword73Bytes", domain.ValidatePassword(strings.Repeat("p", 73)), "password must be at most 72 bytes (a bcrypt limit); this one is 73"},
-		{"ErrPasswordMultibyteOver72Bytes", domain.ValidatePassword(strings.Repeat("é", 37)), "password must be at most 72 bytes"},
-		{"ErrPasswordNUL", domain.ValidatePassword("twelve chars\x00"), "password contains a NUL byte"},
-		{"ErrPasswordInvalidUTF8", domain.ValidatePassword("twelve chars\xff"), "password is not valid UTF-8 text"},
+		{"ErrPasswordShort", domain.ValidatePassword("short"), "Password must be at least 12 characters"},
+		{"ErrPassword73Bytes", domain.ValidatePassword(strings.Repeat("p", 73)), "Password must be at most 72 bytes (a bcrypt limit); this one is 73"},
+		{"ErrPasswordMultibyteOver72Bytes", domain.ValidatePassword(strings.Repeat("é", 37)), "Password must be at most 72 bytes"},
+		{"ErrPasswordNUL", domain.ValidatePassword("twelve chars\x00"), "Password contains a NUL byte"},
+		{"ErrPasswordInvalidUTF8", domain.ValidatePassword("twelve chars\xff"), "Password is not valid UTF-8 text"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

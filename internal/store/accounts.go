@@ -19,7 +19,7 @@ func (db *DB) CreateAccount(ctx context.Context, name string, role domain.Accoun
 	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(a).Error; err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
-				return domain.Errorf(domain.ECONFLICT, "an account named %q already exists", name)
+				return domain.Errorf(domain.ECONFLICT, "An account named %q already exists", name)
 			}
 			return fmt.Errorf("store: create account %s: %w", name, err)
 		}
@@ -36,7 +36,7 @@ func (db *DB) AccountByName(ctx context.Context, name string) (*domain.Account, 
 	var a domain.Account
 	err := db.read.WithContext(ctx).Where("username = ?", name).Take(&a).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, domain.Errorf(domain.ENOTFOUND, "no account named %q", name)
+		return nil, domain.Errorf(domain.ENOTFOUND, "No account named %q", name)
 	} else if err != nil {
 		return nil, fmt.Errorf("store: find account %s: %w", name, err)
 	}
@@ -54,7 +54,7 @@ func (db *DB) ListAccounts(ctx context.Context) ([]domain.Account, error) {
 
 // SetAccountPassword replaces an account's password hash and ends its sessions.
 func (db *DB) SetAccountPassword(ctx context.Context, name, passwordHash, actor string) error {
-	return db.updateAccount(ctx, name, actor, domain.AuditAccountPassword, "password changed",
+	return db.updateAccount(ctx, name, actor, domain.AuditAccountPassword, func(*domain.Account) string { return "password changed" },
 		map[string]any{"password_hash": passwordHash}, nil)
 }
 
@@ -68,22 +68,39 @@ func (db *DB) SetAccountDisabled(ctx context.Context, name string, disabled bool
 			return revokeTokensOf(tx, a, now, actor, "account disabled")
 		}
 	}
-	return db.updateAccount(ctx, name, actor, domain.AuditAccountDisable, fmt.Sprintf("disabled → %t", disabled),
+	return db.updateAccount(ctx, name, actor, domain.AuditAccountDisable, func(*domain.Account) string { return fmt.Sprintf("disabled → %t", disabled) },
 		map[string]any{"disabled": disabled}, also)
 }
 
+// SetAccountRole gives an account another role and ends its sessions; an
+// account that has the role already is left as it is.
+func (db *DB) SetAccountRole(ctx context.Context, name string, role domain.AccountRole, actor string) error {
+	return db.updateAccount(ctx, name, actor, domain.AuditAccountRole, func(a *domain.Account) string {
+		if a.Role == role {
+			return ""
+		}
+		return fmt.Sprintf("role %s → %s", a.Role, role)
+	}, map[string]any{"role": role}, nil)
+}
+
 // updateAccount sets fields of account name, ends its sessions, does also
-// (when not nil) in the same transaction, and audits action.
-func (db *DB) updateAccount(ctx context.Context, name, actor, action, detail string, fields map[string]any,
-	also func(tx *gorm.DB, a *domain.Account, now time.Time) error) error {
+// (when not nil) in the same transaction, and audits action with what
+// detail says of the account as it was; a detail of "" means there is
+// nothing to change.
+func (db *DB) updateAccount(ctx context.Context, name, actor, action string, detail func(*domain.Account) string,
+	fields map[string]any, also func(tx *gorm.DB, a *domain.Account, now time.Time) error) error {
 	now := db.Now()
 	fields["updated_at"] = now
 	return db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var a domain.Account
 		if err := tx.Where("username = ?", name).Take(&a).Error; errors.Is(err, gorm.ErrRecordNotFound) {
-			return domain.Errorf(domain.ENOTFOUND, "no account named %q", name)
+			return domain.Errorf(domain.ENOTFOUND, "No account named %q", name)
 		} else if err != nil {
 			return fmt.Errorf("store: find account %s: %w", name, err)
+		}
+		what := detail(&a)
+		if what == "" {
+			return nil
 		}
 		if err := tx.Model(&domain.Account{}).Where("id = ?", a.ID).Updates(fields).Error; err != nil {
 			return fmt.Errorf("store: update account %s: %w", name, err)
@@ -96,7 +113,7 @@ func (db *DB) updateAccount(ctx context.Context, name, actor, action, detail str
 				return err
 			}
 		}
-		return addAudit(tx, domain.AuditEvent{At: now, Actor: actor, Action: action, Target: name, Detail: detail})
+		return addAudit(tx, domain.AuditEvent{At: now, Actor: actor, Action: action, Target: name, Detail: what})
 	})
 }
 

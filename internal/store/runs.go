@@ -50,19 +50,10 @@ func (db *DB) CreateRun(ctx context.Context, r *domain.Run, freshAfter time.Time
 }
 
 // RunningConflict is the refusal to start a run while other runs: the one
-// message for the store's check across instances and the engine's in its
-// own process.
+// refusal for the store and the engine. It carries the run, so that each
+// entry point names its process and shows its start in the configured zone.
 func RunningConflict(other *domain.Run) error {
-	by := other.TriggeredBy
-	if by == "" {
-		by = other.Trigger
-	}
-	where := ""
-	if other.Instance != "" {
-		where = " on " + other.Instance
-	}
-	return domain.Errorf(domain.ECONFLICT, "the %s job is already running%s, started at %s by %s",
-		other.JobKey, where, other.StartedAt.UTC().Format(time.RFC3339), by)
+	return &domain.RunInProgress{Other: *other}
 }
 
 // UpdateRunProgress saves r's counts, expected total, message and heartbeat
@@ -238,22 +229,7 @@ func (db *DB) AddRunItems(ctx context.Context, items []domain.RunItem) error {
 // ListRunItems returns the items of run runID in order, only those with
 // outcome when it is not "", with the total count.
 func (db *DB) ListRunItems(ctx context.Context, runID, outcome string, offset, limit int) ([]domain.RunItem, int, error) {
-	q := db.read.WithContext(ctx).Model(&domain.RunItem{}).Where("run_id = ?", runID)
-	if outcome != "" {
-		q = q.Where("outcome = ?", outcome)
-	}
-	var total int64
-	if err := q.Count(&total).Error; err != nil {
-		return nil, 0, fmt.Errorf("store: count items of run %s: %w", runID, err)
-	}
-	var items []domain.RunItem
-	if err := q.Order("seq").Offset(offset).Limit(limit).Find(&items).Error; err != nil {
-		return nil, 0, fmt.Errorf("store: list items of run %s: %w", runID, err)
-	}
-	for i := range items {
-		items[i].RunID = runID
-	}
-	return items, int(total), nil
+	return db.FindRunItems(ctx, runID, RunItemFilter{Outcome: outcome}, offset, limit)
 }
 
 // UserRunItem is what one run did with one user.

@@ -1,0 +1,35 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"idm/internal/domain"
+	"idm/templates"
+)
+
+// handleAccountDisableConfirm asks before an account is disabled: a page of
+// its own, so that the question works without JavaScript.
+func (s *Server) handleAccountDisableConfirm(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "name")
+	if err := domain.CheckAccountLookup(name); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if name == actor(r) {
+		s.fail(w, r, domain.Errorf(domain.EINVALID, "You cannot disable your own account."))
+		return
+	}
+	a, err := s.deps.Store.AccountByName(r.Context(), name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v := templates.AccountDisableView{
+		Chrome: s.chrome(r, "Disable "+a.Username, templates.Crumb{Label: "Home", Href: "/admin"},
+			templates.Crumb{Label: "Accounts", Href: "/admin/accounts"}, templates.Crumb{Label: "Disable " + a.Username}),
+		Name: a.Username, Role: string(a.Role),
+	}
+	s.render(w, r, http.StatusOK, templates.AccountDisable(v))
+}

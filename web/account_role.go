@@ -1,0 +1,33 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+
+	"idm/internal/domain"
+)
+
+// handleAccountRole gives another account the role chosen in its row; an
+// administrator does not change their own (another administrator can).
+func (s *Server) handleAccountRole(w http.ResponseWriter, r *http.Request) {
+	name, f, err := pathAccountForm(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	role, err := domain.ParseAccountRole(f.raw("role"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if name == actor(r) {
+		s.fail(w, r, domain.Errorf(domain.EINVALID, "You cannot change your own role: another administrator can."))
+		return
+	}
+	if err := s.deps.Store.SetAccountRole(r.Context(), name, role, actor(r)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.log.Info("account role set", "account", name, "role", role, "by", actor(r))
+	s.redirectWithFlash(w, r, "/admin/accounts", fmt.Sprintf("%s is now an %s; their sessions were ended.", name, role))
+}
