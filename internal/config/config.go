@@ -33,6 +33,9 @@ type Config struct {
 	SessionIdle   time.Duration
 	SessionMax    time.Duration
 	ShutdownGrace time.Duration
+	// RunStaleAfter is how long another instance's running run may go
+	// without a heartbeat before its process counts as frozen.
+	RunStaleAfter time.Duration
 
 	Location *time.Location
 }
@@ -75,6 +78,11 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv Env) {
 	fs.DurationVar(&c.SessionIdle, "session-idle", 30*time.Minute, "a session ends after this long without a request")
 	fs.DurationVar(&c.SessionMax, "session-max", 12*time.Hour, "a session ends this long after sign-in, however active")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 30*time.Second, "on shutdown, how long a running job may take to finish before it is aborted")
+	staleAfter := 2 * time.Minute
+	if d, err := time.ParseDuration(getenv("IDM_RUN_STALE_AFTER")); err == nil {
+		staleAfter = d
+	}
+	fs.DurationVar(&c.RunStaleAfter, "run-stale-after", staleAfter, "in a cluster, how long another instance's run may go without a heartbeat before that instance counts as frozen and its run is taken over; the same on every instance (IDM_RUN_STALE_AFTER)")
 }
 
 // Resolve fills derived values and checks the configuration.
@@ -91,6 +99,9 @@ func (c *Config) Resolve() error {
 		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 			return fmt.Errorf("config: listen address %q: %w", c.Listen, err)
 		}
+	}
+	if c.RunStaleAfter < 0 || c.RunStaleAfter > 0 && c.RunStaleAfter < time.Second {
+		return fmt.Errorf("config: --run-stale-after %s: use at least 1s (the default is 2m)", c.RunStaleAfter)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("config: --tls-cert and --tls-key go together")
@@ -152,5 +163,6 @@ func (c *Config) LogAttrs() []any {
 		"listen", c.Listen, "database", store.Redact(c.DatabaseURL), "data_dir", c.DataDir,
 		"timezone", c.Location.String(), "secret_key", key, "tls", c.TLSCert != "",
 		"instance", c.Instance, "demo", c.Demo, "session_idle", c.SessionIdle, "session_max", c.SessionMax,
+		"run_stale_after", c.RunStaleAfter,
 	}
 }

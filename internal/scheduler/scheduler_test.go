@@ -377,23 +377,22 @@ func TestRunnerConflictSkipsSlot(t *testing.T) {
 	waitFor(t, 4*time.Second, "two attempts", func() bool { return r.count(domain.JobActive) >= 2 })
 }
 
-// TestSlotFiresOnceAcrossInstances runs two schedulers on one database, the
-// second with its clock 300ms ahead: each slot runs once in all.
+// TestSlotFiresOnceAcrossInstances runs three schedulers on one database
+// whose clocks differ by up to 30 seconds (one 300ms ahead, one 30s ahead):
+// each slot runs once in all. The compare-and-set on the fired slot keeps
+// slots in order, so the instance whose clock is ahead runs them, each once,
+// and the others find them run.
 func TestSlotFiresOnceAcrossInstances(t *testing.T) {
 	t.Parallel()
 	testenv.EachStore(t, func(t *testing.T, url string) {
-		dbA := testenv.MustOpenDB(t, url)
-		dbB := testenv.MustOpenDB(t, url)
-		setSchedule(t, dbA, domain.JobActive, "*/1 * * * * *", true)
 		r := newFakeRunner(nil)
-		optsA := scheduler.Options{}
-		optsB := scheduler.Options{Now: func() time.Time { return time.Now().Add(300 * time.Millisecond) }}
-		if dbA.Dialect == store.DialectPostgres {
-			optsA.Locker = scheduler.NewPGLocker(dbA.SQL())
-			optsB.Locker = scheduler.NewPGLocker(dbB.SQL())
+		for i, skew := range []time.Duration{0, 300 * time.Millisecond, 30 * time.Second} {
+			db := testenv.MustOpenDB(t, url)
+			if i == 0 {
+				setSchedule(t, db, domain.JobActive, "*/1 * * * * *", true)
+			}
+			mustStart(t, db, r, scheduler.Options{Now: func() time.Time { return time.Now().Add(skew) }})
 		}
-		mustStart(t, dbA, r, optsA)
-		mustStart(t, dbB, r, optsB)
 		time.Sleep(3500 * time.Millisecond)
 
 		perSecond := map[int64]int{}
