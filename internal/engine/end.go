@@ -32,7 +32,7 @@ const (
 	// between attempts: the record lands within endRetryMax of the
 	// database's return.
 	endRetryFirst = 250 * time.Millisecond
-	endRetryMax   = 2 * time.Second
+	endRetryMax   = time.Second
 )
 
 // pendingEnd is a run whose work is done and whose final record is not

@@ -229,7 +229,9 @@ func (db *DB) Migrate(ctx context.Context) error {
 	var opts []goose.ProviderOption
 	if db.Dialect == DialectPostgres {
 		dialect = goose.DialectPostgres
-		locker, err := lock.NewPostgresSessionLocker()
+		// Instances of a cluster that start together wait for each other:
+		// every second, rather than goose's default of every five.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
 		if err != nil {
 			return fmt.Errorf("store: migration locker: %w", err)
 		}

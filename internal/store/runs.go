@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"gorm.io/gorm"
@@ -50,7 +51,7 @@ func (db *DB) CreateRun(ctx context.Context, r *domain.Run, staleAfter time.Dura
 			return fmt.Errorf("store: create run: %w", err)
 		}
 		// The heartbeat on the clock every instance judges it by.
-		if err := db.fence(tx, r.ID); err != nil {
+		if err := db.beat(tx, r.ID); err != nil {
 			return err
 		}
 		for _, e := range events {
@@ -82,12 +83,12 @@ func RunningConflict(other *domain.Run) error {
 		other.JobKey, where, other.StartedAt.UTC().Format(time.RFC3339), by)
 }
 
-// runProgress is the columns of r that change while it runs, with a fresh
-// heartbeat.
-func (db *DB) runProgress(r *domain.Run) map[string]any {
+// runProgress is the columns of r that change while it runs (not its
+// heartbeat: see Heartbeat).
+func runProgress(r *domain.Run) map[string]any {
 	c := r.RunCounts
 	return map[string]any{
-		"heartbeat_at": db.clock(), "expected_total": r.ExpectedTotal, "message": r.Message,
+		"expected_total": r.ExpectedTotal, "message": r.Message,
 		"read_count": c.Read, "created_count": c.Created, "updated_count": c.Updated, "unchanged_count": c.Unchanged,
 		"deactivated_count": c.Deactivated, "credentials_changed": c.CredentialsChanged,
 		"certificates_on_hold": c.CertificatesOnHold, "certificates_revoked": c.CertificatesRevoked,
@@ -98,29 +99,33 @@ func (db *DB) runProgress(r *domain.Run) map[string]any {
 // updateOwnRun sets columns of run id while it is running and this
 // handle's, else it fails with ErrRunTakenOver.
 func (db *DB) updateOwnRun(ctx context.Context, id, what string, set map[string]any) error {
-	res := db.write.WithContext(ctx).Model(&domain.Run{}).
-		Where("id = ? AND status = ? AND owner = ?", id, domain.RunRunning, db.owner).Updates(set)
-	if res.Error != nil {
-		return fmt.Errorf("store: %s run %s: %w", what, id, res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return fmt.Errorf("store: %s run %s: %w", what, id, ErrRunTakenOver)
-	}
-	return nil
+	return checkOwn(db.ownRun(db.write.WithContext(ctx), id).Updates(set), id, what)
 }
 
-// UpdateRunProgress saves r's counts, expected total and message, with a
-// fresh heartbeat, so that other instances can follow it. It fails with
-// ErrRunTakenOver when the run is no longer this handle's.
+// UpdateRunProgress saves r's counts, expected total and message, so that
+// other instances can follow it. It fails with ErrRunTakenOver when the run
+// is no longer this handle's.
 func (db *DB) UpdateRunProgress(ctx context.Context, r *domain.Run) error {
-	return db.updateOwnRun(ctx, r.ID, "update", db.runProgress(r))
+	return db.updateOwnRun(ctx, r.ID, "update", runProgress(r))
 }
 
-// Heartbeat marks run id as alive now (on the database's clock). It fails
-// with ErrRunTakenOver when the run is no longer this handle's: the caller
-// must stop it.
+// Heartbeat marks run id as alive now (on the database's clock), after
+// taking its lease again if the lease's connection was lost. It fails with
+// ErrRunTakenOver when the run is no longer this handle's: the caller must
+// stop it.
 func (db *DB) Heartbeat(ctx context.Context, id string) error {
-	return db.fence(db.write.WithContext(ctx), id)
+	retaken, err := db.keepLease(ctx, id)
+	if err != nil {
+		return err
+	}
+	err = db.beat(db.write.WithContext(ctx), id)
+	switch {
+	case errors.Is(err, ErrRunTakenOver):
+		db.releaseLease(id)
+	case err == nil && retaken:
+		slog.Info("took a run's lease again after its connection was lost", "run", id)
+	}
+	return err
 }
 
 // FinishRun saves r's final status, message, counts and end time, and
@@ -128,8 +133,8 @@ func (db *DB) Heartbeat(ctx context.Context, id string) error {
 // when another instance has recorded the run's end already: that record
 // stands.
 func (db *DB) FinishRun(ctx context.Context, r *domain.Run) error {
-	set := db.runProgress(r)
-	set["status"], set["finished_at"] = r.Status, r.FinishedAt
+	set := runProgress(r)
+	set["status"], set["finished_at"], set["heartbeat_at"] = r.Status, r.FinishedAt, db.clock()
 	err := db.updateOwnRun(ctx, r.ID, "finish", set)
 	if err == nil || errors.Is(err, ErrRunTakenOver) {
 		db.releaseLease(r.ID)

@@ -24,7 +24,9 @@ import (
 // running run that is not its own by them, on the database's clock:
 //
 //   - its lease is free: the owner's session is gone (the process was
-//     killed, or lost the database): the run is aborted at once;
+//     killed): the run is aborted at once; unless the database server
+//     restarted since the run's last heartbeat (every lease went with it):
+//     then only once the heartbeat is stale;
 //   - its lease is held but its heartbeat is older than the stale window:
 //     the process is frozen (a stopped VM, a long pause): its sessions are
 //     ended, so that its locks go and it can write nothing more, and the
@@ -33,6 +35,9 @@ import (
 //
 // On SQLite (one machine, one clock) and for runs recorded before owners
 // existed, a stale heartbeat alone says the run is dead.
+//
+// Only Heartbeat refreshes the heartbeat, after making sure the lease is
+// held (taking it again when the server restarted).
 //
 // Every write of a run is fenced: it happens only while the run is still
 // running and still this handle's, checked in the same transaction as the
@@ -76,15 +81,29 @@ func (db *DB) fenceRun(ctx context.Context, tx *gorm.DB) error {
 	return db.fence(tx, id)
 }
 
-// fence refreshes run id's heartbeat if it is still running and this
-// handle's, else it fails with ErrRunTakenOver. Inside a transaction it
-// also locks the run's row until the commit, so that another instance
-// cannot record the run's end between the check and the writes.
+// fence checks that run id is still running and this handle's, else it
+// fails with ErrRunTakenOver. Inside a transaction it also locks the run's
+// row until the commit (an UPDATE that changes nothing), so that another
+// instance cannot record the run's end between the check and the writes.
 func (db *DB) fence(tx *gorm.DB, id string) error {
-	res := tx.Model(&domain.Run{}).Where("id = ? AND status = ? AND owner = ?", id, domain.RunRunning, db.owner).
-		UpdateColumn("heartbeat_at", db.clock())
+	return checkOwn(db.ownRun(tx, id).UpdateColumn("owner", gorm.Expr("owner")), id, "check that this instance still runs")
+}
+
+// beat refreshes run id's heartbeat if it is still running and this
+// handle's, else it fails with ErrRunTakenOver.
+func (db *DB) beat(tx *gorm.DB, id string) error {
+	return checkOwn(db.ownRun(tx, id).UpdateColumn("heartbeat_at", db.clock()), id, "heartbeat")
+}
+
+// ownRun selects run id while it is running and this handle's.
+func (db *DB) ownRun(tx *gorm.DB, id string) *gorm.DB {
+	return tx.Model(&domain.Run{}).Where("id = ? AND status = ? AND owner = ?", id, domain.RunRunning, db.owner)
+}
+
+// checkOwn turns the result of a statement on ownRun into an error.
+func checkOwn(res *gorm.DB, id, what string) error {
 	if res.Error != nil {
-		return fmt.Errorf("store: check that run %s is still this instance's: %w", id, res.Error)
+		return fmt.Errorf("store: %s run %s: %w", what, id, res.Error)
 	}
 	if res.RowsAffected != 1 {
 		return fmt.Errorf("store: run %s: %w", id, ErrRunTakenOver)
@@ -123,6 +142,7 @@ type verdict int
 const (
 	runAlive       verdict = iota
 	runSessionGone         // its lease is free
+	runSessionLost         // its lease is free since the server restarted, its heartbeat stale
 	runFrozen              // its lease is held, its heartbeat stale
 	runStale               // its heartbeat is stale (SQLite, or a run without owner)
 	runLeftHere            // this instance's, left by its previous process (SQLite, or without owner)
@@ -138,6 +158,8 @@ func (v verdict) abortMessage(r *domain.Run, staleAfter time.Duration) string {
 	switch v {
 	case runSessionGone:
 		return "Aborted: the process running it" + on + " stopped (its database session ended) before it finished." + rest
+	case runSessionLost:
+		return fmt.Sprintf("Aborted: the process running it%s was not heard from after the database restarted (no heartbeat for %s).", on, staleAfter) + rest
 	case runFrozen:
 		return fmt.Sprintf("Aborted: the process running it%s stopped answering (no heartbeat for %s); its database sessions were ended so that it writes nothing more.", on, staleAfter) + rest
 	default:
@@ -193,17 +215,24 @@ func (db *DB) judge(tx *gorm.DB, r *domain.Run, instance string, staleAfter time
 	}
 	// The lease probe takes the lock only when nobody holds it, and only
 	// until this transaction ends. The heartbeat is compared on the
-	// database's clock, which it was written with.
-	var probe struct{ Free, Stale bool }
+	// database's clock, which it was written with. A lease lost when the
+	// server restarted says nothing of the owner (every session ended):
+	// the owner takes its lease again before its next heartbeat, so a free
+	// lease condemns the run at once only when the heartbeat is newer than
+	// the server; otherwise the stale window decides.
+	var probe struct{ Free, Stale, BeforeRestart bool }
 	err := tx.Raw(`SELECT pg_try_advisory_xact_lock(?, hashtext(id)) AS free,
-		heartbeat_at < timezone('UTC', clock_timestamp()) - ? * interval '1 millisecond' AS stale
+		heartbeat_at < timezone('UTC', clock_timestamp()) - ? * interval '1 millisecond' AS stale,
+		heartbeat_at < timezone('UTC', pg_postmaster_start_time()) AS before_restart
 		FROM job_runs WHERE id = ?`, leaseNamespace, staleAfter.Milliseconds(), r.ID).Scan(&probe).Error
 	switch {
 	case err != nil:
 		return runAlive, fmt.Errorf("store: check the owner of run %s: %w", r.ID, err)
-	case probe.Free:
+	case probe.Free && !probe.BeforeRestart:
 		return runSessionGone, nil
-	case probe.Stale:
+	case probe.Free && probe.Stale:
+		return runSessionLost, nil
+	case !probe.Free && probe.Stale:
 		return runFrozen, nil
 	}
 	return runAlive, nil
@@ -249,6 +278,28 @@ func (db *DB) takeLease(ctx context.Context, id string) (int, error) {
 	db.leases[id] = conn
 	db.leaseMu.Unlock()
 	return pid, nil
+}
+
+// keepLease makes sure this handle still holds run id's lease, taking it
+// again on a new connection when its connection was lost (the server
+// restarted), and says whether it did; it does nothing for a run it holds
+// no lease for.
+func (db *DB) keepLease(ctx context.Context, id string) (bool, error) {
+	db.leaseMu.Lock()
+	conn, ok := db.leases[id]
+	db.leaseMu.Unlock()
+	if !ok || conn.PingContext(ctx) == nil {
+		return false, nil
+	}
+	db.leaseMu.Lock()
+	delete(db.leases, id)
+	db.leaseMu.Unlock()
+	discard(conn)
+	pid, err := db.takeLease(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	return true, db.ownRun(db.write.WithContext(ctx), id).UpdateColumn("backend_pid", pid).Error
 }
 
 // releaseLease releases run id's liveness lock, if this handle holds it.
