@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"idm/internal/domain"
+	"idm/internal/dsn"
 	"idm/internal/store"
 )
 
@@ -15,11 +16,11 @@ func MustOpenDB(tb testing.TB, url string) *store.DB {
 	ctx := context.Background()
 	db, err := store.Open(ctx, url)
 	if err != nil {
-		tb.Fatalf("open %s: %v", store.Redact(url), err)
+		tb.Fatalf("open %s: %v", dsn.Redact(url), err)
 	}
 	tb.Cleanup(func() { _ = db.Close() })
 	if err := db.Migrate(ctx); err != nil {
-		tb.Fatalf("migrate %s: %v", store.Redact(url), err)
+		tb.Fatalf("migrate %s: %v", dsn.Redact(url), err)
 	}
 	return db
 }
