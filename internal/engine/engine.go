@@ -433,24 +433,18 @@ func (e *Engine) heartbeat(ctx context.Context, stop context.CancelCauseFunc, id
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(e.beatEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
+		every(ctx, e.beatEvery, func() bool {
 			err := e.db.Heartbeat(ctx, id)
 			switch {
 			case errors.Is(err, store.ErrRunTakenOver):
 				e.log.Warn("another instance found this run's process dead or frozen and recorded its end: stopping the run, which writes nothing more", "run", id)
 				stop(err)
-				return
+				return false
 			case err != nil && ctx.Err() == nil:
 				e.log.Warn("run heartbeat failed", "run", id, "err", err)
 			}
-		}
+			return true
+		})
 	}()
 	return func() { cancel(); <-done }
 }
@@ -460,7 +454,21 @@ func (e *Engine) heartbeat(ctx context.Context, stop context.CancelCauseFunc, id
 // run is recorded as aborted, and the jobs are free again, within moments
 // rather than at the next start.
 func (e *Engine) Watch(ctx context.Context) {
-	t := time.NewTicker(e.beatEvery)
+	every(ctx, e.beatEvery, func() bool {
+		n, err := e.db.AbortStaleRuns(ctx, "", e.staleAfter)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			e.log.Warn("look for runs left behind by other instances", "err", err)
+		case n > 0:
+			e.log.Warn("marked runs whose instance stopped or froze as aborted", "runs", n)
+		}
+		return true
+	})
+}
+
+// every calls fn every interval until ctx ends or fn returns false.
+func every(ctx context.Context, interval time.Duration, fn func() bool) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
@@ -468,12 +476,8 @@ func (e *Engine) Watch(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		n, err := e.db.AbortStaleRuns(ctx, "", e.staleAfter)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			e.log.Warn("look for runs left behind by other instances", "err", err)
-		case n > 0:
-			e.log.Warn("marked runs whose instance stopped or froze as aborted", "runs", n)
+		if !fn() {
+			return
 		}
 	}
 }
