@@ -103,7 +103,8 @@ type Deps struct {
 	// every instance of a cluster should use the same.
 	StaleAfter time.Duration
 	// HeartbeatEvery is how often a run proves it is alive, and how often
-	// Watch looks for runs left behind (default a sixth of StaleAfter).
+	// Watch looks for runs left behind (default a sixth of StaleAfter, at
+	// most 20s).
 	HeartbeatEvery time.Duration
 	// ShutdownGrace is how long Shutdown lets runs finish before it cancels
 	// them (default none: at once).
@@ -177,7 +178,9 @@ func New(d Deps) *Engine {
 		e.staleAfter = 2 * time.Minute
 	}
 	if e.beatEvery <= 0 {
-		e.beatEvery = e.staleAfter / 6
+		// At most 20s: the Operator pages count a run as running while its
+		// heartbeat is under two minutes old, whatever the stale window.
+		e.beatEvery = min(e.staleAfter/6, 20*time.Second)
 	}
 	if e.openSecret == nil {
 		e.openSecret = func(s string) (string, error) {
