@@ -157,7 +157,8 @@ type Engine struct {
 	// endMu serialises writing ends: a run's own writer and Start's.
 	endMu sync.Mutex
 	// giveUp is closed when Shutdown stops waiting: end writers stop retrying.
-	giveUp chan struct{}
+	giveUp     chan struct{}
+	giveUpOnce sync.Once
 }
 
 // New builds an engine from its dependencies.
@@ -360,7 +361,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	case <-ended:
 		return nil
 	case <-ctx.Done():
-		close(e.giveUp)
+		e.giveUpOnce.Do(func() { close(e.giveUp) })
 		return fmt.Errorf("engine: shutdown: a run did not stop or its end could not be recorded; the next start marks it aborted: %w", ctx.Err())
 	}
 }
@@ -428,9 +429,9 @@ func (e *Engine) execute(ctx context.Context, stop context.CancelCauseFunc, run 
 	}
 }
 
-// heartbeat keeps the run's heartbeat fresh while a long step (a count, a
-// slow page) gives no progress to record, and stops the run when another
-// instance has taken it over; the returned func stops the heartbeat.
+// heartbeat keeps the run's heartbeat fresh (nothing else writes it: see
+// store.Heartbeat), and stops the run when another instance has taken it
+// over; the returned func stops the heartbeat.
 func (e *Engine) heartbeat(ctx context.Context, stop context.CancelCauseFunc, id string) func() {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
