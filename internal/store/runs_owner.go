@@ -36,8 +36,8 @@ import (
 // On SQLite (one machine, one clock) and for runs recorded before owners
 // existed, a stale heartbeat alone says the run is dead.
 //
-// Only Heartbeat refreshes the heartbeat, after making sure the lease is
-// held (taking it again when the server restarted).
+// Only Heartbeat refreshes a running run's heartbeat, after making sure the
+// lease is held (taking it again when the server restarted).
 //
 // Every write of a run is fenced: it happens only while the run is still
 // running and still this handle's, checked in the same transaction as the
