@@ -380,11 +380,9 @@ func TestRunnerConflictSkipsSlot(t *testing.T) {
 
 // TestSlotFiresOnceAcrossInstances runs three schedulers on one database
 // whose clocks differ by up to 30 seconds (one 300ms ahead, one 30s ahead):
-// each slot is won once in all, and after the first second no two runs
-// happen in one second. The compare-and-set on the fired slot keeps slots in
-// order, so the instance whose clock is ahead runs them, each once, and the
-// others find them run. (In the first second the instance 30s ahead may win
-// its slot beside another's: a different slot.)
+// each slot is won once in all. The compare-and-set on the fired slot keeps
+// slots in order, so the instance whose clock is ahead runs them, each once,
+// and the others find them run.
 func TestSlotFiresOnceAcrossInstances(t *testing.T) {
 	t.Parallel()
 	testenv.EachStore(t, func(t *testing.T, url string) {
@@ -399,27 +397,13 @@ func TestSlotFiresOnceAcrossInstances(t *testing.T) {
 		}
 		time.Sleep(3500 * time.Millisecond)
 
-		for slot, n := range wins.all() {
+		won := wins.all()
+		if len(won) < 2 {
+			t.Errorf("%d slots won, want at least 2", len(won))
+		}
+		for slot, n := range won {
 			if n > 1 {
 				t.Errorf("slot %v won %d times", slot, n)
-			}
-		}
-		perSecond := map[int64]int{}
-		calls := r.callTimes()
-		if len(calls) == 0 {
-			t.Fatal("no run at all")
-		}
-		for _, at := range calls {
-			if at.Unix() > calls[0].Unix() {
-				perSecond[at.Unix()]++
-			}
-		}
-		if len(perSecond) < 2 {
-			t.Errorf("runs in %d distinct seconds after the first, want at least 2", len(perSecond))
-		}
-		for sec, n := range perSecond {
-			if n > 1 {
-				t.Errorf("%d runs in second %v", n, time.Unix(sec, 0).UTC())
 			}
 		}
 	})

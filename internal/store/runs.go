@@ -27,12 +27,14 @@ const runLockKey = 0x1d_5e_c0_01
 // FinishRun.
 func (db *DB) CreateRun(ctx context.Context, r *domain.Run, staleAfter time.Duration, events ...domain.AuditEvent) error {
 	r.Owner = db.owner
-	pid, err := db.takeLease(ctx, r.ID)
-	if err != nil {
-		return err
+	if r.Status == domain.RunRunning {
+		pid, err := db.takeLease(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		r.BackendPID = pid
 	}
-	r.BackendPID = pid
-	err = db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := db.lockRuns(tx); err != nil {
 			return err
 		}
@@ -51,8 +53,8 @@ func (db *DB) CreateRun(ctx context.Context, r *domain.Run, staleAfter time.Dura
 			return fmt.Errorf("store: create run: %w", err)
 		}
 		// The heartbeat on the clock every instance judges it by.
-		if err := db.beat(tx, r.ID); err != nil {
-			return err
+		if err := tx.Model(&domain.Run{}).Where("id = ?", r.ID).UpdateColumn("heartbeat_at", db.clock()).Error; err != nil {
+			return fmt.Errorf("store: create run: %w", err)
 		}
 		for _, e := range events {
 			if err := addAudit(tx, e); err != nil {
