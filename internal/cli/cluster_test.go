@@ -328,7 +328,7 @@ func (c *clusterEnv) waitRun(t *testing.T, limit time.Duration, what string, mat
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no %s within %v", what, limit)
+			t.Fatalf("timed out after %v waiting for %s", limit, what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
