@@ -68,6 +68,7 @@ func (e *Engine) endRun(h *Handle, run *domain.Run) {
 		case <-time.After(pause):
 		case <-e.giveUp:
 			p.log.Error("gave up recording the end of the run at shutdown; the next start marks it aborted", "err", err)
+			e.observer.RunFinished(*run)
 			h.settle(run, fmt.Errorf("engine: record end of run %s: %w", run.ID, err))
 			return
 		}
@@ -119,6 +120,7 @@ func (e *Engine) writeEnd(ctx context.Context, p *pendingEnd) error {
 	e.mu.Lock()
 	delete(e.ends, p.run.ID)
 	e.mu.Unlock()
+	e.observer.RunFinished(*final)
 	p.h.settle(final, nil)
 	return nil
 }

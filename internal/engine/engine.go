@@ -86,6 +86,10 @@ type Store interface {
 	ApplyChanges(ctx context.Context, changes []*store.UserChange, now time.Time, withdrawnBy string) ([]store.FailedChange, error)
 }
 
+// DefaultStaleAfter is how old a running run's heartbeat may be, by
+// default, before the run counts as left behind by a dead process.
+const DefaultStaleAfter = 2 * time.Minute
+
 // Deps are what the engine needs.
 type Deps struct {
 	DB Store
@@ -109,6 +113,8 @@ type Deps struct {
 	// ShutdownGrace is how long Shutdown lets runs finish before it cancels
 	// them (default none: at once).
 	ShutdownGrace time.Duration
+	// Observer is told of every run's start and end (default: nobody).
+	Observer Observer
 }
 
 // The actors that start runs, as the audit log names them: an account by
@@ -139,6 +145,7 @@ type Engine struct {
 	staleAfter time.Duration
 	beatEvery  time.Duration
 	grace      time.Duration
+	observer   Observer
 
 	// lifetime is every run's context: Shutdown cancels it after the grace
 	// period. A run never lives on the context of whoever started it (a
@@ -165,7 +172,7 @@ type Engine struct {
 func New(d Deps) *Engine {
 	e := &Engine{
 		db: d.DB, dial: d.Dial, openSecret: d.OpenSecret, instance: d.Instance, now: d.Now, log: d.Logger,
-		staleAfter: d.StaleAfter, beatEvery: d.HeartbeatEvery, grace: d.ShutdownGrace,
+		staleAfter: d.StaleAfter, beatEvery: d.HeartbeatEvery, grace: d.ShutdownGrace, observer: d.Observer,
 		running: map[domain.JobKey]*Handle{}, ends: map[string]*pendingEnd{}, giveUp: make(chan struct{}),
 	}
 	e.lifetime, e.cancelAll = context.WithCancel(context.Background())
@@ -175,8 +182,11 @@ func New(d Deps) *Engine {
 	if e.log == nil {
 		e.log = slog.Default()
 	}
+	if e.observer == nil {
+		e.observer = Observers(nil)
+	}
 	if e.staleAfter <= 0 {
-		e.staleAfter = 2 * time.Minute
+		e.staleAfter = DefaultStaleAfter
 	}
 	if e.beatEvery <= 0 {
 		// At most 20s: the Operator pages count a run as running while its
@@ -288,6 +298,7 @@ func (e *Engine) Start(ctx context.Context, key domain.JobKey, opts RunOptions) 
 		return nil, err
 	}
 	h.started = *run
+	e.observer.RunStarted(*run)
 	runCtx, stop := context.WithCancelCause(e.lifetime)
 	h.cancel = func() { stop(context.Canceled) }
 	go func() {

@@ -98,17 +98,11 @@ func runProgress(r *domain.Run) map[string]any {
 	}
 }
 
-// updateOwnRun sets columns of run id while it is running and this
-// handle's, else it fails with ErrRunTakenOver.
-func (db *DB) updateOwnRun(ctx context.Context, id, what string, set map[string]any) error {
-	return checkOwn(db.ownRun(db.write.WithContext(ctx), id).Updates(set), id, what)
-}
-
 // UpdateRunProgress saves r's counts, expected total and message, so that
 // other instances can follow it. It fails with ErrRunTakenOver when the run
 // is no longer this handle's.
 func (db *DB) UpdateRunProgress(ctx context.Context, r *domain.Run) error {
-	return db.updateOwnRun(ctx, r.ID, "update", runProgress(r))
+	return checkOwn(db.ownRun(db.write.WithContext(ctx), r.ID).Updates(runProgress(r)), r.ID, "update")
 }
 
 // Heartbeat marks run id as alive now (on the database's clock), after
@@ -130,14 +124,20 @@ func (db *DB) Heartbeat(ctx context.Context, id string) error {
 	return err
 }
 
-// FinishRun saves r's final status, message, counts and end time, and
+// FinishRun saves r's final status, message, counts and end time,
+// enqueues its notices for the webhooks in the same transaction, and
 // releases the run's lease. It fails with ErrRunTakenOver, writing nothing,
 // when another instance has recorded the run's end already: that record
-// stands.
+// (and its notices) stands.
 func (db *DB) FinishRun(ctx context.Context, r *domain.Run) error {
 	set := runProgress(r)
-	set["status"], set["finished_at"], set["heartbeat_at"] = r.Status, r.FinishedAt, db.clock()
-	err := db.updateOwnRun(ctx, r.ID, "finish", set)
+	set["status"], set["finished_at"], set["heartbeat_at"], set["stop_reason"] = r.Status, r.FinishedAt, db.clock(), r.StopReason
+	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := checkOwn(db.ownRun(tx, r.ID).Updates(set), r.ID, "finish"); err != nil {
+			return err
+		}
+		return enqueueRunNotices(tx, r, db.Now())
+	})
 	if err == nil || errors.Is(err, ErrRunTakenOver) {
 		db.releaseLease(r.ID)
 	}

@@ -191,15 +191,25 @@ func (db *DB) reap(tx *gorm.DB, instance string, staleAfter time.Duration) (int,
 				return n, err
 			}
 		}
-		if err := tx.Model(&domain.Run{}).Where("id = ? AND status = ?", r.ID, domain.RunRunning).Updates(map[string]any{
-			"status": domain.RunAborted, "finished_at": db.Now(), "message": v.abortMessage(r, staleAfter),
-		}).Error; err != nil {
-			return n, fmt.Errorf("store: abort run %s: %w", r.ID, err)
+		if err := db.abort(tx, r, v.abortMessage(r, staleAfter)); err != nil {
+			return n, err
 		}
 		slog.Warn("aborted a run whose process is gone", "run", r.ID, "job", r.JobKey, "instance", r.Instance, "reason", v.abortMessage(r, staleAfter))
 		n++
 	}
 	return n, nil
+}
+
+// abort records r as aborted with msg, and enqueues its notices.
+func (db *DB) abort(tx *gorm.DB, r *domain.Run, msg string) error {
+	now := db.Now()
+	err := tx.Model(&domain.Run{}).Where("id = ? AND status = ?", r.ID, domain.RunRunning).
+		Updates(map[string]any{"status": domain.RunAborted, "finished_at": now, "message": msg}).Error
+	if err != nil {
+		return fmt.Errorf("store: abort run %s: %w", r.ID, err)
+	}
+	r.Status, r.FinishedAt, r.Message = domain.RunAborted, &now, msg
+	return enqueueRunNotices(tx, r, now)
 }
 
 // judge tells whether another handle's running run r is alive.
