@@ -500,18 +500,32 @@ func (c *clusterEnv) changesReachOthers(t *testing.T, expr, was string) {
 	}
 	cleared := time.Now()
 	c.post(t, c.nodes["node-a"].base, "/operator/cache/clear", nil)
-	for _, n := range others {
-		for !c.operatorShows(c.nodes[n].base, expr) {
-			if time.Since(cleared) > 10*time.Second {
-				t.Fatalf("%s's Operator does not show %q 10s after Clear cache", n, expr)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		t.Logf("Clear cache reached %s within %v", n, time.Since(cleared))
-		if time.Since(cleared) >= time.Second {
-			t.Errorf("Clear cache reached %s after %v, want under a second", n, time.Since(cleared))
+	for n, at := range c.waitShown(t, others, expr) {
+		t.Logf("Clear cache reached %s within %v", n, at.Sub(cleared))
+		if at.Sub(cleared) >= time.Second {
+			t.Errorf("Clear cache reached %s after %v, want under a second", n, at.Sub(cleared))
 		}
 	}
+}
+
+// waitShown polls the Operator pages of names, in turn, until each shows
+// expr, and returns when each did.
+func (c *clusterEnv) waitShown(t *testing.T, names []string, expr string) map[string]time.Time {
+	t.Helper()
+	shown := map[string]time.Time{}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(shown) < len(names) {
+		for _, n := range names {
+			if _, ok := shown[n]; !ok && c.operatorShows(c.nodes[n].base, expr) {
+				shown[n] = time.Now()
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after Clear cache, only %v show %q within 10s", shown, expr)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return shown
 }
 
 // underWay waits for a scheduled run, started after since, that has read
