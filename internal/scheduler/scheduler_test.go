@@ -61,16 +61,6 @@ func (r *fakeRunner) count(key domain.JobKey) int {
 	return len(r.calls) - len(slices.DeleteFunc(slices.Clone(r.calls), func(c call) bool { return c.key == key }))
 }
 
-func (r *fakeRunner) callTimes() []time.Time {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []time.Time
-	for _, c := range r.calls {
-		out = append(out, c.at)
-	}
-	return out
-}
-
 func (r *fakeRunner) max(key domain.JobKey) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
