@@ -166,6 +166,10 @@ type RunItem struct {
 	Outcome  string  `gorm:"column:outcome" json:"outcome"`
 	Changes  string  `gorm:"column:changes" json:"changes,omitempty"` // JSON list of FieldChange
 	Error    string  `gorm:"column:error" json:"error,omitempty"`
+
+	// DirectoryID is the entry's stable identifier, on error items: an
+	// entry that could not be mapped is still named by it.
+	DirectoryID string `gorm:"column:directory_id" json:"directory_id,omitempty"`
 }
 
 func (RunItem) TableName() string { return "run_items" }
