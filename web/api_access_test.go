@@ -60,7 +60,7 @@ func (e *testEnv) finishedRun(t *testing.T) string {
 	ctx, now := context.Background(), time.Now().UTC()
 	run := &domain.Run{ID: store.NewID(), JobKey: domain.JobActive, Trigger: domain.TriggerCLI, TriggeredBy: "test",
 		Status: domain.RunRunning, StartedAt: now, HeartbeatAt: now}
-	if err := e.db.CreateRun(ctx, run, now); err != nil {
+	if err := e.db.CreateRun(ctx, run, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	fin := now.Add(time.Second)

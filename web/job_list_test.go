@@ -63,7 +63,7 @@ func seedJobRuns(t *testing.T, db *store.DB) {
 		at := base.Add(time.Duration(i) * time.Minute)
 		r := &domain.Run{ID: store.NewID(), JobKey: domain.JobActive, Trigger: domain.TriggerSchedule,
 			Status: domain.RunRunning, StartedAt: at, HeartbeatAt: at, Instance: "node-2"}
-		if err := db.CreateRun(ctx, r, db.Now().Add(time.Hour)); err != nil {
+		if err := db.CreateRun(ctx, r, time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		r.Status, r.Read, r.HeartbeatAt = st, 700+i, db.Now()

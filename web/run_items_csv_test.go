@@ -104,7 +104,7 @@ func seedRunItems(t *testing.T, db *store.DB) *domain.Run {
 	now := time.Now().UTC()
 	run := &domain.Run{ID: store.NewID(), JobKey: domain.JobInactive, Trigger: domain.TriggerManual, TriggeredBy: "olga",
 		Status: domain.RunRunning, StartedAt: now, HeartbeatAt: now}
-	if err := db.CreateRun(ctx, run, now); err != nil {
+	if err := db.CreateRun(ctx, run, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	items := make([]domain.RunItem, runItems)

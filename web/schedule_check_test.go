@@ -98,7 +98,7 @@ func TestScheduleCheckWarnsWhenRunsOverlap(t *testing.T) {
 	started := checkNow.Add(-time.Hour)
 	run := &domain.Run{ID: store.NewID(), JobKey: domain.JobInactive, Trigger: domain.TriggerManual, TriggeredBy: "test",
 		Status: domain.RunRunning, StartedAt: started, HeartbeatAt: started}
-	if err := e.db.CreateRun(ctx, run, started); err != nil {
+	if err := e.db.CreateRun(ctx, run, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	finished := started.Add(5 * time.Minute)

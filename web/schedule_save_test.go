@@ -265,7 +265,7 @@ func TestBatchSyncPages(t *testing.T) {
 	t.Run("LastResultShown", func(t *testing.T) {
 		started := time.Now().UTC().Add(-time.Hour)
 		run := &domain.Run{ID: "r1", JobKey: domain.JobInactive, Trigger: domain.TriggerManual, Status: domain.RunRunning, StartedAt: started, HeartbeatAt: started}
-		if err := e.db.CreateRun(ctx, run, started); err != nil {
+		if err := e.db.CreateRun(ctx, run, time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		fin := started.Add(time.Minute)

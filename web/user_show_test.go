@@ -59,7 +59,7 @@ func addRunWithUsers(t *testing.T, db *store.DB, ids map[string]string) string {
 	now := time.Now().UTC()
 	run := &domain.Run{ID: store.NewID(), JobKey: domain.JobActive, Trigger: "manual", Status: domain.RunSucceeded,
 		StartedAt: now, FinishedAt: &now, HeartbeatAt: now}
-	if err := db.CreateRun(ctx, run, now); err != nil {
+	if err := db.CreateRun(ctx, run, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	var items []domain.RunItem

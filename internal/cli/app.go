@@ -138,7 +138,7 @@ func (a *app) openEngine(ctx context.Context) error {
 	a.counters = metrics.NewRunCounters()
 	a.eng = engine.New(engine.Deps{
 		DB: a.db, Dial: engine.DialDirectory, OpenSecret: a.box.Open, Instance: a.cfg.Instance,
-		Now: a.db.Now, Logger: a.log, ShutdownGrace: a.cfg.ShutdownGrace,
+		Now: a.db.Now, Logger: a.log, ShutdownGrace: a.cfg.ShutdownGrace, StaleAfter: a.cfg.RunStaleAfter,
 		Observer: engine.Observers{a.counters, a.notifier},
 	})
 	// Runs this instance left "running" when it died are aborted before any new run.
@@ -164,12 +164,13 @@ func (a *app) openDemo(ctx context.Context) error {
 	return err
 }
 
+// openScheduler starts the scheduler. A scheduled run happens once across
+// every instance on the database without a lock held for the run: the
+// store's compare-and-set on the job's fired slot gives each slot to one
+// instance, and the engine's run records keep runs from overlapping (a lock
+// held by a frozen instance would stop the schedule everywhere).
 func (a *app) openScheduler(ctx context.Context) error {
 	opts := scheduler.Options{Location: a.cfg.Location, Logger: a.log}
-	if a.db.Dialect == store.DialectPostgres {
-		// A scheduled run happens once across every instance on this database.
-		opts.Locker = scheduler.NewPGLocker(a.db.SQL())
-	}
 	sched, err := scheduler.New(a.db, a.eng, opts)
 	if err != nil {
 		return err
@@ -226,8 +227,8 @@ func (a *app) openWeb(context.Context) error {
 	return nil
 }
 
-// run serves HTTP, follows the other instances' announcements and expires
-// sessions until ctx ends or one of them fails; then it stops the server,
+// run serves HTTP, follows the other instances' announcements, expires
+// sessions and watches for runs other instances left behind until ctx ends or one of them fails; then it stops the server,
 // the scheduler and the engine (in that order) and joins every goroutine.
 func (a *app) run(ctx context.Context) error {
 	scheme := "http"
@@ -256,6 +257,10 @@ func (a *app) run(ctx context.Context) error {
 	}
 	g.Go(func() error {
 		a.expireSessions(gctx)
+		return nil
+	})
+	g.Go(func() error {
+		a.eng.Watch(gctx)
 		return nil
 	})
 	g.Go(func() error {

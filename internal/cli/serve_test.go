@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,7 +17,12 @@ import (
 	"idm/internal/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(serveChildEnv) != "" {
+		os.Exit(serveChild())
+	}
+	testenv.Main(m)
+}
 
 const e2ePassword = "a long enough password"
 

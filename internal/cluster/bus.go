@@ -62,6 +62,11 @@ func (b *Bus) Notify(ctx context.Context, topic string) {
 	}
 }
 
+// maxBackoff is the longest pause between reconnection attempts: what the
+// instance misses meanwhile it re-reads at once after the reconnect, so a
+// database back from a restart is followed within this time.
+const maxBackoff = 5 * time.Second
+
 // Listen calls fn for every topic another instance announces, until ctx
 // ends. It reconnects with a back-off after a lost connection and then
 // calls fn(TopicResync).
@@ -72,6 +77,7 @@ func (b *Bus) Listen(ctx context.Context, fn func(topic string)) {
 		err := b.listenOnce(ctx, fn, func() {
 			backoff = time.Second
 			if !first {
+				b.log.Info("cluster: listening again after a lost connection; re-reading every change")
 				fn(TopicResync)
 			}
 			first = false
@@ -85,7 +91,7 @@ func (b *Bus) Listen(ctx context.Context, fn func(topic string)) {
 			return
 		case <-time.After(backoff):
 		}
-		backoff = min(backoff*2, 30*time.Second)
+		backoff = min(backoff*2, maxBackoff)
 	}
 }
 

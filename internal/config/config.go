@@ -35,6 +35,9 @@ type Config struct {
 	SessionIdle   time.Duration
 	SessionMax    time.Duration
 	ShutdownGrace time.Duration
+	// RunStaleAfter is how long another instance's running run may go
+	// without a heartbeat before its process counts as frozen.
+	RunStaleAfter time.Duration
 	// MetricsListen is the address of /metrics, "" for none (DemoMetrics
 	// in demo mode).
 	MetricsListen string
@@ -91,6 +94,11 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv Env) {
 	fs.StringVar(&c.MetricsListen, "metrics-listen", def("IDM_METRICS_LISTEN", ""), "address to serve Prometheus metrics on at /metrics, e.g. 127.0.0.1:9464; default: none (demo mode: "+DemoMetrics+") (IDM_METRICS_LISTEN)")
 	fs.StringVar(&c.PublicURL, "public-url", def("IDM_PUBLIC_URL", ""), "base URL people reach this server at, for links in webhook notices, e.g. https://idm.example.com; default: the listen address (IDM_PUBLIC_URL)")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 30*time.Second, "on shutdown, how long a running job may take to finish before it is aborted")
+	staleAfter := 2 * time.Minute
+	if d, err := time.ParseDuration(getenv("IDM_RUN_STALE_AFTER")); err == nil {
+		staleAfter = d
+	}
+	fs.DurationVar(&c.RunStaleAfter, "run-stale-after", staleAfter, "in a cluster, how long another instance's run may go without a heartbeat before that instance counts as frozen and its run is taken over; the same on every instance (IDM_RUN_STALE_AFTER)")
 }
 
 // Resolve fills derived values and checks the configuration.
@@ -107,6 +115,9 @@ func (c *Config) Resolve() error {
 		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 			return fmt.Errorf("config: listen address %q: %w", c.Listen, err)
 		}
+	}
+	if c.RunStaleAfter < 0 || c.RunStaleAfter > 0 && c.RunStaleAfter < time.Second {
+		return fmt.Errorf("config: --run-stale-after %s: use at least 1s (the default is 2m)", c.RunStaleAfter)
 	}
 	if c.MetricsListen != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
@@ -183,6 +194,7 @@ func (c *Config) LogAttrs() []any {
 		"listen", c.Listen, "database", dsn.Redact(c.DatabaseURL), "data_dir", c.DataDir,
 		"timezone", c.Location.String(), "secret_key", key, "tls", c.TLSCert != "",
 		"instance", c.Instance, "demo", c.Demo, "metrics_listen", c.MetricsListen, "public_url", c.PublicURL, "session_idle", c.SessionIdle, "session_max", c.SessionMax,
+		"run_stale_after", c.RunStaleAfter,
 	}
 }
 

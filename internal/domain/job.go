@@ -132,6 +132,11 @@ type Run struct {
 	// for any other end.
 	StopReason string `gorm:"column:stop_reason" json:"stop_reason,omitempty"`
 	RunCounts  `gorm:"embedded" json:"counts"`
+	// Owner is the session tag of the process that runs it, and BackendPID
+	// the PostgreSQL session holding its liveness lock: the store tells by
+	// them whether a running run's process is alive, dead or frozen.
+	Owner      string `gorm:"column:owner" json:"-"`
+	BackendPID int    `gorm:"column:backend_pid" json:"-"`
 }
 
 func (Run) TableName() string { return "job_runs" }

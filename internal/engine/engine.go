@@ -39,8 +39,11 @@
 //
 // The active and the inactive job never run at the same time and a job never
 // runs twice at once: the engine refuses a second start in this process, and
-// the store refuses it when another instance's run is alive (its heartbeat is
-// fresh).
+// the store refuses it when another instance's run is alive. On PostgreSQL
+// the store tells a live run from a dead or frozen one by its owner's
+// database session and heartbeat (store/runs_owner.go), and fences every
+// write of a run: a process that another instance found dead or frozen, and
+// whose run it recorded as aborted, writes nothing more for that run.
 //
 // Every run, whoever starts it (the scheduler, Run now, idm job run, the API),
 // goes through Start, which returns once the run's record and its "run
@@ -68,11 +71,12 @@ type Store interface {
 	LDAPSettings(ctx context.Context) (domain.LDAPSettings, error)
 	ConsumeThresholdOverride(ctx context.Context, runID string) (bool, error)
 
-	AbortStaleRuns(ctx context.Context, instance string, staleBefore time.Time) (int, error)
-	CreateRun(ctx context.Context, r *domain.Run, freshAfter time.Time, events ...domain.AuditEvent) error
+	AbortStaleRuns(ctx context.Context, instance string, staleAfter time.Duration) (int, error)
+	CreateRun(ctx context.Context, r *domain.Run, staleAfter time.Duration, events ...domain.AuditEvent) error
 	UpdateRunProgress(ctx context.Context, r *domain.Run) error
-	Heartbeat(ctx context.Context, id string, t time.Time) error
+	Heartbeat(ctx context.Context, id string) error
 	FinishRun(ctx context.Context, r *domain.Run) error
+	GetRun(ctx context.Context, id string) (*domain.Run, error)
 	LastSuccessfulRun(ctx context.Context, key domain.JobKey) (*domain.Run, error)
 	AddRunItems(ctx context.Context, items []domain.RunItem) error
 
@@ -98,10 +102,13 @@ type Deps struct {
 	// Now is the clock; the wall clock in UTC by default.
 	Now    func() time.Time
 	Logger *slog.Logger
-	// StaleAfter is how old a running run's heartbeat may be before the run
-	// counts as left behind by a dead process (default 2 minutes).
+	// StaleAfter is how old another instance's running run's heartbeat may
+	// be before its process counts as dead or frozen (default 2 minutes);
+	// every instance of a cluster should use the same.
 	StaleAfter time.Duration
-	// HeartbeatEvery is how often a run proves it is alive (default 20s).
+	// HeartbeatEvery is how often a run proves it is alive, and how often
+	// Watch looks for runs left behind (default a sixth of StaleAfter, at
+	// most 20s).
 	HeartbeatEvery time.Duration
 	// ShutdownGrace is how long Shutdown lets runs finish before it cancels
 	// them (default none: at once).
@@ -148,8 +155,17 @@ type Engine struct {
 
 	mu      sync.Mutex // guards the fields below
 	running map[domain.JobKey]*Handle
-	closed  bool
-	runs    sync.WaitGroup // one per Handle; Add only under mu while !closed
+	// ends are the runs whose work is done and whose final record is not
+	// written yet (the database did not answer), by run id; see end.go.
+	ends   map[string]*pendingEnd
+	closed bool
+	runs   sync.WaitGroup // one per Handle, until its end is written; Add only under mu while !closed
+
+	// endMu serialises writing ends: a run's own writer and Start's.
+	endMu sync.Mutex
+	// giveUp is closed when Shutdown stops waiting: end writers stop retrying.
+	giveUp     chan struct{}
+	giveUpOnce sync.Once
 }
 
 // New builds an engine from its dependencies.
@@ -157,7 +173,7 @@ func New(d Deps) *Engine {
 	e := &Engine{
 		db: d.DB, dial: d.Dial, openSecret: d.OpenSecret, instance: d.Instance, now: d.Now, log: d.Logger,
 		staleAfter: d.StaleAfter, beatEvery: d.HeartbeatEvery, grace: d.ShutdownGrace, observer: d.Observer,
-		running: map[domain.JobKey]*Handle{},
+		running: map[domain.JobKey]*Handle{}, ends: map[string]*pendingEnd{}, giveUp: make(chan struct{}),
 	}
 	e.lifetime, e.cancelAll = context.WithCancel(context.Background())
 	if e.now == nil {
@@ -173,7 +189,9 @@ func New(d Deps) *Engine {
 		e.staleAfter = DefaultStaleAfter
 	}
 	if e.beatEvery <= 0 {
-		e.beatEvery = 20 * time.Second
+		// At most 20s: the Operator pages count a run as running while its
+		// heartbeat is under two minutes old, whatever the stale window.
+		e.beatEvery = min(e.staleAfter/6, 20*time.Second)
 	}
 	if e.openSecret == nil {
 		e.openSecret = func(s string) (string, error) {
@@ -191,31 +209,43 @@ type Handle struct {
 	started domain.Run
 	cancel  context.CancelFunc
 	done    chan struct{}
+	settled sync.Once
 
 	snap  domain.Run // the live copy, under the engine's mu
 	final *domain.Run
 	err   error
 }
 
+// settle ends the wait for h with its final record; the first call counts.
+func (h *Handle) settle(final *domain.Run, err error) {
+	h.settled.Do(func() {
+		h.final, h.err = final, err
+		close(h.done)
+	})
+}
+
 // Run is the run's record as Start created it.
 func (h *Handle) Run() domain.Run { return h.started }
 
-// Done is closed when the run has ended and its final record is written (or
-// could not be).
+// Done is closed when the run has ended and its final record is written, or
+// could not be written within a bounded time (the engine then goes on trying
+// in the background until the database answers).
 func (h *Handle) Done() <-chan struct{} { return h.done }
 
 // Wait waits for the run's end and returns its final record. The error says
-// the final record could not be written; how the run went is its status.
+// the final record was not written yet when Wait gave up waiting; how the
+// run went is its status. When another instance took the run over, the
+// record is the one it wrote.
 func (h *Handle) Wait() (*domain.Run, error) {
 	<-h.done
 	return h.final, h.err
 }
 
-// Recover marks as aborted the runs a dead process left "running": this
-// instance's (call it at start, before any run) and any whose heartbeat is
-// stale.
+// Recover marks as aborted the runs a dead or frozen process left
+// "running", this instance's previous process included (call it at start,
+// before any run).
 func (e *Engine) Recover(ctx context.Context) (int, error) {
-	n, err := e.db.AbortStaleRuns(ctx, e.instance, e.now().Add(-e.staleAfter))
+	n, err := e.db.AbortStaleRuns(ctx, e.instance, e.staleAfter)
 	if err != nil {
 		return 0, fmt.Errorf("engine: recover: %w", err)
 	}
@@ -240,8 +270,9 @@ func (e *Engine) Status(key domain.JobKey) (domain.Run, bool) {
 // and its "run started" audit event exist. It refuses with a domain
 // ECONFLICT error while any run is in progress, here or on another instance,
 // and after Shutdown; other errors say the database could not record the
-// start. ctx bounds the start only: the run goes on until it ends or
-// Shutdown cancels it.
+// start. A run of this process that has ended but whose final record is
+// still pending is no conflict: Start writes that record first. ctx bounds
+// the start only: the run goes on until it ends or Shutdown cancels it.
 func (e *Engine) Start(ctx context.Context, key domain.JobKey, opts RunOptions) (*Handle, error) {
 	if _, err := domain.ParseJobKey(string(key)); err != nil {
 		return nil, err
@@ -258,18 +289,22 @@ func (e *Engine) Start(ctx context.Context, key domain.JobKey, opts RunOptions) 
 	if err != nil {
 		return nil, err
 	}
+	if err := e.writePendingEnds(ctx); err != nil {
+		e.release(h, err)
+		return nil, err
+	}
 	if err := e.record(ctx, run); err != nil {
-		e.release(h, nil, err)
+		e.release(h, err)
 		return nil, err
 	}
 	h.started = *run
 	e.observer.RunStarted(*run)
-	runCtx, cancel := context.WithCancel(e.lifetime)
-	h.cancel = cancel
+	runCtx, stop := context.WithCancelCause(e.lifetime)
+	h.cancel = func() { stop(context.Canceled) }
 	go func() {
-		defer cancel()
-		final, err := e.execute(runCtx, run, opts)
-		e.release(h, final, err)
+		defer stop(nil)
+		e.execute(store.ForRun(runCtx, run.ID), stop, run, opts)
+		e.endRun(h, run)
 	}()
 	return h, nil
 }
@@ -312,7 +347,9 @@ func (e *Engine) RunScheduled(ctx context.Context, key domain.JobKey) error {
 
 // Shutdown refuses new runs, lets the runs in progress finish for up to the
 // grace period, then cancels them (each records itself as aborted, saying
-// what it had changed) and waits for them to end, until ctx ends.
+// what it had changed) and waits for them to end and for their final
+// records, until ctx ends. A final record still not written then is left to
+// the next start's Recover.
 func (e *Engine) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
 	e.closed = true
@@ -335,7 +372,8 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	case <-ended:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("engine: shutdown: a run did not stop after it was cancelled; the next start marks it aborted: %w", ctx.Err())
+		e.giveUpOnce.Do(func() { close(e.giveUp) })
+		return fmt.Errorf("engine: shutdown: a run did not stop or its end could not be recorded; the next start marks it aborted: %w", ctx.Err())
 	}
 }
 
@@ -356,39 +394,33 @@ func (e *Engine) reserve(run *domain.Run) (*Handle, error) {
 	return h, nil
 }
 
-// release ends h with its final record (nil when the run never started).
-func (e *Engine) release(h *Handle, final *domain.Run, err error) {
+// release gives back the slot reserve claimed for a run that did not start.
+func (e *Engine) release(h *Handle, err error) {
 	e.mu.Lock()
 	delete(e.running, h.snap.JobKey)
 	e.mu.Unlock()
-	h.final, h.err = final, err
-	close(h.done)
+	h.settle(nil, err)
 	e.runs.Done()
 }
 
 // record creates run's record with its audit event, once no run of another
 // instance is alive.
 func (e *Engine) record(ctx context.Context, run *domain.Run) error {
-	// A run whose process died elsewhere in the cluster would otherwise
-	// show as running until that instance restarts.
-	freshAfter := run.StartedAt.Add(-e.staleAfter)
-	if _, err := e.db.AbortStaleRuns(ctx, "", freshAfter); err != nil {
-		return fmt.Errorf("engine: abort stale runs: %w", err)
-	}
 	detail := "run " + run.ID + " started"
 	if run.DryRun {
 		detail += " (dry run)"
 	}
 	started := domain.AuditEvent{At: run.StartedAt, Actor: run.TriggeredBy, Action: domain.AuditJobRun, Target: string(run.JobKey), Detail: detail}
-	return e.db.CreateRun(ctx, run, freshAfter, started)
+	return e.db.CreateRun(ctx, run, e.staleAfter, started)
 }
 
-// execute carries a recorded run to its end and writes its final record.
-func (e *Engine) execute(ctx context.Context, run *domain.Run, opts RunOptions) (*domain.Run, error) {
+// execute carries a recorded run to the end of its work; stop cancels it
+// (with the cause, when another instance has taken it over).
+func (e *Engine) execute(ctx context.Context, stop context.CancelCauseFunc, run *domain.Run, opts RunOptions) {
 	log := e.log.With("job", run.JobKey, "run", run.ID, "dry_run", opts.DryRun)
 	log.Info("run started", "trigger", opts.Trigger, "by", opts.By)
 
-	stopBeat := e.heartbeat(ctx, run.ID)
+	stopBeat := e.heartbeat(ctx, stop, run.ID)
 	r := &runner{e: e, run: run, opts: opts, log: log}
 	func() {
 		defer func() {
@@ -406,40 +438,63 @@ func (e *Engine) execute(ctx context.Context, run *domain.Run, opts RunOptions) 
 		t := run.HeartbeatAt
 		run.FinishedAt = &t
 	}
-	// The final record must land even when ctx was cancelled.
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	err := e.db.FinishRun(fctx, run)
-	e.observer.RunFinished(*run)
-	if err != nil {
-		log.Error("could not record the end of the run", "err", err)
-		return run, fmt.Errorf("engine: record end of run %s: %w", run.ID, err)
-	}
-	log.Info("run ended", "status", run.Status, "message", run.Message, "counts", run.RunCounts)
-	return run, nil
 }
 
-// heartbeat keeps the run's heartbeat fresh while a long step (a count, a
-// slow page) gives no progress to record; the returned func stops it.
-func (e *Engine) heartbeat(ctx context.Context, id string) func() {
+// heartbeat keeps the run's heartbeat fresh (nothing else writes it: see
+// store.Heartbeat), and stops the run when another instance has taken it
+// over; the returned func stops the heartbeat.
+func (e *Engine) heartbeat(ctx context.Context, stop context.CancelCauseFunc, id string) func() {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(e.beatEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := e.db.Heartbeat(ctx, id, e.now()); err != nil && ctx.Err() == nil {
-					e.log.Warn("run heartbeat failed", "run", id, "err", err)
-				}
+		every(ctx, e.beatEvery, func() bool {
+			err := e.db.Heartbeat(ctx, id)
+			switch {
+			case errors.Is(err, store.ErrRunTakenOver):
+				e.log.Warn("another instance found this run's process dead or frozen and recorded its end: stopping the run, which writes nothing more", "run", id)
+				stop(err)
+				return false
+			case err != nil && ctx.Err() == nil:
+				e.log.Warn("run heartbeat failed", "run", id, "err", err)
 			}
-		}
+			return true
+		})
 	}()
 	return func() { cancel(); <-done }
+}
+
+// Watch aborts, every heartbeat interval until ctx ends, the runs that
+// other instances left running dead or frozen, so that a killed instance's
+// run is recorded as aborted, and the jobs are free again, within moments
+// rather than at the next start.
+func (e *Engine) Watch(ctx context.Context) {
+	every(ctx, e.beatEvery, func() bool {
+		n, err := e.db.AbortStaleRuns(ctx, "", e.staleAfter)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			e.log.Warn("look for runs left behind by other instances", "err", err)
+		case n > 0:
+			e.log.Warn("marked runs whose instance stopped or froze as aborted", "runs", n)
+		}
+		return true
+	})
+}
+
+// every calls fn every interval until ctx ends or fn returns false.
+func every(ctx context.Context, interval time.Duration, fn func() bool) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !fn() {
+			return
+		}
+	}
 }
 
 // publish stores a snapshot of run for Status.

@@ -617,13 +617,11 @@ func TestRecoverAbortsStaleRuns(t *testing.T) {
 		ctx := context.Background()
 		db := testenv.MustOpenDB(t, url)
 		now := db.Now()
+		// Runs recorded before owners existed: told by instance and heartbeat.
 		mk := func(instance string, beat time.Time) *domain.Run {
 			r := &domain.Run{ID: store.NewID(), JobKey: domain.JobActive, Trigger: domain.TriggerSchedule, Status: domain.RunRunning,
 				StartedAt: beat, HeartbeatAt: beat, Instance: instance}
-			// Fresh only after an hour: recorded beside the others.
-			if err := db.CreateRun(ctx, r, now.Add(time.Hour)); err != nil {
-				t.Fatal(err)
-			}
+			testenv.InsertRun(t, db, r)
 			return r
 		}
 		mine := mk("me", now)

@@ -297,7 +297,7 @@ func checkRunning(t *testing.T, w *world) {
 	now := w.db.Now()
 	r := &domain.Run{ID: store.NewID(), JobKey: domain.JobActive, Trigger: domain.TriggerSchedule, Status: domain.RunRunning,
 		StartedAt: now, HeartbeatAt: now, Instance: "elsewhere"}
-	if err := w.db.CreateRun(ctx, r, now.Add(-time.Minute)); err != nil {
+	if err := w.db.CreateRun(ctx, r, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	e := w.scrape()

@@ -168,11 +168,10 @@ func TestAbortedByRecoveryNotifies(t *testing.T) {
 		o.webhook(rc.URL, domain.EventRunFailed)
 		eng := engine.New(engine.Deps{DB: o.db, Instance: "node-a", Logger: slog.New(slog.DiscardHandler)})
 		start := o.db.Now()
+		// Left by node-a's previous process, whose sessions died with it.
 		run := &domain.Run{ID: "left-running", JobKey: domain.JobInactive, Trigger: domain.TriggerSchedule,
-			Status: domain.RunRunning, StartedAt: start, HeartbeatAt: start, Instance: "node-a"}
-		if err := o.db.CreateRun(context.Background(), run, start.Add(-time.Hour)); err != nil {
-			t.Fatal(err)
-		}
+			Status: domain.RunRunning, StartedAt: start, HeartbeatAt: start, Instance: "node-a", Owner: "idm-dead-process"}
+		testenv.InsertRun(t, o.db, run)
 		if n, err := eng.Recover(context.Background()); err != nil || n != 1 {
 			t.Fatalf("recover: %d, %v", n, err)
 		}

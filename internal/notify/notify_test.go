@@ -163,7 +163,7 @@ func (o *outbox) finishRun(key domain.JobKey, status domain.RunStatus) *domain.R
 	start := o.db.Now().Add(-time.Minute).Truncate(time.Microsecond)
 	r := &domain.Run{ID: store.NewID(), JobKey: key, Trigger: domain.TriggerSchedule, TriggeredBy: "scheduler",
 		Status: domain.RunRunning, StartedAt: start, HeartbeatAt: start, Instance: "node-a"}
-	if err := o.db.CreateRun(ctx, r, start.Add(-time.Hour)); err != nil {
+	if err := o.db.CreateRun(ctx, r, time.Minute); err != nil {
 		o.t.Fatal(err)
 	}
 	end := o.db.Now().Truncate(time.Microsecond)

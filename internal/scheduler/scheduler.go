@@ -38,14 +38,12 @@ type JobStore interface {
 	ClaimJobSlot(ctx context.Context, key domain.JobKey, slot time.Time) (bool, error)
 }
 
-// Options tune a Scheduler. The zero value works: UTC, slog.Default, no
-// distributed locker, the wall clock.
+// Options tune a Scheduler. The zero value works: UTC, slog.Default, the
+// wall clock.
 type Options struct {
 	// Location is the time zone of expressions without a CRON_TZ= prefix.
 	Location *time.Location
 	Logger   *slog.Logger
-	// Locker, when set, makes a run take a cluster-wide lock (NewPGLocker).
-	Locker gocron.Locker
 	// Now is the clock used to tell which scheduled slot a run belongs to
 	// and when expressions are checked. It must agree with the wall clock
 	// gocron fires on; tests move it to play an instance with a skewed clock.
@@ -98,9 +96,6 @@ func New(store JobStore, runner Runner, opts Options) (*Scheduler, error) {
 		// for running jobs is a busy loop that keeps a CPU at 100% for the
 		// whole timeout.
 		gocron.WithStopTimeout(gocronStopTimeout),
-	}
-	if opts.Locker != nil {
-		cronOpts = append(cronOpts, gocron.WithDistributedLocker(opts.Locker))
 	}
 	c, err := gocron.NewScheduler(cronOpts...)
 	if err != nil {
@@ -188,7 +183,7 @@ func (s *Scheduler) apply(ctx context.Context, job *domain.Job, persist bool) er
 	// not passed.
 	options := []gocron.JobOption{
 		gocron.WithIdentifier(jobID(key)),
-		gocron.WithName(string(key)), // also the distributed lock's key
+		gocron.WithName(string(key)),
 		gocron.WithSingletonMode(gocron.LimitModeReschedule),
 	}
 	if start := sched.Align(s.opts.Now()); !start.IsZero() {

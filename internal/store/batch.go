@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -47,16 +48,23 @@ type FailedChange struct {
 // fails, it retries each change in its own transaction, so that one bad
 // entry cannot sink the others; the changes that still fail are returned.
 // The error is for a fault that stops the whole batch (context cancelled,
-// database gone).
+// database gone, or, with a ForRun context, ErrRunTakenOver: the run is no
+// longer this instance's, and nothing was written).
 func (db *DB) ApplyChanges(ctx context.Context, changes []*UserChange, now time.Time, withdrawnBy string) ([]FailedChange, error) {
 	if len(changes) == 0 {
 		return nil, nil
 	}
 	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := db.fenceRun(ctx, tx); err != nil {
+			return err
+		}
 		return writeChanges(tx, db.Dialect, changes, now, withdrawnBy)
 	})
 	if err == nil {
 		return nil, nil
+	}
+	if errors.Is(err, ErrRunTakenOver) {
+		return nil, err
 	}
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("store: write batch: %w", ctx.Err())
@@ -67,9 +75,15 @@ func (db *DB) ApplyChanges(ctx context.Context, changes []*UserChange, now time.
 	var failed []FailedChange
 	for _, c := range changes {
 		err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := db.fenceRun(ctx, tx); err != nil {
+				return err
+			}
 			return writeChanges(tx, db.Dialect, []*UserChange{c}, now, withdrawnBy)
 		})
 		if err != nil {
+			if errors.Is(err, ErrRunTakenOver) {
+				return nil, err
+			}
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("store: write user: %w", ctx.Err())
 			}

@@ -11,10 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/glebarez/sqlite"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	"gorm.io/driver/postgres"
@@ -44,6 +47,16 @@ type DB struct {
 	Now func() time.Time
 
 	sqlDBs []*sql.DB
+
+	// owner tags this handle's runs (domain.Run.Owner) and, on
+	// PostgreSQL, every connection of its pool (application_name), so that
+	// another instance can end this process's sessions when it finds it
+	// frozen (see runs_owner.go).
+	owner string
+	// leases are the connections holding the liveness lock of this
+	// handle's running runs, by run id (PostgreSQL only).
+	leaseMu sync.Mutex
+	leases  map[string]*sql.Conn
 }
 
 // gormConfig is the configuration of every pool.
@@ -66,7 +79,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 }
 
 func open(ctx context.Context, dsn string) (*DB, error) {
-	db := &DB{Now: func() time.Time { return time.Now().UTC() }}
+	db := &DB{Now: func() time.Time { return time.Now().UTC() }, owner: "idm-" + strings.ReplaceAll(NewID(), "-", "")[:16], leases: map[string]*sql.Conn{}}
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		err = db.openPostgres(dsn)
@@ -85,13 +98,17 @@ func open(ctx context.Context, dsn string) (*DB, error) {
 }
 
 func (db *DB) openPostgres(dsn string) error {
-	g, err := gorm.Open(postgres.Open(dsn), gormConfig())
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return fmt.Errorf("store: open postgres: %w", err)
 	}
-	sqlDB, err := g.DB()
+	// Every session of this handle carries its owner tag (runs_owner.go).
+	cfg.RuntimeParams["application_name"] = db.owner
+	sqlDB := stdlib.OpenDB(*cfg)
+	g, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), gormConfig())
 	if err != nil {
-		return fmt.Errorf("store: postgres pool: %w", err)
+		_ = sqlDB.Close()
+		return fmt.Errorf("store: open postgres: %w", err)
 	}
 	// As many idle as open: under load a smaller idle limit closes and
 	// reopens connections, each a new PostgreSQL backend (measured: the
@@ -186,9 +203,16 @@ func (db *DB) Ping(ctx context.Context) error {
 // SQL returns the writer's *sql.DB (for migrations, locks, metrics).
 func (db *DB) SQL() *sql.DB { return db.sqlDBs[0] }
 
-// Close closes every pool.
+// Close closes every pool, after the connections holding run leases (their
+// runs then count as dead to the other instances).
 func (db *DB) Close() error {
 	var errs []error
+	db.leaseMu.Lock()
+	for id, conn := range db.leases {
+		discard(conn)
+		delete(db.leases, id)
+	}
+	db.leaseMu.Unlock()
 	for _, s := range db.sqlDBs {
 		errs = append(errs, s.Close())
 	}
@@ -202,7 +226,9 @@ func (db *DB) Migrate(ctx context.Context) error {
 	var opts []goose.ProviderOption
 	if db.Dialect == DialectPostgres {
 		dialect = goose.DialectPostgres
-		locker, err := lock.NewPostgresSessionLocker()
+		// Instances of a cluster that start together wait for each other:
+		// every second, rather than goose's default of every five.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
 		if err != nil {
 			return fmt.Errorf("store: migration locker: %w", err)
 		}

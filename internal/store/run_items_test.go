@@ -27,7 +27,7 @@ func TestRunItemsFilteredAndCounted(t *testing.T) {
 		db := testenv.MustOpenDB(t, url)
 		now := db.Now()
 		run := &domain.Run{ID: store.NewID(), JobKey: domain.JobInactive, Trigger: domain.TriggerManual, Status: domain.RunRunning, StartedAt: now, HeartbeatAt: now}
-		if err := db.CreateRun(ctx, run, now.Add(-time.Minute)); err != nil {
+		if err := db.CreateRun(ctx, run, time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		card := domain.FieldChange{Field: domain.CredentialChangePrefix(domain.CredentialCard) + "C-1", Before: "active", After: "inactive"}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"idm/internal/domain"
 )
@@ -16,21 +16,33 @@ import (
 // running? then start mine" across the instances of a cluster.
 const runLockKey = 0x1d_5e_c0_01
 
-// CreateRun records r as started, unless another run of either job is
-// running and its heartbeat is at or after freshAfter (a run whose heartbeat
-// is older belongs to a dead process). The check, the insert and events (the
-// engine's "run started") are one transaction; on PostgreSQL an advisory
-// lock makes them atomic across instances.
-func (db *DB) CreateRun(ctx context.Context, r *domain.Run, freshAfter time.Time, events ...domain.AuditEvent) error {
-	return db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if db.Dialect == DialectPostgres {
-			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", runLockKey).Error; err != nil {
-				return fmt.Errorf("store: lock runs: %w", err)
-			}
+// CreateRun records r as started by this store handle, unless a run of
+// either job is running. It first aborts the runs other handles left
+// running whose process is dead or frozen (see runs_owner.go; staleAfter
+// is the stale window of heartbeats); a run of this handle counts as
+// running whatever its heartbeat (the engine writes the end of its own runs
+// before it starts another). The check, the insert and events (the engine's
+// "run started") are one transaction; on PostgreSQL an advisory lock makes
+// them atomic across instances, and the run's lease is held until
+// FinishRun.
+func (db *DB) CreateRun(ctx context.Context, r *domain.Run, staleAfter time.Duration, events ...domain.AuditEvent) error {
+	r.Owner = db.owner
+	if r.Status == domain.RunRunning {
+		pid, err := db.takeLease(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		r.BackendPID = pid
+	}
+	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := db.lockRuns(tx); err != nil {
+			return err
+		}
+		if _, err := db.reap(tx, "", staleAfter); err != nil {
+			return err
 		}
 		var other domain.Run
-		err := tx.Where("status = ? AND heartbeat_at >= ?", domain.RunRunning, freshAfter).
-			Order("started_at").Take(&other).Error
+		err := tx.Where("status = ?", domain.RunRunning).Order("started_at").Take(&other).Error
 		switch {
 		case err == nil:
 			return RunningConflict(&other)
@@ -40,6 +52,10 @@ func (db *DB) CreateRun(ctx context.Context, r *domain.Run, freshAfter time.Time
 		if err := tx.Create(r).Error; err != nil {
 			return fmt.Errorf("store: create run: %w", err)
 		}
+		// The heartbeat on the clock every instance judges it by.
+		if err := tx.Model(&domain.Run{}).Where("id = ?", r.ID).UpdateColumn("heartbeat_at", db.clock()).Error; err != nil {
+			return fmt.Errorf("store: create run: %w", err)
+		}
 		for _, e := range events {
 			if err := addAudit(tx, e); err != nil {
 				return err
@@ -47,6 +63,10 @@ func (db *DB) CreateRun(ctx context.Context, r *domain.Run, freshAfter time.Time
 		}
 		return nil
 	})
+	if err != nil {
+		db.releaseLease(r.ID)
+	}
+	return err
 }
 
 // RunningConflict is the refusal to start a run while other runs: the one
@@ -56,96 +76,92 @@ func RunningConflict(other *domain.Run) error {
 	return &domain.RunInProgress{Other: *other}
 }
 
-// UpdateRunProgress saves r's counts, expected total, message and heartbeat
-// while it runs, so that other instances can follow it.
+// runProgress is the columns of r that change while it runs (not its
+// heartbeat: see Heartbeat).
+func runProgress(r *domain.Run) map[string]any {
+	c := r.RunCounts
+	return map[string]any{
+		"expected_total": r.ExpectedTotal, "message": r.Message,
+		"read_count": c.Read, "created_count": c.Created, "updated_count": c.Updated, "unchanged_count": c.Unchanged,
+		"deactivated_count": c.Deactivated, "credentials_changed": c.CredentialsChanged,
+		"certificates_on_hold": c.CertificatesOnHold, "certificates_revoked": c.CertificatesRevoked,
+		"roles_withdrawn": c.RolesWithdrawn, "error_count": c.Errors, "orphan_count": c.Orphans,
+	}
+}
+
+// UpdateRunProgress saves r's counts, expected total and message, so that
+// other instances can follow it. It fails with ErrRunTakenOver when the run
+// is no longer this handle's.
 func (db *DB) UpdateRunProgress(ctx context.Context, r *domain.Run) error {
-	err := db.write.WithContext(ctx).Model(&domain.Run{}).Where("id = ?", r.ID).
-		Select("heartbeat_at", "expected_total", "message", "read_count", "created_count", "updated_count",
-			"unchanged_count", "deactivated_count", "credentials_changed", "certificates_on_hold",
-			"certificates_revoked", "roles_withdrawn", "error_count", "orphan_count").
-		Updates(r).Error
-	if err != nil {
-		return fmt.Errorf("store: update run %s: %w", r.ID, err)
-	}
-	return nil
+	return checkOwn(db.ownRun(db.write.WithContext(ctx), r.ID).Updates(runProgress(r)), r.ID, "update")
 }
 
-// Heartbeat marks run id as alive at t.
-func (db *DB) Heartbeat(ctx context.Context, id string, t time.Time) error {
-	err := db.write.WithContext(ctx).Model(&domain.Run{}).Where("id = ? AND status = ?", id, domain.RunRunning).
-		Update("heartbeat_at", t).Error
+// Heartbeat marks run id as alive now (on the database's clock), after
+// taking its lease again if the lease's connection was lost. It fails with
+// ErrRunTakenOver when the run is no longer this handle's: the caller must
+// stop it.
+func (db *DB) Heartbeat(ctx context.Context, id string) error {
+	retaken, err := db.keepLease(ctx, id)
 	if err != nil {
-		return fmt.Errorf("store: heartbeat run %s: %w", id, err)
+		return err
 	}
-	return nil
+	err = db.beat(db.write.WithContext(ctx), id)
+	switch {
+	case errors.Is(err, ErrRunTakenOver):
+		db.releaseLease(id)
+	case err == nil && retaken:
+		slog.Info("took a run's lease again after its connection was lost", "run", id)
+	}
+	return err
 }
 
-// FinishRun saves r's final status, message, counts and end time, and
-// enqueues its notices for the webhooks in the same transaction.
+// FinishRun saves r's final status, message, counts and end time,
+// enqueues its notices for the webhooks in the same transaction, and
+// releases the run's lease. It fails with ErrRunTakenOver, writing nothing,
+// when another instance has recorded the run's end already: that record
+// (and its notices) stands.
 func (db *DB) FinishRun(ctx context.Context, r *domain.Run) error {
-	return db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		err := tx.Model(&domain.Run{}).Where("id = ?", r.ID).
-			Select("status", "finished_at", "heartbeat_at", "expected_total", "message", "stop_reason", "read_count", "created_count",
-				"updated_count", "unchanged_count", "deactivated_count", "credentials_changed", "certificates_on_hold",
-				"certificates_revoked", "roles_withdrawn", "error_count", "orphan_count").
-			Updates(r).Error
-		if err != nil {
-			return fmt.Errorf("store: finish run %s: %w", r.ID, err)
+	set := runProgress(r)
+	set["status"], set["finished_at"], set["heartbeat_at"], set["stop_reason"] = r.Status, r.FinishedAt, db.clock(), r.StopReason
+	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := checkOwn(db.ownRun(tx, r.ID).Updates(set), r.ID, "finish"); err != nil {
+			return err
 		}
 		return enqueueRunNotices(tx, r, db.Now())
 	})
+	if err == nil || errors.Is(err, ErrRunTakenOver) {
+		db.releaseLease(r.ID)
+	}
+	return err
 }
 
-// AbortStaleRuns marks as aborted the runs still "running" that a dead
-// process left behind: those of this instance (it has just started, so none
-// of its runs can be alive) and those of any instance whose heartbeat is
-// older than staleBefore. instance "" matches by heartbeat only.
-//
-// Each aborted run's notices are enqueued with it.
-func (db *DB) AbortStaleRuns(ctx context.Context, instance string, staleBefore time.Time) (int, error) {
-	var runs []domain.Run
+// AbortStaleRuns marks as aborted the runs still "running" that another
+// handle's process left behind dead or frozen (see CreateRun), and returns
+// how many. instance, when not "", also names this instance's leftovers
+// where liveness cannot be told otherwise (SQLite): call it with the
+// instance's name at start, before any run.
+func (db *DB) AbortStaleRuns(ctx context.Context, instance string, staleAfter time.Duration) (int, error) {
+	var others int64
+	if err := db.read.WithContext(ctx).Model(&domain.Run{}).Where("status = ? AND owner <> ?", domain.RunRunning, db.owner).
+		Count(&others).Error; err != nil {
+		return 0, fmt.Errorf("store: abort stale runs: %w", err)
+	}
+	if others == 0 {
+		return 0, nil
+	}
+	n := 0
 	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		q := tx.Where("status = ?", domain.RunRunning)
-		if instance != "" {
-			q = q.Where("instance = ? OR heartbeat_at < ?", instance, staleBefore)
-		} else {
-			q = q.Where("heartbeat_at < ?", staleBefore)
-		}
-		if db.Dialect == DialectPostgres {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-		}
-		if err := q.Find(&runs).Error; err != nil || len(runs) == 0 {
+		if err := db.lockRuns(tx); err != nil {
 			return err
 		}
-		return abortRuns(tx, runs, db.Now())
+		var err error
+		n, err = db.reap(tx, instance, staleAfter)
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: abort stale runs: %w", err)
 	}
-	return len(runs), nil
-}
-
-// abortRuns records runs, left running by a dead process, as aborted at
-// now, and enqueues their notices.
-func abortRuns(tx *gorm.DB, runs []domain.Run, now time.Time) error {
-	const msg = "Aborted: the process running it stopped before it finished. Every user it changed was changed completely; the next run continues."
-	ids := make([]string, len(runs))
-	for i := range runs {
-		ids[i] = runs[i].ID
-	}
-	err := tx.Model(&domain.Run{}).Where("id IN ?", ids).
-		Updates(map[string]any{"status": domain.RunAborted, "finished_at": now, "message": msg}).Error
-	if err != nil {
-		return err
-	}
-	for i := range runs {
-		r := &runs[i]
-		r.Status, r.FinishedAt, r.Message = domain.RunAborted, &now, msg
-		if err := enqueueRunNotices(tx, r, now); err != nil {
-			return err
-		}
-	}
-	return nil
+	return n, nil
 }
 
 // LastSuccessfulRun returns the newest run of job key that succeeded (with
@@ -215,15 +231,20 @@ func (db *DB) GetRun(ctx context.Context, id string) (*domain.Run, error) {
 }
 
 // AddRunItems records items (outside any user change: errors, orphans, dry
-// runs).
+// runs); with a ForRun context, only while the run is still this handle's.
 func (db *DB) AddRunItems(ctx context.Context, items []domain.RunItem) error {
 	if len(items) == 0 {
 		return nil
 	}
-	if err := db.write.WithContext(ctx).CreateInBatches(&items, 500).Error; err != nil {
-		return fmt.Errorf("store: add run items: %w", err)
-	}
-	return nil
+	return db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := db.fenceRun(ctx, tx); err != nil {
+			return err
+		}
+		if err := tx.CreateInBatches(&items, 500).Error; err != nil {
+			return fmt.Errorf("store: add run items: %w", err)
+		}
+		return nil
+	})
 }
 
 // ListRunItems returns the items of run runID in order, only those with
