@@ -50,6 +50,15 @@ func (p *PostgresServer) CreateDatabase(name string) (string, error) {
 	return p.srv.url(name), nil
 }
 
+// CloneDatabase creates the database name as a copy of the database src
+// (which nobody may be connected to) and returns its URL.
+func (p *PostgresServer) CloneDatabase(src, name string) (string, error) {
+	if err := p.srv.admin("CREATE DATABASE " + name + " TEMPLATE " + src); err != nil {
+		return "", err
+	}
+	return p.srv.url(name), nil
+}
+
 // DropDatabase drops the database name, closing its connections.
 func (p *PostgresServer) DropDatabase(name string) error {
 	return p.srv.admin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
