@@ -80,6 +80,8 @@ type options struct {
 	lockedPerMille int
 	// latencyMax is the largest size at which the page latency is measured.
 	latencyMax int
+	// phases are the phases to measure (b to f); the floors always are.
+	phases map[string]bool
 }
 
 func parseOptions(args []string) (options, error) {
@@ -95,6 +97,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.pgParams, "pg-params", "", "extra PostgreSQL connection parameters for the measured phases, such as plan_cache_mode=force_custom_plan (to try a fix)")
 	share := fs.Float64("inactive-share", 0.1, "share of the directory that is locked (inactive), 0.001 to 1")
 	fs.IntVar(&o.latencyMax, "latency-size", 100000, "measure the page latency at the largest size up to this one")
+	phases := fs.String("phases", "b,c,d,e,f", "phases to measure, comma-separated (c needs b, e needs d: they run too); the floors are always measured")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -102,6 +105,17 @@ func parseOptions(args []string) (options, error) {
 		return o, fmt.Errorf("-inactive-share: %v is not between 0.001 and 1", *share)
 	}
 	o.lockedPerMille = int(*share*1000 + 0.5)
+	o.phases = map[string]bool{}
+	for _, ph := range strings.Split(*phases, ",") {
+		switch ph = strings.TrimSpace(ph); ph {
+		case "b", "c", "d", "e", "f":
+			o.phases[ph] = true
+		default:
+			return o, fmt.Errorf("-phases: %q is not one of b, c, d, e, f", ph)
+		}
+	}
+	o.phases["b"] = o.phases["b"] || o.phases["c"]
+	o.phases["d"] = o.phases["d"] || o.phases["e"]
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 10 {
@@ -187,8 +201,10 @@ type bench struct {
 	self string // this binary, re-executed for each phase
 	pg   *testenv.PostgresServer
 	seq  int
-	// holders is the import file of the size being measured.
-	holders string
+	// holders is the import file of the size being measured, slapdPid the
+	// directory server's process.
+	holders  string
+	slapdPid int
 }
 
 func progress(format string, args ...any) {
@@ -222,6 +238,7 @@ func (b *bench) size(ctx context.Context, pop population, latency bool) (sizeRep
 		return sr, err
 	}
 	defer sl.Close()
+	b.slapdPid = sl.cmd.Process.Pid
 	sr.Setup.SlapaddSeconds = time.Since(start).Seconds()
 	progress("N=%d: slapd loaded and started in %.1fs", n, sr.Setup.SlapaddSeconds)
 
@@ -250,29 +267,16 @@ func (b *bench) database(ctx context.Context, dir string, sl *slapd, pop populat
 			return dr, err
 		}
 	}
-	for _, s := range []struct {
-		name string
-		dst  **measurement
-	}{{"(b)", &dr.FirstActive}, {"(c)", &dr.SecondActive}} {
-		if *s.dst, err = b.phase(ctx, url, phaseActive, s.name, pop.n, dbName, sr.FloorActive); err != nil {
+	if err := b.activePhases(ctx, url, pop.n, dbName, sr.FloorActive, &dr); err != nil {
+		return dr, err
+	}
+	if err := b.inactivePhases(ctx, dir, url, pop, dbName, sr.FloorInactive, &dr); err != nil {
+		return dr, err
+	}
+	if b.o.phases["f"] {
+		if dr.Import, err = b.importPhase(ctx, dir, dbName, sl, pop.n); err != nil {
 			return dr, err
 		}
-	}
-	if err := b.seed(ctx, url, pop, &dr); err != nil {
-		return dr, err
-	}
-	if err := b.compositeFloor(ctx, dir, url, pop.n, dbName, sr.FloorInactive, &dr); err != nil {
-		return dr, err
-	}
-	composite := &measurement{phaseResult: phaseResult{WallSeconds: dr.CompositeFloorSeconds}}
-	if dr.Inactive, err = b.phase(ctx, url, phaseInactive, "(d)", pop.n, dbName, composite); err != nil {
-		return dr, err
-	}
-	if dr.SecondInactive, err = b.phase(ctx, url, phaseInactive, "(e)", pop.n, dbName, sr.FloorInactive); err != nil {
-		return dr, err
-	}
-	if dr.Import, err = b.importPhase(ctx, dir, dbName, sl, pop.n); err != nil {
-		return dr, err
 	}
 	if latency {
 		if dr.Latency, err = b.latency(ctx, dir, dbName, sl, pop.n, sr.FloorActive); err != nil {
@@ -280,6 +284,47 @@ func (b *bench) database(ctx context.Context, dir string, sl *slapd, pop populat
 		}
 	}
 	return dr, nil
+}
+
+// activePhases measures (b) and (c).
+func (b *bench) activePhases(ctx context.Context, url string, n int, dbName string, floor *measurement, dr *dbReport) error {
+	var err error
+	if b.o.phases["b"] {
+		if dr.FirstActive, err = b.phase(ctx, url, phaseActive, "(b)", n, dbName, floor); err != nil {
+			return err
+		}
+	}
+	if b.o.phases["c"] {
+		if dr.SecondActive, err = b.phase(ctx, url, phaseActive, "(c)", n, dbName, floor); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inactivePhases seeds the holdings, measures (d)'s composite floor on a
+// copy of the store, then (d) and (e).
+func (b *bench) inactivePhases(ctx context.Context, dir, url string, pop population, dbName string, floor *measurement, dr *dbReport) error {
+	if !b.o.phases["d"] {
+		return nil
+	}
+	if err := b.seed(ctx, url, pop, dr); err != nil {
+		return err
+	}
+	if err := b.compositeFloor(ctx, dir, url, pop.n, dbName, floor, dr); err != nil {
+		return err
+	}
+	composite := &measurement{phaseResult: phaseResult{WallSeconds: dr.CompositeFloorSeconds}}
+	var err error
+	if dr.Inactive, err = b.phase(ctx, url, phaseInactive, "(d)", pop.n, dbName, composite); err != nil {
+		return err
+	}
+	if b.o.phases["e"] {
+		if dr.SecondInactive, err = b.phase(ctx, url, phaseInactive, "(e)", pop.n, dbName, floor); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // floors measures the bare reads, each the best of three: the first warms
@@ -424,6 +469,7 @@ func (b *bench) phase(ctx context.Context, url, kind, label string, n int, dbNam
 		}
 	}
 	load := loadAvg()
+	dbCPU, ldapCPU := b.serverCPU(dbName)
 	cmd := exec.CommandContext(ctx, b.self, args...)
 	cmd.Env = append(os.Environ(), envKey+"="+b.key)
 	var stderr strings.Builder
@@ -458,11 +504,15 @@ func (b *bench) phase(ctx context.Context, url, kind, label string, n int, dbNam
 	if m.WallSeconds > 0 {
 		m.RowsPerSecond = float64(m.DataRows) / m.WallSeconds
 	}
+	_, ldapAfter := b.serverCPU(dbName)
+	m.DirectoryCPUSeconds = ldapAfter - ldapCPU
 	if pgBefore != nil {
 		after, err := pgTableWrites(ctx, url)
 		if err != nil {
 			return nil, err
 		}
+		dbAfter, _ := b.serverCPU(dbName)
+		m.DBServerCPUSeconds = dbAfter - dbCPU
 		m.PGTableWrites = map[string]int64{}
 		for t, v := range after {
 			if d := v - pgBefore[t]; d != 0 {
@@ -525,6 +575,15 @@ func pgTableWrites(ctx context.Context, url string) (map[string]int64, error) {
 		out[name] = writes
 	}
 	return out, rows.Err()
+}
+
+// serverCPU is the CPU time used so far by the PostgreSQL server (for
+// postgres; SQLite runs in the phase's own process) and by slapd.
+func (b *bench) serverCPU(dbName string) (db, ldap float64) {
+	if dbName == "postgres" && b.pg != nil {
+		db = processCPU(b.pg.Pid())
+	}
+	return db, statCPU(b.slapdPid, false)
 }
 
 func newKey() (string, error) {

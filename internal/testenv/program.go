@@ -64,6 +64,15 @@ func (p *PostgresServer) DropDatabase(name string) error {
 	return p.srv.admin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
 }
 
+// Pid is the server's process id (its postmaster), for reading the CPU
+// time the server and its backends used.
+func (p *PostgresServer) Pid() int {
+	if p.srv.cmd == nil || p.srv.cmd.Process == nil {
+		return 0
+	}
+	return p.srv.cmd.Process.Pid
+}
+
 // Close stops the server and removes its directory.
 func (p *PostgresServer) Close() error {
 	err := p.srv.stop(syscall.SIGQUIT)
