@@ -10,27 +10,23 @@ import (
 )
 
 func (s *Server) handleAccountCreate(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
+	f, err := readForm(r)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	name, roleText := r.PostFormValue("name"), r.PostFormValue("role")
-	pw, pw2 := r.PostFormValue("password"), r.PostFormValue("password2")
-	errs := map[string]string{}
+	name, roleText := f.raw("name"), f.raw("role")
+	errs := f.errs
 	if err := domain.ValidateAccountName(name); err != nil {
-		errs["name"] = domain.ErrorMessage(err)
+		errs.Add("name", "%s", domain.ErrorMessage(err))
 	}
 	role, err := domain.ParseAccountRole(roleText)
 	if err != nil {
-		errs["role"] = domain.ErrorMessage(err)
+		errs.Add("role", "%s", domain.ErrorMessage(err))
 	}
-	hash := ""
-	if pw != pw2 {
-		errs["password"] = "The two passwords differ."
-	} else if h, err := auth.HashPassword(pw); err != nil {
-		errs["password"] = domain.ErrorMessage(err)
-	} else {
-		hash = h
+	hash, msg := hashNewPassword(f.raw("password"), f.raw("password2"))
+	if msg != "" {
+		errs.Add("password", "%s", msg)
 	}
 	if len(errs) == 0 {
 		if _, err := s.deps.Store.CreateAccount(r.Context(), name, role, hash, actor(r)); err != nil {
@@ -38,13 +34,26 @@ func (s *Server) handleAccountCreate(w http.ResponseWriter, r *http.Request) {
 				s.fail(w, r, err)
 				return
 			}
-			errs["name"] = domain.ErrorMessage(err)
+			errs.Add("name", "%s", domain.ErrorMessage(err))
 		}
 	}
 	if len(errs) > 0 {
-		s.renderAccounts(w, r, http.StatusUnprocessableEntity, templates.AccountsView{NewName: name, NewRole: roleText, Errors: errs})
+		s.renderAccounts(w, r, http.StatusUnprocessableEntity, templates.AccountsView{NewName: name, NewRole: roleText, Errors: errs.Map()})
 		return
 	}
 	s.log.Info("account created", "account", name, "role", role, "by", actor(r))
 	s.redirectWithFlash(w, r, "/admin/accounts", fmt.Sprintf("Account %s created as %s.", name, role))
+}
+
+// hashNewPassword checks a new password typed twice and hashes it; msg says
+// why it cannot be used.
+func hashNewPassword(pw, again string) (hash, msg string) {
+	if pw != again {
+		return "", "The two passwords differ."
+	}
+	h, err := auth.HashPassword(pw)
+	if err != nil {
+		return "", domain.ErrorMessage(err)
+	}
+	return h, ""
 }

@@ -11,7 +11,20 @@ import (
 
 func (s *Server) handleAccountDisable(w http.ResponseWriter, r *http.Request) {
 	name := chi.URLParam(r, "name")
-	disabled := r.PostFormValue("disabled") == "true"
+	if err := domain.CheckAccountLookup(name); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f, err := readForm(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	disabled := f.flag("disabled")
+	if err := f.errs.Err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	if name == actor(r) {
 		s.fail(w, r, domain.Errorf(domain.EINVALID, "You cannot disable your own account."))
 		return

@@ -4,25 +4,24 @@ import (
 	"fmt"
 	"net/http"
 
-	"idm/internal/auth"
 	"idm/internal/domain"
 	"idm/templates"
 )
 
 func (s *Server) handleAccountPassword(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
+	f, err := readForm(r)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	name, pw, pw2 := r.PostFormValue("name"), r.PostFormValue("password"), r.PostFormValue("password2")
-	errs := map[string]string{}
-	hash := ""
-	if pw != pw2 {
-		errs["pw_password"] = "The two passwords differ."
-	} else if h, err := auth.HashPassword(pw); err != nil {
-		errs["pw_password"] = domain.ErrorMessage(err)
-	} else {
-		hash = h
+	name := f.raw("name")
+	errs := f.errs
+	if err := domain.ValidateAccountName(name); err != nil {
+		errs.Add("pw_name", "%s", domain.ErrorMessage(err))
+	}
+	hash, msg := hashNewPassword(f.raw("password"), f.raw("password2"))
+	if msg != "" {
+		errs.Add("pw_password", "%s", msg)
 	}
 	if len(errs) == 0 {
 		if err := s.deps.Store.SetAccountPassword(r.Context(), name, hash, actor(r)); err != nil {
@@ -30,11 +29,11 @@ func (s *Server) handleAccountPassword(w http.ResponseWriter, r *http.Request) {
 				s.fail(w, r, err)
 				return
 			}
-			errs["pw_name"] = domain.ErrorMessage(err)
+			errs.Add("pw_name", "%s", domain.ErrorMessage(err))
 		}
 	}
 	if len(errs) > 0 {
-		s.renderAccounts(w, r, http.StatusUnprocessableEntity, templates.AccountsView{Errors: errs})
+		s.renderAccounts(w, r, http.StatusUnprocessableEntity, templates.AccountsView{Errors: errs.Map()})
 		return
 	}
 	s.redirectWithFlash(w, r, "/admin/accounts", fmt.Sprintf("Password of %s set; its sessions were ended.", name))

@@ -8,7 +8,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"idm/internal/cronexpr"
 	"idm/internal/domain"
 	"idm/templates"
 )
@@ -17,12 +16,22 @@ import (
 const previewRuns = 5
 
 func (s *Server) handleBatchSyncShow(w http.ResponseWriter, r *http.Request) {
-	job, err := s.deps.Store.GetJob(r.Context(), domain.JobKey(chi.URLParam(r, "key")))
+	job, err := s.pathJob(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	s.renderBatchJob(w, r, http.StatusOK, job, scheduleForm{Expression: job.CronExpression, Enabled: job.Enabled, Version: job.Version})
+}
+
+// pathJob is the job the request's {key} names; a key that names none is
+// not found before the store is asked.
+func (s *Server) pathJob(r *http.Request) (*domain.Job, error) {
+	key, err := domain.LookupJobKey(chi.URLParam(r, "key"))
+	if err != nil {
+		return nil, err
+	}
+	return s.deps.Store.GetJob(r.Context(), key)
 }
 
 // scheduleForm is what the schedule form shows: the stored values, or what
@@ -68,7 +77,7 @@ func (s *Server) renderBatchJob(w http.ResponseWriter, r *http.Request, status i
 // means, its next runs in the configured zone, and a warning when runs may
 // come closer together than the job's last successful run took.
 func (s *Server) scheduleCheck(ctx context.Context, key domain.JobKey, expr string) (templates.ScheduleCheckView, error) {
-	p := cronexpr.Check(expr, s.deps.Location, s.deps.Now(), previewRuns)
+	p := domain.CheckCronExpression(expr, s.deps.Location, s.deps.Now(), previewRuns)
 	v := templates.ScheduleCheckView{
 		Key: string(key), Expression: p.Expr, Valid: p.Valid, Error: p.Error,
 		Description: p.Description, Zone: s.deps.Location.String(),

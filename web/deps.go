@@ -132,7 +132,7 @@ type RunStore interface {
 // UserStore is what the Operator's user pages read.
 type UserStore interface {
 	SearchUsers(ctx context.Context, q store.UserQuery) ([]domain.User, int, error)
-	UserByUsername(ctx context.Context, username string) (*store.UserDetail, error)
+	UserByID(ctx context.Context, id string) (*store.UserDetail, error)
 	RunItemsByUser(ctx context.Context, userID string, offset, limit int) ([]store.UserRunItem, int, error)
 }
 

@@ -64,6 +64,9 @@ type envOptions struct {
 	accounts []account
 	// now is the pages' clock; the wall clock when nil.
 	now func() time.Time
+	// authNow is the sign-in service's clock (sessions, throttle); the
+	// database's when nil.
+	authNow func() time.Time
 	// dial is how the engine reaches the directory; the real one when nil.
 	dial engine.Dialer
 	// scheduledRuns makes the scheduler run the engine, as serve does; by
@@ -123,8 +126,11 @@ func newEnv(t *testing.T, o envOptions) *testEnv {
 	})
 	e.startScheduler(o.scheduledRuns, log)
 	e.cache = opcache.New(e.db, e.loc, e.db.Now)
+	if o.authNow == nil {
+		o.authNow = e.db.Now
+	}
 	e.h, err = web.New(web.Deps{
-		Store: e.db, Auth: auth.New(e.db, e.db.Now, time.Hour, 8*time.Hour), Box: e.box,
+		Store: e.db, Auth: auth.New(e.db, o.authNow, time.Hour, 8*time.Hour), Box: e.box,
 		Scheduler: e.sched, Engine: e.eng, Cache: e.cache, Notify: e.notified,
 		Location: e.loc, Now: o.now, Logger: log,
 	})

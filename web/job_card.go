@@ -104,9 +104,9 @@ func (s *Server) progress(run *domain.Run, sum *store.RunsSummary, now time.Time
 
 // oneJobCard builds the card of the job named in the URL.
 func (s *Server) oneJobCard(r *http.Request) (templates.OpJobCard, error) {
-	key, err := domain.ParseJobKey(chi.URLParam(r, "key"))
+	key, err := domain.LookupJobKey(chi.URLParam(r, "key"))
 	if err != nil {
-		return templates.OpJobCard{}, domain.Errorf(domain.ENOTFOUND, "There is no batch job %q.", chi.URLParam(r, "key"))
+		return templates.OpJobCard{}, err
 	}
 	snap, err := s.opSnapshot(r.Context())
 	if err != nil {

@@ -16,13 +16,13 @@ import (
 // when the engine refuses: a job already running is never started a second
 // time.
 func (s *Server) handleJobRun(w http.ResponseWriter, r *http.Request) {
-	key, err := domain.ParseJobKey(chi.URLParam(r, "key"))
+	key, err := domain.LookupJobKey(chi.URLParam(r, "key"))
 	if err != nil {
-		s.fail(w, r, domain.Errorf(domain.ENOTFOUND, "There is no batch job %q.", chi.URLParam(r, "key")))
+		s.fail(w, r, err)
 		return
 	}
 	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, domain.Errorf(domain.EINVALID, "The form could not be read."))
+		s.fail(w, r, domain.UnreadableForm(err))
 		return
 	}
 	snap, err := s.opSnapshot(r.Context())

@@ -13,9 +13,9 @@ const runsPerPage = 20
 
 // handleJobRuns is one job's run history, newest first.
 func (s *Server) handleJobRuns(w http.ResponseWriter, r *http.Request) {
-	key, err := domain.ParseJobKey(chi.URLParam(r, "key"))
+	key, err := domain.LookupJobKey(chi.URLParam(r, "key"))
 	if err != nil {
-		s.fail(w, r, domain.Errorf(domain.ENOTFOUND, "There is no batch job %q.", chi.URLParam(r, "key")))
+		s.fail(w, r, err)
 		return
 	}
 	snap, err := s.opSnapshot(r.Context())

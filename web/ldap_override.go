@@ -9,11 +9,16 @@ import (
 // handleLDAPOverride arms (or disarms) the administrator's permission for
 // the next inactive run to deactivate more users than the threshold.
 func (s *Server) handleLDAPOverride(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
+	f, err := readForm(r)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	allow := r.PostFormValue("allow") == "true"
+	allow := f.flag("allow")
+	if err := f.errs.Err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	if err := s.deps.Store.SetThresholdOverride(r.Context(), allow, actor(r)); err != nil {
 		s.fail(w, r, err)
 		return

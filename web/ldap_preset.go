@@ -21,7 +21,9 @@ func (s *Server) handleLDAPPreset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := f.S.ApplyPreset(r.PostFormValue("apply_preset")); err != nil {
-		s.fail(w, r, err)
+		var errs domain.FieldErrors
+		errs.Merge(err)
+		s.renderLDAP(w, r, http.StatusUnprocessableEntity, cur, templates.LDAPView{S: f.S, Errors: errs.Map()})
 		return
 	}
 	name := "OpenLDAP"
@@ -29,7 +31,7 @@ func (s *Server) handleLDAPPreset(w http.ResponseWriter, r *http.Request) {
 		name = "Active Directory"
 	}
 	notice := "The " + name + " preset filled in the filters and the attribute mapping. Nothing is saved yet: review them and click Save."
-	if f.Password != "" {
+	if f.Password.New != "" {
 		notice += " Type the bind password again: it is never shown back."
 	}
 	// No field messages: the form is not being saved, and a half-filled

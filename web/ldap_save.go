@@ -12,7 +12,8 @@ const ldapSavedFlash = "LDAP connection saved. To see this update in Identity Ma
 
 // handleLDAPSave saves the LDAP connection. Bad input re-renders the form
 // with a message at each field and saves nothing; the bind password is
-// sealed before it is stored and kept as it is when the field is empty.
+// sealed before it is stored and kept as it is when the field is empty,
+// unless the server or the bind DN changed (domain.ValidateLDAPChange).
 func (s *Server) handleLDAPSave(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	cur, err := s.deps.Store.LDAPSettings(ctx)
@@ -25,15 +26,17 @@ func (s *Server) handleLDAPSave(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if len(f.Errors) > 0 {
-		s.renderLDAP(w, r, http.StatusUnprocessableEntity, cur, templates.LDAPView{S: f.S, Errors: f.Errors})
+	errs := f.Errors
+	errs.Merge(domain.ValidateLDAPChange(cur, f.S, f.Password))
+	if len(errs) > 0 {
+		s.renderLDAP(w, r, http.StatusUnprocessableEntity, cur, templates.LDAPView{S: f.S, Errors: errs.Map()})
 		return
 	}
 	switch {
-	case f.ClearPassword:
+	case f.Password.Clear:
 		f.S.BindPasswordEnc = ""
-	case f.Password != "":
-		sealed, err := s.deps.Box.Seal(f.Password)
+	case f.Password.New != "":
+		sealed, err := s.deps.Box.Seal(f.Password.New)
 		if err != nil {
 			s.fail(w, r, err)
 			return

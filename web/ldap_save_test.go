@@ -42,72 +42,117 @@ func (e *testEnv) ldapSettings() domain.LDAPSettings {
 func TestLDAPSave(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
+	t.Run("OKPasswordSealedNeverShown", func(t *testing.T) { ldapSaveOKPasswordSealedNeverShown(t, e) })
+	t.Run("OKEmptyPasswordKeepsIt", func(t *testing.T) { ldapSaveOKEmptyPasswordKeepsIt(t, e) })
+	t.Run("ErrChangedServerNeedsThePasswordAgain", func(t *testing.T) { ldapSaveErrChangedServerNeedsThePasswordAgain(t, e) })
+	ldapSaveRefusesInvalid(t, e)
+	t.Run("ErrStaleVersion", func(t *testing.T) { ldapSaveErrStaleVersion(t, e) })
+	t.Run("OKClearPassword", func(t *testing.T) { ldapSaveOKClearPassword(t, e) })
+	t.Run("InsecureWarning", func(t *testing.T) { ldapSaveInsecureWarning(t, e) })
+}
 
-	t.Run("OKPasswordSealedNeverShown", func(t *testing.T) {
-		f := ldapForm("ldaps://dc1.example.com:636", 0)
-		f.Set("bind_password", testBindPassword)
+// ldapSaveOKPasswordSealedNeverShown is TestLDAPSave/OKPasswordSealedNeverShown.
+func ldapSaveOKPasswordSealedNeverShown(t *testing.T, e *testEnv) {
+	f := ldapForm("ldaps://dc1.example.com:636", 0)
+	f.Set("bind_password", testBindPassword)
+	res := e.do(http.MethodPost, "/admin/ldap", f, false)
+	if res.Code != http.StatusSeeOther || res.Header().Get("Location") != "/admin/ldap" {
+		t.Fatalf("status %d: %s", res.Code, res.Body)
+	}
+	s := e.ldapSettings()
+	if s.Version != 1 || s.URL != "ldaps://dc1.example.com:636" || s.ConnectTimeoutSeconds != 5 || s.UpdatedBy != testAdmin {
+		t.Errorf("saved %+v", s)
+	}
+	if s.BindPasswordEnc == "" || strings.Contains(s.BindPasswordEnc, testBindPassword) {
+		t.Fatalf("bind password stored as %q, want it sealed", s.BindPasswordEnc)
+	}
+	if pw, err := e.box.Open(s.BindPasswordEnc); err != nil || pw != testBindPassword {
+		t.Errorf("the sealed password opens to %q, %v", pw, err)
+	}
+	events := e.audit()
+	if events[0].Action != domain.AuditLDAPSave || events[0].Actor != testAdmin || !strings.Contains(events[0].Detail, "bind password changed") {
+		t.Errorf("audit %+v", events[0])
+	}
+	for _, ev := range events {
+		if strings.Contains(ev.Detail, testBindPassword) || strings.Contains(ev.Detail, s.BindPasswordEnc) {
+			t.Errorf("audit event %s holds the password", ev.Action)
+		}
+	}
+	if got := e.notified.list(); len(got) == 0 || got[len(got)-1] != "settings" {
+		t.Errorf("notified %v, want settings", got)
+	}
+	res = e.do(http.MethodGet, "/admin/ldap", nil, false)
+	page := res.Body.String()
+	if strings.Contains(page, testBindPassword) || strings.Contains(page, s.BindPasswordEnc) {
+		t.Fatal("the page shows the bind password")
+	}
+	doc := parseHTML(t, res)
+	if got := testid(doc, "password-state"); !strings.Contains(got, "A password is set") || !strings.Contains(got, "Leave empty to keep") {
+		t.Errorf("password state %q", got)
+	}
+	if v, _ := doc.Find(`[data-testid="ldap-bind_password"]`).Attr("value"); v != "" {
+		t.Errorf("password field holds %q", v)
+	}
+	if got := testid(doc, "flash"); !strings.HasPrefix(got, "LDAP connection saved.") {
+		t.Errorf("flash %q", got)
+	}
+	if v, _ := doc.Find(`input[name="version"]`).Attr("value"); v != "1" {
+		t.Errorf("form version %q", v)
+	}
+}
+
+// ldapSaveOKEmptyPasswordKeepsIt is TestLDAPSave/OKEmptyPasswordKeepsIt.
+func ldapSaveOKEmptyPasswordKeepsIt(t *testing.T, e *testEnv) {
+	before := e.ldapSettings()
+	f := ldapForm("ldaps://dc1.example.com:636", before.Version)
+	f.Set("page_size", "250")
+	res := e.do(http.MethodPost, "/admin/ldap", f, false)
+	if res.Code != http.StatusSeeOther {
+		t.Fatalf("status %d: %s", res.Code, res.Body)
+	}
+	after := e.ldapSettings()
+	if after.PageSize != 250 || after.BindPasswordEnc != before.BindPasswordEnc {
+		t.Errorf("page size %d, password kept: %v", after.PageSize, after.BindPasswordEnc == before.BindPasswordEnc)
+	}
+	if d := e.audit()[0].Detail; strings.Contains(d, "bind password") {
+		t.Errorf("audit says the password changed: %q", d)
+	}
+}
+
+// ldapSaveErrChangedServerNeedsThePasswordAgain is issue 10 item 2: this
+// save used to keep the stored password for the new server (and Test
+// connection then sent it there).
+func ldapSaveErrChangedServerNeedsThePasswordAgain(t *testing.T, e *testEnv) {
+	before := e.ldapSettings()
+	auditBefore := len(e.audit())
+	for name, edit := range map[string]func(url.Values){
+		"url":       func(f url.Values) { f.Set("url", "ldaps://dc2.example.com:636") },
+		"port":      func(f url.Values) { f.Set("url", "ldaps://dc1.example.com:1636") },
+		"plainLDAP": func(f url.Values) { f.Set("url", "ldap://dc1.example.com:636") },
+		"bindDN":    func(f url.Values) { f.Set("bind_dn", "cn=root,dc=example,dc=com") },
+		"noVerify":  func(f url.Values) { f.Set("insecure_skip_verify", "true") },
+	} {
+		f := ldapForm("ldaps://dc1.example.com:636", before.Version)
+		edit(f)
 		res := e.do(http.MethodPost, "/admin/ldap", f, false)
-		if res.Code != http.StatusSeeOther || res.Header().Get("Location") != "/admin/ldap" {
-			t.Fatalf("status %d: %s", res.Code, res.Body)
+		if res.Code != http.StatusUnprocessableEntity {
+			t.Fatalf("%s: status %d, want 422", name, res.Code)
 		}
-		s := e.ldapSettings()
-		if s.Version != 1 || s.URL != "ldaps://dc1.example.com:636" || s.ConnectTimeoutSeconds != 5 || s.UpdatedBy != testAdmin {
-			t.Errorf("saved %+v", s)
+		if msg := testid(parseHTML(t, res), "error-bind_password"); !strings.Contains(msg, "enter the bind password again") {
+			t.Errorf("%s: message at the password %q", name, msg)
 		}
-		if s.BindPasswordEnc == "" || strings.Contains(s.BindPasswordEnc, testBindPassword) {
-			t.Fatalf("bind password stored as %q, want it sealed", s.BindPasswordEnc)
-		}
-		if pw, err := e.box.Open(s.BindPasswordEnc); err != nil || pw != testBindPassword {
-			t.Errorf("the sealed password opens to %q, %v", pw, err)
-		}
-		events := e.audit()
-		if events[0].Action != domain.AuditLDAPSave || events[0].Actor != testAdmin || !strings.Contains(events[0].Detail, "bind password changed") {
-			t.Errorf("audit %+v", events[0])
-		}
-		for _, ev := range events {
-			if strings.Contains(ev.Detail, testBindPassword) || strings.Contains(ev.Detail, s.BindPasswordEnc) {
-				t.Errorf("audit event %s holds the password", ev.Action)
-			}
-		}
-		if got := e.notified.list(); len(got) == 0 || got[len(got)-1] != "settings" {
-			t.Errorf("notified %v, want settings", got)
-		}
-		res = e.do(http.MethodGet, "/admin/ldap", nil, false)
-		page := res.Body.String()
-		if strings.Contains(page, testBindPassword) || strings.Contains(page, s.BindPasswordEnc) {
-			t.Fatal("the page shows the bind password")
-		}
-		doc := parseHTML(t, res)
-		if got := testid(doc, "password-state"); !strings.Contains(got, "A password is set") || !strings.Contains(got, "Leave empty to keep") {
-			t.Errorf("password state %q", got)
-		}
-		if v, _ := doc.Find(`[data-testid="ldap-bind_password"]`).Attr("value"); v != "" {
-			t.Errorf("password field holds %q", v)
-		}
-		if got := testid(doc, "flash"); !strings.HasPrefix(got, "LDAP connection saved.") {
-			t.Errorf("flash %q", got)
-		}
-		if v, _ := doc.Find(`input[name="version"]`).Attr("value"); v != "1" {
-			t.Errorf("form version %q", v)
-		}
-	})
+	}
+	if after := e.ldapSettings(); after.Version != before.Version || after.URL != before.URL || after.BindPasswordEnc != before.BindPasswordEnc {
+		t.Errorf("settings changed: %+v", after)
+	}
+	if n := len(e.audit()); n != auditBefore {
+		t.Errorf("%d audit events written", n-auditBefore)
+	}
+}
 
-	t.Run("OKEmptyPasswordKeepsIt", func(t *testing.T) {
-		before := e.ldapSettings()
-		f := ldapForm("ldaps://dc2.example.com:636", before.Version)
-		res := e.do(http.MethodPost, "/admin/ldap", f, false)
-		if res.Code != http.StatusSeeOther {
-			t.Fatalf("status %d: %s", res.Code, res.Body)
-		}
-		after := e.ldapSettings()
-		if after.URL != "ldaps://dc2.example.com:636" || after.BindPasswordEnc != before.BindPasswordEnc {
-			t.Errorf("url %q, password kept: %v", after.URL, after.BindPasswordEnc == before.BindPasswordEnc)
-		}
-		if d := e.audit()[0].Detail; strings.Contains(d, "bind password") {
-			t.Errorf("audit says the password changed: %q", d)
-		}
-	})
-
+// ldapSaveRefusesInvalid is TestLDAPSave's refusals: a message at the
+// field, the form as typed (but the password), nothing saved.
+func ldapSaveRefusesInvalid(t *testing.T, e *testEnv) {
 	invalid := []struct {
 		name  string
 		edit  func(url.Values)
@@ -153,45 +198,48 @@ func TestLDAPSave(t *testing.T) {
 			}
 		})
 	}
+}
 
-	t.Run("ErrStaleVersion", func(t *testing.T) {
-		before := e.ldapSettings()
-		res := e.do(http.MethodPost, "/admin/ldap", ldapForm("ldaps://dc4.example.com:636", before.Version-1), false)
-		if res.Code != http.StatusConflict {
-			t.Fatalf("status %d, want 409", res.Code)
-		}
-		if msg := testid(parseHTML(t, res), "conflict"); !strings.Contains(msg, "changed by "+testAdmin) {
-			t.Errorf("message %q", msg)
-		}
-		if after := e.ldapSettings(); after.Version != before.Version || after.URL != before.URL {
-			t.Errorf("settings changed")
-		}
-	})
+// ldapSaveErrStaleVersion is TestLDAPSave/ErrStaleVersion.
+func ldapSaveErrStaleVersion(t *testing.T, e *testEnv) {
+	before := e.ldapSettings()
+	res := e.do(http.MethodPost, "/admin/ldap", ldapForm("ldaps://dc1.example.com:636", before.Version-1), false)
+	if res.Code != http.StatusConflict {
+		t.Fatalf("status %d, want 409", res.Code)
+	}
+	if msg := testid(parseHTML(t, res), "conflict"); !strings.Contains(msg, "changed by "+testAdmin) {
+		t.Errorf("message %q", msg)
+	}
+	if after := e.ldapSettings(); after.Version != before.Version || after.URL != before.URL {
+		t.Errorf("settings changed")
+	}
+}
 
-	t.Run("OKClearPassword", func(t *testing.T) {
-		f := ldapForm("ldaps://dc2.example.com:636", e.ldapSettings().Version)
-		f.Set("clear_bind_password", "true")
-		if res := e.do(http.MethodPost, "/admin/ldap", f, false); res.Code != http.StatusSeeOther {
-			t.Fatalf("status %d", res.Code)
-		}
-		if s := e.ldapSettings(); s.BindPasswordEnc != "" {
-			t.Error("the password is still stored")
-		}
-		if got := testid(e.get("/admin/ldap"), "password-state"); got != "No password is set." {
-			t.Errorf("password state %q", got)
-		}
-	})
+// ldapSaveOKClearPassword is TestLDAPSave/OKClearPassword.
+func ldapSaveOKClearPassword(t *testing.T, e *testEnv) {
+	f := ldapForm("ldaps://dc2.example.com:636", e.ldapSettings().Version)
+	f.Set("clear_bind_password", "true")
+	if res := e.do(http.MethodPost, "/admin/ldap", f, false); res.Code != http.StatusSeeOther {
+		t.Fatalf("status %d", res.Code)
+	}
+	if s := e.ldapSettings(); s.BindPasswordEnc != "" {
+		t.Error("the password is still stored")
+	}
+	if got := testid(e.get("/admin/ldap"), "password-state"); got != "No password is set." {
+		t.Errorf("password state %q", got)
+	}
+}
 
-	t.Run("InsecureWarning", func(t *testing.T) {
-		f := ldapForm("ldaps://dc2.example.com:636", e.ldapSettings().Version)
-		f.Set("insecure_skip_verify", "true")
-		if res := e.do(http.MethodPost, "/admin/ldap", f, false); res.Code != http.StatusSeeOther {
-			t.Fatalf("status %d", res.Code)
-		}
-		if got := testid(e.get("/admin/ldap"), "insecure-warning"); !strings.Contains(got, "verification is off") {
-			t.Errorf("warning %q", got)
-		}
-	})
+// ldapSaveInsecureWarning is TestLDAPSave/InsecureWarning.
+func ldapSaveInsecureWarning(t *testing.T, e *testEnv) {
+	f := ldapForm("ldaps://dc2.example.com:636", e.ldapSettings().Version)
+	f.Set("insecure_skip_verify", "true")
+	if res := e.do(http.MethodPost, "/admin/ldap", f, false); res.Code != http.StatusSeeOther {
+		t.Fatalf("status %d", res.Code)
+	}
+	if got := testid(e.get("/admin/ldap"), "insecure-warning"); !strings.Contains(got, "verification is off") {
+		t.Errorf("warning %q", got)
+	}
 }
 
 func TestLDAPPreset(t *testing.T) {

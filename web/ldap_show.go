@@ -1,10 +1,7 @@
 package web
 
 import (
-	"crypto/x509"
 	"net/http"
-	"strconv"
-	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -45,64 +42,41 @@ func (s *Server) renderLDAP(w http.ResponseWriter, r *http.Request, status int, 
 
 // ldapForm is the LDAP connection form as posted.
 type ldapForm struct {
-	S             domain.LDAPSettings // cur with the form's values over it
-	Password      string              // typed bind password, "" to keep the stored one
-	ClearPassword bool
-	Errors        map[string]string
+	S        domain.LDAPSettings // cur with the form's values over it
+	Password domain.BindPassword // typed ("" keeps the stored one), or removed
+	Errors   domain.FieldErrors  // fields the form could not even read
 }
 
-// parseLDAPForm reads the form over the saved settings cur (which keeps the
-// sealed password and the threshold permission) and checks it: the
-// settings' own rules, whole numbers, and a CA certificate that parses.
+// parseLDAPForm reads the form over the saved settings cur, which keeps the
+// sealed password and the threshold permission. It does not judge the
+// values: each handler calls the domain rule it needs.
 func parseLDAPForm(r *http.Request, cur domain.LDAPSettings) (ldapForm, error) {
-	if err := r.ParseForm(); err != nil {
-		return ldapForm{}, domain.Errorf(domain.EINVALID, "The form could not be read: %v", err)
+	f, err := readForm(r)
+	if err != nil {
+		return ldapForm{}, err
 	}
-	f := ldapForm{S: cur, Errors: map[string]string{}}
-	v := func(name string) string { return strings.TrimSpace(r.PostFormValue(name)) }
-	on := func(name string) bool { return r.PostFormValue(name) == "true" }
-	num := func(name string, dst *int) {
-		n, err := strconv.Atoi(v(name))
-		if err != nil {
-			f.Errors[name] = "Enter a whole number"
-			return
-		}
-		*dst = n
+	lf := ldapForm{S: cur}
+	s := &lf.S
+	if s.Version, err = f.version(); err != nil {
+		return ldapForm{}, err
 	}
-	s := &f.S
-	s.URL, s.StartTLS, s.InsecureSkipVerify = v("url"), on("start_tls"), on("insecure_skip_verify")
-	s.CACert = strings.TrimSpace(strings.ReplaceAll(r.PostFormValue("ca_cert"), "\r\n", "\n"))
-	s.BindDN, s.BaseDN, s.Scope = v("bind_dn"), v("base_dn"), v("scope")
-	s.ActiveFilter, s.InactiveFilter, s.Preset = v("active_filter"), v("inactive_filter"), v("preset")
-	num("page_size", &s.PageSize)
-	num("connect_timeout_seconds", &s.ConnectTimeoutSeconds)
-	num("search_timeout_seconds", &s.SearchTimeoutSeconds)
-	num("deactivate_max_users", &s.DeactivateMaxUsers)
-	num("deactivate_max_percent", &s.DeactivateMaxPercent)
-	num("shrink_max_percent", &s.ShrinkMaxPercent)
+	s.URL, s.StartTLS, s.InsecureSkipVerify = f.text("url"), f.flag("start_tls"), f.flag("insecure_skip_verify")
+	s.CACert = domain.CleanCACert(f.raw("ca_cert"))
+	s.BindDN, s.BaseDN, s.Scope = f.text("bind_dn"), f.text("base_dn"), f.text("scope")
+	s.ActiveFilter, s.InactiveFilter, s.Preset = f.text("active_filter"), f.text("inactive_filter"), f.text("preset")
+	f.number("page_size", &s.PageSize)
+	f.number("connect_timeout_seconds", &s.ConnectTimeoutSeconds)
+	f.number("search_timeout_seconds", &s.SearchTimeoutSeconds)
+	f.number("deactivate_max_users", &s.DeactivateMaxUsers)
+	f.number("deactivate_max_percent", &s.DeactivateMaxPercent)
+	f.number("shrink_max_percent", &s.ShrinkMaxPercent)
 	for _, field := range s.AttributeMap.Fields() {
-		if err := s.AttributeMap.Set(field[0], v("attr_"+field[0])); err != nil {
+		if err := s.AttributeMap.Set(field[0], f.text("attr_"+field[0])); err != nil {
 			return ldapForm{}, err
 		}
 	}
-	// The version the form was opened at, for optimistic locking.
-	if n, err := strconv.Atoi(v("version")); err == nil {
-		s.Version = n
-	}
 	// Not trimmed: spaces may belong to a password.
-	f.Password = r.PostFormValue("bind_password")
-	f.ClearPassword = on("clear_bind_password")
-
-	for name, msg := range s.Validate() {
-		if _, ok := f.Errors[name]; !ok {
-			f.Errors[name] = msg
-		}
-	}
-	if s.CACert != "" && !x509.NewCertPool().AppendCertsFromPEM([]byte(s.CACert)) {
-		f.Errors["ca_cert"] = "This is not a PEM certificate: paste the text from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----"
-	}
-	if f.Password != "" && f.ClearPassword {
-		f.Errors["bind_password"] = "Type a new password or remove the stored one, not both"
-	}
-	return f, nil
+	lf.Password = domain.BindPassword{New: f.raw("bind_password"), Clear: f.flag("clear_bind_password")}
+	lf.Errors = f.errs
+	return lf, nil
 }

@@ -11,56 +11,77 @@ import (
 	"idm/internal/testenv"
 )
 
+// connTest tests the LDAP connection form against a real slapd.
+type connTest struct {
+	e  *testEnv
+	sl *testenv.Slapd
+}
+
+// form is the connection form for the slapd, opened at version.
+func (c connTest) form(version int) url.Values {
+	f := ldapForm(c.sl.URL, version)
+	f.Set("bind_dn", c.sl.AdminDN)
+	f.Set("base_dn", c.sl.BaseDN)
+	return f
+}
+
+// test posts f to Test connection and returns the answer, which never shows
+// the bind password.
+func (c connTest) test(t *testing.T, f url.Values, htmx bool) *goquery.Document {
+	t.Helper()
+	res := c.e.do(http.MethodPost, "/admin/ldap/test", f, htmx)
+	if res.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", res.Code, res.Body)
+	}
+	if strings.Contains(res.Body.String(), c.sl.AdminPassword) {
+		t.Fatal("the result shows the bind password")
+	}
+	if htmx == strings.Contains(res.Body.String(), "<html") {
+		t.Fatalf("htmx=%v but whole page=%v", htmx, !htmx)
+	}
+	return parseHTML(t, res)
+}
+
+func stepFailed(doc *goquery.Document, label string) bool {
+	return doc.Find(`[data-testid="step-`+label+`"] [data-testid="step-failed"]`).Length() == 1
+}
+
+// wantWorks checks a passed test: every step, the counts and the samples.
+func wantWorks(t *testing.T, doc *goquery.Document) {
+	t.Helper()
+	if doc.Find(`[data-testid="test-ok"]`).Length() != 1 {
+		t.Fatalf("the test failed: %s", testid(doc, "ldap-test-result"))
+	}
+	steps, passed := doc.Find(`[data-testid="test-steps"] tbody tr`).Length(), doc.Find(`[data-testid="step-ok"]`).Length()
+	if steps < 6 || passed != steps {
+		t.Errorf("%d of %d steps passed, want all of address, TCP, (TLS,) bind, base DN and both filters: %s", passed, steps, testid(doc, "test-steps"))
+	}
+	// people.ldif: seven active people, three locked.
+	if a, i := testid(doc, "active-count"), testid(doc, "inactive-count"); a != "7" || i != "3" {
+		t.Errorf("counts active %s, inactive %s; want 7 and 3", a, i)
+	}
+	samples := doc.Find(`[data-testid="sample"]`)
+	if samples.Length() != 5 {
+		t.Fatalf("%d samples, want 5", samples.Length())
+	}
+	first := samples.First().Find("td")
+	if first.Eq(0).Text() != "alice" || first.Eq(5).Text() != "alice@example.com" || first.Eq(8).Text() != "ENG" || first.Eq(1).Text() == "" {
+		t.Errorf("first sample mapped as %q", strings.Join(strings.Fields(samples.First().Text()), " "))
+	}
+}
+
 func TestLDAPTestConnection(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
 	sl := testenv.StartSlapd(t, testenv.Fixture(t, "people.ldif"))
-	form := func(version int) url.Values {
-		f := ldapForm(sl.URL, version)
-		f.Set("bind_dn", sl.AdminDN)
-		f.Set("base_dn", sl.BaseDN)
-		return f
-	}
-	test := func(t *testing.T, f url.Values, htmx bool) *goquery.Document {
-		t.Helper()
-		res := e.do(http.MethodPost, "/admin/ldap/test", f, htmx)
-		if res.Code != http.StatusOK {
-			t.Fatalf("status %d: %s", res.Code, res.Body)
-		}
-		if strings.Contains(res.Body.String(), sl.AdminPassword) {
-			t.Fatal("the result shows the bind password")
-		}
-		if htmx == strings.Contains(res.Body.String(), "<html") {
-			t.Fatalf("htmx=%v but whole page=%v", htmx, !htmx)
-		}
-		return parseHTML(t, res)
-	}
-	stepFailed := func(doc *goquery.Document, label string) bool {
-		return doc.Find(`[data-testid="step-`+label+`"] [data-testid="step-failed"]`).Length() == 1
-	}
-	wantWorks := func(t *testing.T, doc *goquery.Document) {
-		t.Helper()
-		if doc.Find(`[data-testid="test-ok"]`).Length() != 1 {
-			t.Fatalf("the test failed: %s", testid(doc, "ldap-test-result"))
-		}
-		steps, passed := doc.Find(`[data-testid="test-steps"] tbody tr`).Length(), doc.Find(`[data-testid="step-ok"]`).Length()
-		if steps < 6 || passed != steps {
-			t.Errorf("%d of %d steps passed, want all of address, TCP, (TLS,) bind, base DN and both filters: %s", passed, steps, testid(doc, "test-steps"))
-		}
-		// people.ldif: seven active people, three locked.
-		if a, i := testid(doc, "active-count"), testid(doc, "inactive-count"); a != "7" || i != "3" {
-			t.Errorf("counts active %s, inactive %s; want 7 and 3", a, i)
-		}
-		samples := doc.Find(`[data-testid="sample"]`)
-		if samples.Length() != 5 {
-			t.Fatalf("%d samples, want 5", samples.Length())
-		}
-		first := samples.First().Find("td")
-		if first.Eq(0).Text() != "alice" || first.Eq(5).Text() != "alice@example.com" || first.Eq(8).Text() != "ENG" || first.Eq(1).Text() == "" {
-			t.Errorf("first sample mapped as %q", strings.Join(strings.Fields(samples.First().Text()), " "))
-		}
-	}
+	c := connTest{e: e, sl: sl}
+	c.unsaved(t)
+	c.stored(t)
+}
 
+// unsaved tests the form's own values, nothing saved yet.
+func (c connTest) unsaved(t *testing.T) {
+	form, test, sl := c.form, c.test, c.sl
 	t.Run("OKUnsavedFormValues", func(t *testing.T) {
 		f := form(0)
 		f.Set("bind_password", sl.AdminPassword)
@@ -106,7 +127,12 @@ func TestLDAPTestConnection(t *testing.T) {
 			t.Errorf("problems %q", testid(doc, "test-problems"))
 		}
 	})
+}
 
+// stored saves the settings with the password, then tests with an empty
+// password field: the stored password, to the saved server only.
+func (c connTest) stored(t *testing.T) {
+	form, test, sl, e := c.form, c.test, c.sl, c.e
 	// Save with the password; from then on an empty password field tests
 	// with the stored one.
 	f := form(0)
@@ -132,6 +158,22 @@ func TestLDAPTestConnection(t *testing.T) {
 			t.Errorf("problems %q", testid(doc, "test-problems"))
 		}
 	})
+	// Issue 10 item 2: the stored password goes only to the server, TLS and
+	// bind DN it was saved with; the old check looked at the URL alone.
+	for name, edit := range map[string]func(url.Values){
+		"ErrStoredPasswordToAnotherBindDN":     func(f url.Values) { f.Set("bind_dn", "cn=someone,"+sl.BaseDN) },
+		"ErrStoredPasswordWithStartTLSChanged": func(f url.Values) { f.Set("start_tls", "true") },
+		"ErrStoredPasswordToAnotherHostName":   func(f url.Values) { f.Set("url", strings.Replace(sl.URL, "127.0.0.1", "localhost", 1)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := form(1)
+			edit(f)
+			doc := test(t, f, true)
+			if !strings.Contains(testid(doc, "test-problems"), "Type the bind password to test") {
+				t.Errorf("problems %q; steps %q", testid(doc, "test-problems"), testid(doc, "test-steps"))
+			}
+		})
+	}
 	t.Run("OKLDAPSWithCA", func(t *testing.T) {
 		f := form(1)
 		f.Set("url", sl.LDAPSURL)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"idm/internal/domain"
 	"idm/templates"
@@ -21,7 +22,7 @@ func (s *Server) handleLoginShow(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, safeNext(next, acct.Role), http.StatusSeeOther)
 		return
 	}
-	s.render(w, r, http.StatusOK, templates.Login(templates.LoginView{Chrome: s.chrome(r, "Sign in"), Next: next}))
+	s.render(w, r, http.StatusOK, templates.Login(templates.LoginView{Chrome: s.chrome(r, "Sign in"), Next: carriedNext(next)}))
 }
 
 func roleHome(role domain.AccountRole) string {
@@ -31,14 +32,27 @@ func roleHome(role domain.AccountRole) string {
 	return "/operator"
 }
 
-// safeNext accepts only a path on this site as the page to return to, and
-// not an Admin page for an operator.
+// safeNext is the page to return to after sign-in: next when it is a page
+// of ours (domain.SafeRedirectPath) and not an Admin page for an operator,
+// the account's home otherwise.
 func safeNext(next string, role domain.AccountRole) string {
-	if len(next) < 1 || next[0] != '/' || (len(next) > 1 && (next[1] == '/' || next[1] == '\\')) {
+	p, ok := domain.SafeRedirectPath(next)
+	if !ok || !role.CanAdminister() && isAdminPath(p) {
 		return roleHome(role)
 	}
-	if !role.CanAdminister() && (next == "/admin" || len(next) > 6 && next[:7] == "/admin/") {
-		return roleHome(role)
+	return p
+}
+
+// carriedNext is the next that the login form carries: none when sign-in
+// would not return there.
+func carriedNext(next string) string {
+	if p, ok := domain.SafeRedirectPath(next); ok {
+		return p
 	}
-	return next
+	return ""
+}
+
+func isAdminPath(p string) bool {
+	path, _, _ := strings.Cut(p, "?")
+	return path == "/admin" || strings.HasPrefix(path, "/admin/")
 }

@@ -1,7 +1,10 @@
 package web
 
 import (
+	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"idm/internal/domain"
 	"idm/templates"
@@ -9,7 +12,7 @@ import (
 
 func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, err)
+		s.fail(w, r, domain.UnreadableForm(err))
 		return
 	}
 	name, password, next := r.PostFormValue("username"), r.PostFormValue("password"), r.PostFormValue("next")
@@ -24,10 +27,20 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		v := templates.LoginView{Chrome: s.chrome(r, "Sign in"), Username: name, Next: next, Error: domain.ErrorMessage(err)}
+		setRetryAfter(w, err)
+		v := templates.LoginView{Chrome: s.chrome(r, "Sign in"), Username: name, Next: carriedNext(next), Error: domain.ErrorMessage(err)}
 		s.render(w, r, status, templates.Login(v))
 		return
 	}
 	s.setSessionCookie(w, r, token)
 	http.Redirect(w, r, safeNext(next, acct.Role), http.StatusSeeOther)
+}
+
+// setRetryAfter tells the client when to try again, in seconds, when err
+// says (a throttled sign-in).
+func setRetryAfter(w http.ResponseWriter, err error) {
+	var wait interface{ RetryAfter() time.Duration }
+	if errors.As(err, &wait) {
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait.RetryAfter()+time.Second-1)/time.Second)))
+	}
 }

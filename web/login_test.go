@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"idm/internal/auth"
 	"idm/internal/domain"
@@ -190,6 +191,50 @@ func TestAccountsPage(t *testing.T) {
 		}
 		if strings.Contains(body, testPassword) {
 			t.Fatal("password rendered back")
+		}
+	})
+}
+
+// A locked account is answered 429 with Retry-After and a message that
+// says when; when the lock ends, the right password works.
+func TestLoginThrottled(t *testing.T) {
+	testenv.EachStore(t, func(t *testing.T, dbURL string) {
+		now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+		f := newEnv(t, envOptions{dbURL: dbURL, accounts: loginAccounts, authNow: func() time.Time { return now }})
+		wrong := url.Values{"username": {"admin"}, "password": {"wrong password!"}}
+		for range auth.AccountLimit {
+			if res := f.newClient(t).post(t, "/login", wrong, nil); res.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("wrong password: %d", res.StatusCode)
+			}
+		}
+		now = now.Add(5 * time.Minute)
+		right := url.Values{"username": {"admin"}, "password": {testPassword}, "next": {"/admin/accounts"}}
+		res := f.newClient(t).post(t, "/login", right, nil)
+		body := readAll(t, res)
+		if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") != "600" {
+			t.Fatalf("locked: %d, Retry-After %q; want 429, 600", res.StatusCode, res.Header.Get("Retry-After"))
+		}
+		for _, want := range []string{`data-testid="login-error"`, "Too many failed sign-ins", "Try again in 10 minutes.", `value="admin"`, `value="/admin/accounts"`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the page lacks %q:\n%s", want, body)
+			}
+		}
+		now = now.Add(10 * time.Minute)
+		if res := f.newClient(t).post(t, "/login", right, nil); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/admin/accounts" {
+			t.Fatalf("when the lock ends: %d → %q", res.StatusCode, res.Header.Get("Location"))
+		}
+	})
+}
+
+// A name no account can have is a wrong sign-in, never a fault.
+func TestLoginImpossibleName(t *testing.T) {
+	testenv.EachStore(t, func(t *testing.T, dbURL string) {
+		f := newEnv(t, envOptions{dbURL: dbURL, accounts: loginAccounts})
+		for _, name := range []string{strings.Repeat("a", 300), "ad\x00min", "ad\xffmin"} {
+			res := f.newClient(t).post(t, "/login", url.Values{"username": {name}, "password": {testPassword}}, nil)
+			if res.StatusCode != http.StatusUnauthorized {
+				t.Errorf("name %.20q: %d, want 401\n%s", name, res.StatusCode, readAll(t, res))
+			}
 		}
 	})
 }

@@ -30,10 +30,14 @@ func TestOperatorAccess(t *testing.T) {
 	if _, err := e.db.ImportUser(ctx, store.UserDetail{User: domain.User{Username: "ann", State: domain.UserActive, Source: domain.SourceImport}}); err != nil {
 		t.Fatal(err)
 	}
+	ann, err := e.db.UserByUsername(ctx, "ann")
+	if err != nil {
+		t.Fatal(err)
+	}
 	pages := []string{
 		"/operator/", "/operator/jobs", "/operator/jobs/active/status", "/operator/jobs/active/runs",
 		"/operator/runs/" + run.ID, "/operator/runs/" + run.ID + "/items.csv", "/operator/users", "/operator/users?q=an&state=active",
-		"/operator/users/ann",
+		"/operator/users/" + ann.ID,
 	}
 	for _, name := range []string{"olga", "adam"} {
 		c := e.signIn(t, name)

@@ -231,7 +231,8 @@ func followProgress(b *browserTab) int {
 func wantDaveEndStates(b *browserTab, runHref string) {
 	t, ctx := b.t, b.ctx
 	t.Helper()
-	b.run("open dave", chromedp.Navigate(b.base+"/operator/users/dave"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=user-state]`)))
+	b.run("open dave", chromedp.Navigate(b.base+"/operator/users?q=dave"), chromedp.Click(`[data-testid="user-dave"] a`),
+		chromedp.WaitVisible(`[data-testid=user-fields]`))
 	if got := b.trimmed(`[data-testid=user-state]`); got != "inactive" {
 		t.Errorf("dave is %q, want inactive", got)
 	}

@@ -16,7 +16,7 @@ func (s *Server) mountOperatorJobs(r chi.Router) {
 // mountOperatorUsers serves the user search and a user's page.
 func (s *Server) mountOperatorUsers(r chi.Router) {
 	r.Get("/users", s.handleUserSearch)
-	r.Get("/users/{username}", s.handleUserShow)
+	r.Get("/users/{id}", s.handleUserShow)
 }
 
 // mountOperatorCache serves Clear cache.

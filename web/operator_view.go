@@ -36,7 +36,10 @@ func processName(snap *opcache.Snapshot, key domain.JobKey) string {
 
 func runHref(id string) string { return "/operator/runs/" + url.PathEscape(id) }
 
-func userHref(username string) string { return "/operator/users/" + url.PathEscape(username) }
+// userHref links a user's page by the user's id: a username may hold "/",
+// "%", "?", dot segments or anything else a path segment carries badly, and
+// a rename in the directory keeps the id.
+func userHref(id string) string { return "/operator/users/" + url.PathEscape(id) }
 
 // runCounts lists a run's figures; with all false only the read count and
 // the figures that are not zero.

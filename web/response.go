@@ -17,6 +17,7 @@ var errorKinds = map[string]struct {
 	status int
 	title  string
 }{
+	domain.EMALFORMED:    {http.StatusBadRequest, "Bad request"},
 	domain.EINVALID:      {http.StatusUnprocessableEntity, "Invalid input"},
 	domain.ENOTFOUND:     {http.StatusNotFound, "Not found"},
 	domain.ECONFLICT:     {http.StatusConflict, "Conflict"},

@@ -38,6 +38,9 @@ func outcomeParam(r *http.Request) (string, error) {
 
 // runAndOutcome reads the run named in the URL and the outcome filter.
 func (s *Server) runAndOutcome(r *http.Request) (*domain.Run, string, error) {
+	if err := domain.CheckRunID(chi.URLParam(r, "id")); err != nil {
+		return nil, "", err
+	}
 	run, err := s.deps.Store.GetRun(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
 		return nil, "", err
@@ -91,7 +94,7 @@ func (s *Server) handleRunShow(w http.ResponseWriter, r *http.Request) {
 		row := templates.OpItemRow{Seq: it.Seq, Username: it.Username, DN: it.DN, Outcome: it.Outcome,
 			Changes: parseChanges(it.Changes), Error: it.Error}
 		if it.UserID != nil && it.Username != "" {
-			row.UserHref = userHref(it.Username)
+			row.UserHref = userHref(*it.UserID)
 		}
 		v.Items = append(v.Items, row)
 	}

@@ -3,9 +3,6 @@ package web
 import (
 	"net/http"
 
-	"github.com/go-chi/chi/v5"
-
-	"idm/internal/domain"
 	"idm/templates"
 )
 
@@ -13,7 +10,7 @@ import (
 // the check fragment; a plain request (the form's Check button without
 // JavaScript) gets the whole page with the expression filled in.
 func (s *Server) handleScheduleCheck(w http.ResponseWriter, r *http.Request) {
-	job, err := s.deps.Store.GetJob(r.Context(), domain.JobKey(chi.URLParam(r, "key")))
+	job, err := s.pathJob(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return

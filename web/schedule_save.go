@@ -2,12 +2,8 @@ package web
 
 import (
 	"net/http"
-	"strconv"
-
-	"github.com/go-chi/chi/v5"
 
 	"idm/internal/cluster"
-	"idm/internal/cronexpr"
 	"idm/internal/domain"
 )
 
@@ -19,29 +15,31 @@ const scheduleSavedFlash = "Saved. To see this update in Identity Manager Operat
 // expression or a stale form changes nothing.
 func (s *Server) handleScheduleSave(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	job, err := s.deps.Store.GetJob(ctx, domain.JobKey(chi.URLParam(r, "key")))
+	job, err := s.pathJob(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, domain.Errorf(domain.EINVALID, "The form could not be read: %v", err))
-		return
-	}
-	f := scheduleForm{Expression: r.PostFormValue("expression"), Enabled: r.PostFormValue("enabled") == "true"}
-	if f.Version, err = strconv.Atoi(r.PostFormValue("version")); err != nil {
-		s.fail(w, r, domain.Errorf(domain.EINVALID, "The form has no version: reload the page and save again."))
-		return
-	}
-
-	sched, err := cronexpr.Parse(f.Expression, s.deps.Location, s.deps.Now())
+	f, err := readForm(r)
 	if err != nil {
-		f.Errors = map[string]string{"expression": domain.ErrorMessage(err)}
-		s.renderBatchJob(w, r, http.StatusUnprocessableEntity, job, f)
+		s.fail(w, r, err)
+		return
+	}
+	sf := scheduleForm{Expression: f.raw("expression"), Enabled: f.flag("enabled")}
+	if sf.Version, err = f.version(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	errs := f.errs
+	sched, err := domain.ParseCronExpression(sf.Expression, s.deps.Location, s.deps.Now())
+	errs.Merge(err)
+	if len(errs) > 0 {
+		sf.Errors = errs.Map()
+		s.renderBatchJob(w, r, http.StatusUnprocessableEntity, job, sf)
 		return
 	}
 
-	saved, err := s.deps.Store.SaveJobSchedule(ctx, job.Key, sched.Expr(), f.Enabled, f.Version, actor(r))
+	saved, err := s.deps.Store.SaveJobSchedule(ctx, job.Key, sched.Expr(), sf.Enabled, sf.Version, actor(r))
 	if domain.ErrorCode(err) == domain.ECONFLICT {
 		// Say who changed it and when in the configured zone, from the row
 		// as it is now.
@@ -50,13 +48,8 @@ func (s *Server) handleScheduleSave(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, getErr)
 			return
 		}
-		who := cur.UpdatedBy
-		if who == "" {
-			who = "someone"
-		}
-		f.Conflict = "This job was changed by " + who + " at " + s.formatTime(cur.UpdatedAt) +
-			" since you opened it. Nothing was saved: reload the page to see the change, then save again."
-		s.renderBatchJob(w, r, http.StatusConflict, cur, f)
+		sf.Conflict = domain.ErrorMessage(domain.JobChanged(cur.UpdatedBy, cur.UpdatedAt.In(s.deps.Location))) + ". Nothing was saved."
+		s.renderBatchJob(w, r, http.StatusConflict, cur, sf)
 		return
 	} else if err != nil {
 		s.fail(w, r, err)

@@ -16,6 +16,10 @@ const usersPerPage = 25
 // results.
 func (s *Server) handleUserSearch(w http.ResponseWriter, r *http.Request) {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	if err := domain.CheckSearchText(q); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	state := domain.UserState(r.URL.Query().Get("state"))
 	if state != "" && state != domain.UserActive && state != domain.UserInactive {
 		s.fail(w, r, domain.Errorf(domain.EINVALID, "Unknown state %q: use active or inactive.", state))
@@ -44,7 +48,7 @@ func (s *Server) handleUserSearch(w http.ResponseWriter, r *http.Request) {
 			name = strings.TrimSpace(u.GivenName + " " + u.Surname)
 		}
 		v.Users = append(v.Users, templates.OpUserRow{
-			Username: u.Username, Href: userHref(u.Username), Name: name, Email: u.Email,
+			Username: u.Username, Href: userHref(u.ID), Name: name, Email: u.Email,
 			State: string(u.State), Source: u.Source,
 		})
 	}

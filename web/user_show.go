@@ -39,11 +39,16 @@ func fieldLabel(field string) string {
 	return field
 }
 
-// handleUserShow is a user's page: mapped fields, state, credentials with
-// their certificates, roles held and withdrawn, and the runs that changed
-// the user.
+// handleUserShow is a user's page, found by the user's id (userHref):
+// mapped fields, state, credentials with their certificates, roles held and
+// withdrawn, and the runs that changed the user.
 func (s *Server) handleUserShow(w http.ResponseWriter, r *http.Request) {
-	u, err := s.deps.Store.UserByUsername(r.Context(), chi.URLParam(r, "username"))
+	id := chi.URLParam(r, "id")
+	if err := domain.CheckUserID(id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u, err := s.deps.Store.UserByID(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return

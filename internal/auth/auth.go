@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -32,18 +31,16 @@ type Store interface {
 	ClearLoginFailures(ctx context.Context, keys []string) error
 }
 
-// Throttle limits: failures counted within Window; an account is blocked
-// after AccountLimit of them, an address after AddressLimit.
-const (
-	Window       = 15 * time.Minute
-	Block        = 15 * time.Minute
-	AccountLimit = 5
-	AddressLimit = 20
-)
-
 // ErrBadCredentials is the one message for a wrong password or an unknown
 // account, so that the page does not tell which accounts exist.
 var ErrBadCredentials = domain.Errorf(domain.EUNAUTHORIZED, "Wrong account name or password.")
+
+// dummyHash is compared against when no account has the name, so that an
+// unknown name takes as long as a wrong password. It is the hash, at
+// bcrypt.DefaultCost like HashPassword's, of a random string nobody kept;
+// being fixed, it costs nothing to build (a bcrypt hash takes seconds under
+// -race, and every test server builds a Service).
+const dummyHash = "$2a$10$7DYxLNTM2cP1ogigwhmyPeppkxOGP0uAmoN1sn1bLAB0YMn3hWBBm"
 
 // Service signs accounts in and checks sessions.
 type Service struct {
@@ -51,15 +48,11 @@ type Service struct {
 	now   func() time.Time
 	idle  time.Duration
 	max   time.Duration
-	// dummyHash is compared against when the account does not exist, so an
-	// unknown name takes as long as a wrong password.
-	dummyHash []byte
 }
 
 // New builds the service; idle and max are the session's idle and absolute lifetimes.
 func New(store Store, now func() time.Time, idle, max time.Duration) *Service {
-	dummy, _ := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcrypt.DefaultCost)
-	return &Service{store: store, now: now, idle: idle, max: max, dummyHash: dummy}
+	return &Service{store: store, now: now, idle: idle, max: max}
 }
 
 // HashPassword checks a new password's length and hashes it with bcrypt.
@@ -78,36 +71,22 @@ func HashPassword(pw string) (string, error) {
 // session token for the cookie.
 func (s *Service) Login(ctx context.Context, name, password, addr string) (string, *domain.Account, error) {
 	now := s.now()
-	keys := []string{"account:" + name, "addr:" + addr}
-	until, err := s.store.LoginBlockedUntil(ctx, keys, now)
+	keys := keysFor(name, addr)
+	if err := s.checkThrottle(ctx, keys, now); err != nil {
+		return "", nil, err
+	}
+	acct, err := s.verify(ctx, keys, name, password)
 	if err != nil {
 		return "", nil, err
 	}
-	if !until.IsZero() {
-		minutes := int(math.Ceil(until.Sub(now).Minutes()))
-		return "", nil, domain.Errorf(domain.ETHROTTLED, "Too many failed sign-ins. Try again in %d minute(s).", minutes)
-	}
-	acct, err := s.store.AccountByName(ctx, name)
-	if err != nil && domain.ErrorCode(err) != domain.ENOTFOUND {
-		return "", nil, err
-	}
-	ok := false
-	if acct != nil {
-		ok = bcrypt.CompareHashAndPassword([]byte(acct.PasswordHash), []byte(password)) == nil && !acct.Disabled
-	} else {
-		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
-	}
-	if !ok {
-		if err := s.store.RecordLoginFailure(ctx, keys[:1], now, Window, AccountLimit, Block); err != nil {
+	if acct == nil {
+		if err := s.recordFailure(ctx, keys, now); err != nil {
 			return "", nil, err
 		}
-		if err := s.store.RecordLoginFailure(ctx, keys[1:], now, Window, AddressLimit, Block); err != nil {
-			return "", nil, err
-		}
-		slog.Warn("failed sign-in", "account", name, "addr", addr)
+		slog.Warn("failed sign-in", "account", logName(name), "addr", addr)
 		return "", nil, ErrBadCredentials
 	}
-	if err := s.store.ClearLoginFailures(ctx, []string{"account:" + name}); err != nil {
+	if err := s.store.ClearLoginFailures(ctx, []string{keys.account}); err != nil {
 		return "", nil, err
 	}
 	token, err := newToken()
@@ -123,6 +102,28 @@ func (s *Service) Login(ctx context.Context, name, password, addr string) (strin
 	}
 	slog.Info("signed in", "account", acct.Username, "role", acct.Role, "addr", addr)
 	return token, acct, nil
+}
+
+// verify returns the account that name and password sign in to, nil when
+// they sign in to none. Every path compares a bcrypt hash, so an unknown
+// name takes as long as a wrong password.
+func (s *Service) verify(ctx context.Context, keys throttleKeys, name, password string) (*domain.Account, error) {
+	var acct *domain.Account
+	if keys.account != "" {
+		a, err := s.store.AccountByName(ctx, name)
+		if err != nil && domain.ErrorCode(err) != domain.ENOTFOUND {
+			return nil, err
+		}
+		acct = a
+	}
+	if acct == nil {
+		_ = bcrypt.CompareHashAndPassword([]byte(dummyHash), []byte(password))
+		return nil, nil
+	}
+	if bcrypt.CompareHashAndPassword([]byte(acct.PasswordHash), []byte(password)) != nil || acct.Disabled {
+		return nil, nil
+	}
+	return acct, nil
 }
 
 // Authenticate returns the session and account of a token, refusing expired

@@ -10,6 +10,7 @@ import (
 
 	"idm/internal/auth"
 	"idm/internal/domain"
+	"idm/internal/store"
 )
 
 const accountUsage = `Usage:
@@ -22,57 +23,31 @@ const accountUsage = `Usage:
 The password is read from a prompt, or from standard input when it is not a
 terminal (one line); never from a flag.`
 
+// accountCommand is one account action as the command line gave it.
+type accountCommand struct {
+	action, name string
+	role         domain.AccountRole
+}
+
 func runAccount(ctx context.Context, io IO, args []string) error {
 	if wantsHelp(args) {
 		fmt.Fprintln(io.Stdout, accountUsage)
 		return nil
 	}
-	if len(args) == 0 {
-		fmt.Fprintln(io.Stderr, accountUsage)
-		return fmt.Errorf("%w: account needs an action", ErrUsage)
-	}
-	action := args[0]
-	var roleText string
-	st := newSetup("account "+action, io)
-	fs := st.fs
-	if action == "create" {
-		fs.StringVar(&roleText, "role", "", "administrator or operator")
-	}
-	if err := st.parse(args[1:]); err != nil {
+	c, st, err := parseAccountCommand(io, args)
+	if err != nil {
 		return err
 	}
-	name := fs.Arg(0)
-	if action != "list" && (fs.NArg() != 1 || name == "") {
-		fmt.Fprintln(io.Stderr, accountUsage)
-		return fmt.Errorf("%w: account %s needs exactly one account name", ErrUsage, action)
-	}
-	var role domain.AccountRole
-	switch action {
-	case "create":
-		r, err := domain.ParseAccountRole(roleText)
-		if err != nil {
-			return fmt.Errorf("%w: %s", ErrUsage, domain.ErrorMessage(err))
-		}
-		role = r
-		if err := domain.ValidateAccountName(name); err != nil {
-			return fmt.Errorf("%w: %s", ErrUsage, domain.ErrorMessage(err))
-		}
-	case "password", "disable", "enable", "list":
-	default:
-		fmt.Fprintln(io.Stderr, accountUsage)
-		return fmt.Errorf("%w: unknown account action %q", ErrUsage, action)
-	}
-
 	// Read the password before opening the database, so that a wrong one
 	// changes nothing.
 	var hash string
-	if action == "create" || action == "password" {
+	if c.action == "create" || c.action == "password" {
 		pw, err := promptPassword(io)
 		if err != nil {
 			return err
 		}
 		if hash, err = auth.HashPassword(pw); err != nil {
-			return fmt.Errorf("%s", domain.ErrorMessage(err))
+			return err
 		}
 	}
 	db, err := st.open(ctx)
@@ -80,40 +55,88 @@ func runAccount(ctx context.Context, io IO, args []string) error {
 		return err
 	}
 	defer st.close()
-	by := st.actor()
-	switch action {
+	return c.run(ctx, io, db, hash, st.actor())
+}
+
+// parseAccountCommand reads the action, its flags and the account name,
+// and checks the name and role of a new account.
+func parseAccountCommand(io IO, args []string) (accountCommand, *setup, error) {
+	if len(args) == 0 {
+		fmt.Fprintln(io.Stderr, accountUsage)
+		return accountCommand{}, nil, fmt.Errorf("%w: account needs an action", ErrUsage)
+	}
+	c := accountCommand{action: args[0]}
+	var roleText string
+	st := newSetup("account "+c.action, io)
+	if c.action == "create" {
+		st.fs.StringVar(&roleText, "role", "", "administrator or operator")
+	}
+	if err := st.parse(args[1:]); err != nil {
+		return c, nil, err
+	}
+	c.name = st.fs.Arg(0)
+	if c.action != "list" && (st.fs.NArg() != 1 || c.name == "") {
+		fmt.Fprintln(io.Stderr, accountUsage)
+		return c, nil, fmt.Errorf("%w: account %s needs exactly one account name", ErrUsage, c.action)
+	}
+	switch c.action {
 	case "create":
-		if _, err := db.CreateAccount(ctx, name, role, hash, by); err != nil {
-			return err
-		}
-		fmt.Fprintf(io.Stdout, "account %s created as %s\n", name, role)
-	case "password":
-		if err := db.SetAccountPassword(ctx, name, hash, by); err != nil {
-			return err
-		}
-		fmt.Fprintf(io.Stdout, "password of %s set; its sessions were ended\n", name)
-	case "disable", "enable":
-		if err := db.SetAccountDisabled(ctx, name, action == "disable", by); err != nil {
-			return err
-		}
-		fmt.Fprintf(io.Stdout, "account %s %sd\n", name, action)
-	case "list":
-		accounts, err := db.ListAccounts(ctx)
+		r, err := domain.ParseAccountRole(roleText)
 		if err != nil {
+			return c, nil, fmt.Errorf("%w: %s", ErrUsage, domain.ErrorMessage(err))
+		}
+		c.role = r
+		if err := domain.ValidateAccountName(c.name); err != nil {
+			return c, nil, fmt.Errorf("%w: %s", ErrUsage, domain.ErrorMessage(err))
+		}
+	case "password", "disable", "enable", "list":
+	default:
+		fmt.Fprintln(io.Stderr, accountUsage)
+		return c, nil, fmt.Errorf("%w: unknown account action %q", ErrUsage, c.action)
+	}
+	return c, st, nil
+}
+
+// run does the action on db as by; hash is the new password's, when it has
+// one.
+func (c accountCommand) run(ctx context.Context, io IO, db *store.DB, hash, by string) error {
+	switch c.action {
+	case "create":
+		if _, err := db.CreateAccount(ctx, c.name, c.role, hash, by); err != nil {
 			return err
 		}
-		tw := tabwriter.NewWriter(io.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tROLE\tDISABLED\tLAST SIGN-IN")
-		for _, a := range accounts {
-			last := "-"
-			if a.LastLoginAt != nil {
-				last = a.LastLoginAt.Format("2006-01-02 15:04")
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%t\t%s\n", a.Username, a.Role, a.Disabled, last)
+		fmt.Fprintf(io.Stdout, "account %s created as %s\n", c.name, c.role)
+	case "password":
+		if err := db.SetAccountPassword(ctx, c.name, hash, by); err != nil {
+			return err
 		}
-		return tw.Flush()
+		fmt.Fprintf(io.Stdout, "password of %s set; its sessions were ended\n", c.name)
+	case "disable", "enable":
+		if err := db.SetAccountDisabled(ctx, c.name, c.action == "disable", by); err != nil {
+			return err
+		}
+		fmt.Fprintf(io.Stdout, "account %s %sd\n", c.name, c.action)
+	case "list":
+		return listAccounts(ctx, io, db)
 	}
 	return nil
+}
+
+func listAccounts(ctx context.Context, io IO, db *store.DB) error {
+	accounts, err := db.ListAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(io.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tROLE\tDISABLED\tLAST SIGN-IN")
+	for _, a := range accounts {
+		last := "-"
+		if a.LastLoginAt != nil {
+			last = a.LastLoginAt.Format("2006-01-02 15:04")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%t\t%s\n", a.Username, a.Role, a.Disabled, last)
+	}
+	return tw.Flush()
 }
 
 // promptPassword asks twice on a terminal without echo; otherwise it reads

@@ -85,7 +85,7 @@ func Run(ctx context.Context, args []string, io IO) error {
 		usage(io.Stderr, cmds)
 		return fmt.Errorf("%w: unknown subcommand %q", ErrUsage, args[0])
 	}
-	return cmd.run(ctx, io, args[1:])
+	return explain(cmd.run(ctx, io, args[1:]))
 }
 
 func usage(w io.Writer, cmds map[string]command) {

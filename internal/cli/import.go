@@ -95,19 +95,47 @@ func runImport(ctx context.Context, io IO, args []string) error {
 	return importRecords(ctx, io, db, name, in)
 }
 
-// parseUserRecord decodes and checks one line of the import format. Every
-// message names the field at fault, so that the line number and the message
-// together say exactly what to fix.
+// parseUserRecord decodes and checks one line of the import format with
+// the domain's rules for each part. Every message names the field at fault,
+// so that the line number and the message together say exactly what to fix.
 func parseUserRecord(line []byte) (store.UserDetail, error) {
+	r, err := decodeUserRecord(line)
+	if err != nil {
+		return store.UserDetail{}, err
+	}
+	d, err := r.user()
+	if err != nil {
+		return store.UserDetail{}, err
+	}
+	if d.Credentials, err = r.credentials(); err != nil {
+		return store.UserDetail{}, err
+	}
+	if d.Roles, err = r.roles(); err != nil {
+		return store.UserDetail{}, err
+	}
+	return d, nil
+}
+
+// decodeUserRecord reads one JSON value of the format from a line that must
+// be UTF-8 (the decoder would replace other bytes silently).
+func decodeUserRecord(line []byte) (userRecord, error) {
 	var r userRecord
+	if err := domain.CheckRecordText(line); err != nil {
+		return r, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {
-		return store.UserDetail{}, domain.Errorf(domain.EINVALID, "not a valid user record: %s", jsonProblem(err))
+		return r, domain.Errorf(domain.EINVALID, "not a valid user record: %s", jsonProblem(err))
 	}
 	if dec.More() {
-		return store.UserDetail{}, domain.Errorf(domain.EINVALID, "more than one JSON value on the line; put one user per line")
+		return r, domain.Errorf(domain.EINVALID, "more than one JSON value on the line; put one user per line")
 	}
+	return r, nil
+}
+
+// user is the record's person, state and source.
+func (r *userRecord) user() (store.UserDetail, error) {
 	if r.State == "" {
 		r.State = string(domain.UserActive)
 	}
@@ -125,82 +153,83 @@ func parseUserRecord(line []byte) (store.UserDetail, error) {
 	if err := domain.ValidatePerson(p); err != nil {
 		return store.UserDetail{}, err
 	}
-	st := domain.UserState(r.State)
-	if st != domain.UserActive && st != domain.UserInactive {
-		return store.UserDetail{}, domain.Errorf(domain.EINVALID, "state %q: use active or inactive", r.State)
+	st, err := domain.ParseUserState(r.State)
+	if err != nil {
+		return store.UserDetail{}, err
 	}
-	if r.Source != domain.SourceImport && r.Source != domain.SourceLDAP {
-		return store.UserDetail{}, domain.Errorf(domain.EINVALID, "source %q: use import or ldap", r.Source)
+	if err := domain.ValidateUserSource(r.Source); err != nil {
+		return store.UserDetail{}, err
 	}
 	d := store.UserDetail{User: domain.User{State: st, Source: r.Source}}
 	domain.ApplyPerson(&d.User, p)
+	return d, nil
+}
 
-	credSeen := map[string]bool{}
-	certSeen := map[string]bool{}
+// credentials are the record's credentials with their certificates; a
+// credential or certificate listed twice is refused.
+func (r *userRecord) credentials() ([]store.CredentialDetail, error) {
+	var out []store.CredentialDetail
+	credSeen, certSeen := map[string]bool{}, map[string]bool{}
 	for i, c := range r.Credentials {
 		where := fmt.Sprintf("credentials[%d]", i)
-		ct := domain.CredentialType(c.Type)
-		switch {
-		case !ct.Valid():
-			return store.UserDetail{}, domain.Errorf(domain.EINVALID, "%s: type %q: use card, temporary_card, virtual_smart_card, mobile_id or soft_token", where, c.Type)
-		case c.Serial == "" || len(c.Serial) > 128:
-			return store.UserDetail{}, domain.Errorf(domain.EINVALID, "%s: serial must be 1 to 128 characters", where)
-		case !domain.CredentialState(c.State).Valid():
-			return store.UserDetail{}, domain.Errorf(domain.EINVALID, "%s: state %q: use active, inactive or locked", where, c.State)
-		case credSeen[c.Type+"\x00"+c.Serial]:
-			return store.UserDetail{}, domain.Errorf(domain.EINVALID, "%s: %s %s is listed twice", where, c.Type, c.Serial)
+		cred := domain.Credential{Type: domain.CredentialType(c.Type), Serial: c.Serial, State: domain.CredentialState(c.State)}
+		if err := domain.ValidateCredential(cred); err != nil {
+			return nil, domain.At(where, err)
+		}
+		if credSeen[c.Type+"\x00"+c.Serial] {
+			return nil, domain.Errorf(domain.EINVALID, "%s: %s %s is listed twice", where, c.Type, c.Serial)
 		}
 		credSeen[c.Type+"\x00"+c.Serial] = true
-		cd := store.CredentialDetail{Credential: domain.Credential{Type: ct, Serial: c.Serial, State: domain.CredentialState(c.State)}}
+		cd := store.CredentialDetail{Credential: cred}
 		for j, k := range c.Certificates {
 			cw := fmt.Sprintf("%s.certificates[%d]", where, j)
-			switch {
-			case k.Serial == "" || len(k.Serial) > 128:
-				return store.UserDetail{}, domain.Errorf(domain.EINVALID, "%s: serial must be 1 to 128 characters", cw)
-			case k.Issuer == "" || len(k.Issuer) > 1024:
-				return store.UserDetail{}, domain.Errorf(domain.EINVALID, "%s: issuer must be 1 to 1024 characters", cw)
-			case len(k.Subject) > 1024:
-				return store.UserDetail{}, domain.Errorf(domain.EINVALID, "%s: subject is longer than 1024 characters", cw)
-			case k.NotBefore.IsZero() || k.NotAfter.IsZero():
-				return store.UserDetail{}, domain.Errorf(domain.EINVALID, "%s: not_before and not_after are required (RFC 3339 times)", cw)
-			case !k.NotAfter.After(k.NotBefore):
-				return store.UserDetail{}, domain.Errorf(domain.EINVALID, "%s: not_after must be after not_before", cw)
-			case !domain.CertificateState(k.State).Valid():
-				return store.UserDetail{}, domain.Errorf(domain.EINVALID, "%s: state %q: use active, on_hold, revoked or expired", cw, k.State)
-			case len(k.RevocationReason) > 64:
-				return store.UserDetail{}, domain.Errorf(domain.EINVALID, "%s: revocation_reason is longer than 64 characters", cw)
-			case certSeen[k.Issuer+"\x00"+k.Serial]:
-				return store.UserDetail{}, domain.Errorf(domain.EINVALID, "%s: certificate %s of %s is listed twice", cw, k.Serial, k.Issuer)
+			cert := k.certificate()
+			if err := domain.ValidateCertificate(cert); err != nil {
+				return nil, domain.At(cw, err)
+			}
+			if certSeen[k.Issuer+"\x00"+k.Serial] {
+				return nil, domain.Errorf(domain.EINVALID, "%s: certificate %s of %s is listed twice", cw, k.Serial, k.Issuer)
 			}
 			certSeen[k.Issuer+"\x00"+k.Serial] = true
-			cert := domain.Certificate{
-				Serial: k.Serial, Subject: k.Subject, Issuer: k.Issuer, NotBefore: k.NotBefore.UTC(), NotAfter: k.NotAfter.UTC(),
-				State: domain.CertificateState(k.State),
-			}
-			if k.RevocationReason != "" {
-				reason := k.RevocationReason
-				cert.RevocationReason = &reason
-			}
-			if k.RevokedAt != nil {
-				t := k.RevokedAt.UTC()
-				cert.RevokedAt = &t
-			}
 			cd.Certificates = append(cd.Certificates, cert)
 		}
-		d.Credentials = append(d.Credentials, cd)
+		out = append(out, cd)
 	}
-	roleSeen := map[string]bool{}
+	return out, nil
+}
+
+// certificate is the record's certificate, its times in UTC.
+func (k certificateRecord) certificate() domain.Certificate {
+	cert := domain.Certificate{
+		Serial: k.Serial, Subject: k.Subject, Issuer: k.Issuer, NotBefore: k.NotBefore.UTC(), NotAfter: k.NotAfter.UTC(),
+		State: domain.CertificateState(k.State),
+	}
+	if k.RevocationReason != "" {
+		reason := k.RevocationReason
+		cert.RevocationReason = &reason
+	}
+	if k.RevokedAt != nil {
+		t := k.RevokedAt.UTC()
+		cert.RevokedAt = &t
+	}
+	return cert
+}
+
+// roles are the record's role names, trimmed, each once.
+func (r *userRecord) roles() ([]store.RoleDetail, error) {
+	var out []store.RoleDetail
+	seen := map[string]bool{}
 	for i, name := range r.Roles {
 		name = strings.TrimSpace(name)
-		if name == "" || len(name) > 128 {
-			return store.UserDetail{}, domain.Errorf(domain.EINVALID, "roles[%d]: a role name must be 1 to 128 characters", i)
+		if err := domain.ValidateRoleName(name); err != nil {
+			return nil, domain.At(fmt.Sprintf("roles[%d]", i), err)
 		}
-		if !roleSeen[name] {
-			roleSeen[name] = true
-			d.Roles = append(d.Roles, store.RoleDetail{RoleName: name})
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, store.RoleDetail{RoleName: name})
 		}
 	}
-	return d, nil
+	return out, nil
 }
 
 // jsonProblem words a decoding error without Go type names where it can.

@@ -8,7 +8,6 @@ import (
 	"io"
 	"time"
 
-	"idm/internal/domain"
 	"idm/internal/store"
 )
 
@@ -130,12 +129,8 @@ func (im *importer) flush(ctx context.Context) error {
 // reject reports the record on line as rejected.
 func (im *importer) reject(line int, err error) {
 	im.rejected++
-	msg := err.Error()
-	if code := domain.ErrorCode(err); code != domain.EINTERNAL {
-		msg = domain.ErrorMessage(err)
-	}
 	im.progress.clear()
-	fmt.Fprintf(im.io.Stderr, "%s:%d: %s; nothing of this record was written\n", im.name, line, msg)
+	fmt.Fprintf(im.io.Stderr, "%s:%d: %s; nothing of this record was written\n", im.name, line, errorText(err))
 }
 
 // importProgress shows, on a terminal, how far a long import has come: one

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 
 	"idm/internal/directory"
@@ -16,15 +15,17 @@ import (
 const ldapUsage = `Usage:
   idm ldap show [--json]
   idm ldap configure [--preset active_directory|openldap] [--url URL] [--start-tls] [--ca-cert-file FILE]
-                     [--bind-dn DN] [--bind-password-file FILE|-] [--base-dn DN] [--scope sub|one|base]
+                     [--bind-dn DN] [--bind-password-file FILE|- | --clear-bind-password] [--base-dn DN] [--scope sub|one|base]
                      [--active-filter F] [--inactive-filter F] [--map field=attribute]... [--page-size N]
                      [--connect-timeout S] [--search-timeout S] [--deactivate-max-users N]
                      [--deactivate-max-percent P] [--shrink-max-percent P] [--insecure-skip-verify]
   idm ldap test
   idm ldap allow-next-run      let the next inactive run pass the deactivation limit once
 
-configure changes only what its flags name (a preset first, then the other flags).
-The bind password is read from a file (or - for standard input), never from a flag, and never shown.`
+configure changes only what its flags name (a preset first, then the other flags), and
+refuses what the Admin form refuses, with the same messages. The bind password is read
+from a file (or - for standard input), never from a flag, and never shown; a changed
+server, TLS setting or bind DN needs it again (or --clear-bind-password).`
 
 // repeated collects a flag given several times.
 type repeated []string
@@ -135,24 +136,34 @@ func printLDAP(w io.Writer, s *domain.LDAPSettings) {
 	}
 }
 
-func ldapConfigure(ctx context.Context, io IO, args []string) error {
+// ldapConfigureFlags are the flags of idm ldap configure: the settings they
+// name, the files to read, and which flags were given.
+type ldapConfigureFlags struct {
+	in                     domain.LDAPSettings
+	preset, caFile, pwFile string
+	clearPassword          bool
+	maps                   repeated
+	set                    map[string]bool
+}
+
+func parseLDAPConfigure(io IO, args []string) (*ldapConfigureFlags, *setup, error) {
+	f := &ldapConfigureFlags{set: map[string]bool{}}
+	in := &f.in
 	st := newSetup("ldap configure", io)
 	fs := st.fs
-	var in domain.LDAPSettings
-	var preset, caFile, pwFile string
-	var maps repeated
-	fs.StringVar(&preset, "preset", "", "active_directory or openldap: sets the filters and the attribute mapping")
+	fs.StringVar(&f.preset, "preset", "", "active_directory or openldap: sets the filters and the attribute mapping")
 	fs.StringVar(&in.URL, "url", "", "ldap://host:389 or ldaps://host:636")
 	fs.BoolVar(&in.StartTLS, "start-tls", false, "upgrade an ldap:// connection with StartTLS")
-	fs.StringVar(&caFile, "ca-cert-file", "", "PEM file with the CA certificate(s) that signed the directory's certificate")
+	fs.StringVar(&f.caFile, "ca-cert-file", "", "PEM file with the CA certificate(s) that signed the directory's certificate")
 	fs.BoolVar(&in.InsecureSkipVerify, "insecure-skip-verify", false, "do not verify the directory's TLS certificate (unsafe; for tests only)")
 	fs.StringVar(&in.BindDN, "bind-dn", "", "DN to bind as")
-	fs.StringVar(&pwFile, "bind-password-file", "", "file holding the bind password (first line), or - for standard input")
+	fs.StringVar(&f.pwFile, "bind-password-file", "", "file holding the bind password (first line), or - for standard input")
+	fs.BoolVar(&f.clearPassword, "clear-bind-password", false, "remove the stored bind password")
 	fs.StringVar(&in.BaseDN, "base-dn", "", "where to search, e.g. dc=example,dc=com")
 	fs.StringVar(&in.Scope, "scope", "", "sub, one or base")
 	fs.StringVar(&in.ActiveFilter, "active-filter", "", "LDAP filter for the active users")
 	fs.StringVar(&in.InactiveFilter, "inactive-filter", "", "LDAP filter for the inactive users")
-	fs.Var(&maps, "map", "field=attribute, repeatable; fields: username, stable_id, given_name, surname, display_name, email, phone, title, department, employee_number")
+	fs.Var(&f.maps, "map", "field=attribute, repeatable; fields: username, stable_id, given_name, surname, display_name, email, phone, title, department, employee_number")
 	fs.IntVar(&in.PageSize, "page-size", 0, "entries per page of the paged search (1-5000)")
 	fs.IntVar(&in.ConnectTimeoutSeconds, "connect-timeout", 0, "connect timeout in seconds")
 	fs.IntVar(&in.SearchTimeoutSeconds, "search-timeout", 0, "search timeout in seconds")
@@ -160,56 +171,53 @@ func ldapConfigure(ctx context.Context, io IO, args []string) error {
 	fs.IntVar(&in.DeactivateMaxPercent, "deactivate-max-percent", 0, "most users the inactive job may deactivate, as a share of the active users")
 	fs.IntVar(&in.ShrinkMaxPercent, "shrink-max-percent", 0, "largest drop of the active result against the last successful run")
 	if err := st.parse(args); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if fs.NArg() != 0 {
-		return fmt.Errorf("%w: ldap configure takes only flags", ErrUsage)
+		return nil, nil, fmt.Errorf("%w: ldap configure takes only flags", ErrUsage)
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+	return f, st, nil
+}
 
-	// Read the files before touching the database, so that a wrong path
-	// changes nothing.
-	var caPEM, password string
-	if set["ca-cert-file"] {
-		b, err := os.ReadFile(caFile)
+// readFiles reads the CA certificate and the bind password the flags name,
+// before the database is touched, so that a wrong path changes nothing.
+func (f *ldapConfigureFlags) readFiles(io IO) (caPEM string, pw domain.BindPassword, err error) {
+	pw.Clear = f.clearPassword
+	if f.set["ca-cert-file"] {
+		b, err := os.ReadFile(f.caFile)
 		if err != nil {
-			return fmt.Errorf("ldap configure: CA certificate: %w", err)
+			return "", pw, fmt.Errorf("ldap configure: CA certificate: %w", err)
 		}
-		caPEM = string(b)
+		caPEM = domain.CleanCACert(string(b))
 	}
-	if set["bind-password-file"] {
-		var err error
-		if pwFile == "-" {
-			password, err = readSecret(io.Stdin)
-		} else {
-			var b []byte
-			b, err = os.ReadFile(pwFile)
-			password = strings.SplitN(string(b), "\n", 2)[0]
-			password = strings.TrimRight(password, "\r")
-		}
-		if err != nil {
-			return fmt.Errorf("ldap configure: bind password: %w", err)
-		}
-		if password == "" {
-			return fmt.Errorf("ldap configure: the bind password file is empty")
-		}
+	if !f.set["bind-password-file"] {
+		return caPEM, pw, nil
 	}
+	if f.pwFile == "-" {
+		pw.New, err = readSecret(io.Stdin)
+	} else {
+		var b []byte
+		b, err = os.ReadFile(f.pwFile)
+		pw.New = strings.TrimRight(strings.SplitN(string(b), "\n", 2)[0], "\r")
+	}
+	if err != nil {
+		return "", pw, fmt.Errorf("ldap configure: bind password: %w", err)
+	}
+	if pw.New == "" {
+		return "", pw, fmt.Errorf("ldap configure: the bind password file is empty")
+	}
+	return caPEM, pw, nil
+}
 
-	db, err := st.open(ctx)
-	if err != nil {
-		return err
+// apply puts what the flags name over s: the preset first, then each flag
+// given, then the mapping. An unknown preset is left for the settings'
+// rule to refuse, as the form's hidden preset field is.
+func (f *ldapConfigureFlags) apply(s *domain.LDAPSettings, caPEM string) error {
+	if f.set["preset"] && s.ApplyPreset(f.preset) != nil {
+		s.Preset = f.preset
 	}
-	defer st.close()
-	s, err := db.LDAPSettings(ctx)
-	if err != nil {
-		return err
-	}
-	if set["preset"] {
-		if err := s.ApplyPreset(preset); err != nil {
-			return fmt.Errorf("%w: %s", ErrUsage, domain.ErrorMessage(err))
-		}
-	}
+	in := f.in
 	apply := map[string]func(){
 		"url": func() { s.URL = in.URL }, "start-tls": func() { s.StartTLS = in.StartTLS },
 		"ca-cert-file":         func() { s.CACert = caPEM },
@@ -224,11 +232,11 @@ func ldapConfigure(ctx context.Context, io IO, args []string) error {
 		"shrink-max-percent":     func() { s.ShrinkMaxPercent = in.ShrinkMaxPercent },
 	}
 	for name, fn := range apply {
-		if set[name] {
+		if f.set[name] {
 			fn()
 		}
 	}
-	for _, m := range maps {
+	for _, m := range f.maps {
 		field, attr, ok := strings.Cut(m, "=")
 		if !ok {
 			return fmt.Errorf("%w: --map %q: use field=attribute, e.g. username=uid", ErrUsage, m)
@@ -237,32 +245,52 @@ func ldapConfigure(ctx context.Context, io IO, args []string) error {
 			return fmt.Errorf("%w: --map: %s", ErrUsage, domain.ErrorMessage(err))
 		}
 	}
-	if problems := s.Validate(); len(problems) > 0 {
-		keys := make([]string, 0, len(problems))
-		for k := range problems {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(io.Stderr, "%s: %s\n", k, problems[k])
-		}
-		return fmt.Errorf("ldap configure: the settings are not valid; nothing was saved")
+	return nil
+}
+
+// ldapConfigure changes the settings the flags name, through the same rule
+// as the Admin form (domain.ValidateLDAPChange), so it refuses what the form
+// refuses, with the same messages.
+func ldapConfigure(ctx context.Context, io IO, args []string) error {
+	f, st, err := parseLDAPConfigure(io, args)
+	if err != nil {
+		return err
 	}
-	if set["bind-password-file"] {
+	caPEM, pw, err := f.readFiles(io)
+	if err != nil {
+		return err
+	}
+	db, err := st.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	cur, err := db.LDAPSettings(ctx)
+	if err != nil {
+		return err
+	}
+	next := cur
+	if err := f.apply(&next, caPEM); err != nil {
+		return err
+	}
+	if err := domain.ValidateLDAPChange(cur, next, pw); err != nil {
+		return fmt.Errorf("ldap configure: nothing was saved: %w", err)
+	}
+	switch {
+	case pw.Clear:
+		next.BindPasswordEnc = ""
+	case pw.New != "":
 		box, err := st.box()
 		if err != nil {
 			return err
 		}
-		if s.BindPasswordEnc, err = box.Seal(password); err != nil {
+		if next.BindPasswordEnc, err = box.Seal(pw.New); err != nil {
 			return err
 		}
 	}
-	saved, err := db.SaveLDAPSettings(ctx, s, st.actor())
+	saved, err := db.SaveLDAPSettings(ctx, next, st.actor())
 	if err != nil {
-		if domain.ErrorCode(err) != domain.EINTERNAL {
-			return fmt.Errorf("%s", domain.ErrorMessage(err))
-		}
-		return err
+		return fmt.Errorf("ldap configure: %w", err)
 	}
 	fmt.Fprintf(io.Stdout, "LDAP connection saved (version %d).\n", saved.Version)
 	printLDAP(io.Stdout, &saved)
@@ -327,9 +355,6 @@ func ldapAllowNextRun(ctx context.Context, io IO, args []string) error {
 	}
 	defer st.close()
 	if err := db.SetThresholdOverride(ctx, !*withdraw, st.actor()); err != nil {
-		if domain.ErrorCode(err) != domain.EINTERNAL {
-			return fmt.Errorf("%s", domain.ErrorMessage(err))
-		}
 		return err
 	}
 	if *withdraw {

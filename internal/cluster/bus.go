@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"idm/internal/dsn"
 )
 
 // Channel is the PostgreSQL notification channel.
@@ -90,7 +92,7 @@ func (b *Bus) Listen(ctx context.Context, fn func(topic string)) {
 func (b *Bus) listenOnce(ctx context.Context, fn func(string), connected func()) error {
 	conn, err := pgx.Connect(ctx, b.dsn)
 	if err != nil {
-		return fmt.Errorf("cluster: connect: %w", err)
+		return dsn.ScrubError(b.dsn, fmt.Errorf("cluster: connect: %w", err))
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {

@@ -12,8 +12,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"idm/internal/dsn"
 	"idm/internal/secret"
-	"idm/internal/store"
 )
 
 // Config is the effective configuration.
@@ -50,9 +50,9 @@ func (c *Config) Register(fs *flag.FlagSet, getenv Env) {
 		return fallback
 	}
 	fs.StringVar(&c.DataDir, "data-dir", def("IDM_DATA_DIR", "./data"), "directory for the SQLite database and the generated secret key (IDM_DATA_DIR)")
-	fs.StringVar(&c.DatabaseURL, "database-url", def("IDM_DATABASE_URL", ""), "postgres://user:pass@host/db or sqlite://PATH; default: SQLite file idm.db in the data directory (IDM_DATABASE_URL)")
+	fs.Var(databaseURLFlag(&c.DatabaseURL, def("IDM_DATABASE_URL", "")), "database-url", "`URL` of the database, postgres://user:pass@host/db or sqlite://PATH; default: SQLite file idm.db in the data directory (IDM_DATABASE_URL)")
 	fs.StringVar(&c.TimeZone, "timezone", def("IDM_TIMEZONE", "Local"), "time zone for schedules and displayed times, e.g. Europe/Stockholm (IDM_TIMEZONE)")
-	fs.StringVar(&c.SecretKey, "secret-key", def("IDM_SECRET_KEY", ""), "32-byte key (64 hex digits or base64) that encrypts the LDAP bind password; default: generated into DATA_DIR/secret.key with mode 0600 (IDM_SECRET_KEY)")
+	fs.Var(secretFlag(&c.SecretKey, def("IDM_SECRET_KEY", "")), "secret-key", "32-byte `key` (64 hex digits or base64) that encrypts the LDAP bind password; default: generated into DATA_DIR/secret.key with mode 0600 (IDM_SECRET_KEY)")
 	fs.StringVar(&c.LogLevel, "log-level", def("IDM_LOG_LEVEL", "info"), "debug, info, warn or error (IDM_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", def("IDM_LOG_FORMAT", "text"), "text or json (IDM_LOG_FORMAT)")
 }
@@ -149,7 +149,7 @@ func (c *Config) LogAttrs() []any {
 		key = "given (hidden)"
 	}
 	return []any{
-		"listen", c.Listen, "database", store.Redact(c.DatabaseURL), "data_dir", c.DataDir,
+		"listen", c.Listen, "database", dsn.Redact(c.DatabaseURL), "data_dir", c.DataDir,
 		"timezone", c.Location.String(), "secret_key", key, "tls", c.TLSCert != "",
 		"instance", c.Instance, "demo", c.Demo, "session_idle", c.SessionIdle, "session_max", c.SessionMax,
 	}

@@ -1,12 +1,17 @@
-// Package cronexpr checks cron expressions for the batch jobs, describes them
-// in plain language and previews their next runs.
+// Package cronexpr is the cron grammar of the batch jobs: it parses an
+// expression, describes it in plain language and previews its next runs.
+// It depends on nothing of the program: the rule every entry point calls is
+// domain.ParseCronExpression (and domain.CheckCronExpression for the live
+// check), which adds the limits that hold for every stored value (length,
+// NUL bytes, UTF-8) and returns this package's reasons as field errors.
 //
 // What it accepts is what the scheduler accepts: the final word on validity
 // is gocron's own parser (gocron.NewDefaultCron(true), i.e. robfig/cron with
 // optional seconds and descriptors). This package adds person-readable
 // reasons on top, and is slightly stricter in a few places where robfig would
 // silently reinterpret a mistake (see Check). The scheduler validates through
-// this package too, so what the form accepts is exactly what gets scheduled.
+// the same domain rule, so what the form accepts is exactly what gets
+// scheduled.
 package cronexpr
 
 import (
@@ -17,8 +22,6 @@ import (
 	"unicode"
 
 	"github.com/go-co-op/gocron/v2"
-
-	"idm/internal/domain"
 )
 
 // Preview is the result of checking an expression: whether it is valid, why
@@ -116,23 +119,13 @@ func (s *Schedule) Slot(now time.Time) time.Time {
 	return slot
 }
 
-// Parse checks expr and returns its schedule, or a domain EINVALID error
-// with a person-readable reason. loc is the time zone for expressions without
+// Parse checks expr and returns its schedule, or an error whose text is a
+// person-readable reason. loc is the time zone for expressions without
 // their own CRON_TZ= prefix (nil means UTC); now is when the check happens,
-// which decides whether the expression ever runs again.
+// which decides whether the expression ever runs again. Entry points call
+// domain.ParseCronExpression, which calls this.
 func Parse(expr string, loc *time.Location, now time.Time) (*Schedule, error) {
-	s, err := parse(expr, loc, now)
-	if err != nil {
-		return nil, domain.Errorf(domain.EINVALID, "%s", err.Error())
-	}
-	return s, nil
-}
-
-// Validate returns nil when the scheduler will accept expr, else a domain
-// EINVALID error saying why.
-func Validate(expr string, loc *time.Location, now time.Time) error {
-	_, err := Parse(expr, loc, now)
-	return err
+	return parse(expr, loc, now)
 }
 
 // Check validates expr and, when valid, describes it and lists its next n
@@ -184,7 +177,8 @@ var descriptors = map[string]string{
 	"@hourly":   "0 0 * * * *",
 }
 
-// parse does the work of Parse with plain errors.
+// parse does the work of Parse: the time zone prefix, then a descriptor or
+// the fields, then gocron's own parser as the final word.
 func parse(expr string, loc *time.Location, now time.Time) (*Schedule, error) {
 	if loc == nil {
 		loc = time.UTC
@@ -198,72 +192,19 @@ func parse(expr string, loc *time.Location, now time.Time) (*Schedule, error) {
 	if norm == "" {
 		return nil, errors.New("enter a cron expression, for example 0 2 * * * (every day at 02:00)")
 	}
-
 	s := &Schedule{expr: norm, loc: loc}
-	rest := norm
-	tzName := ""
-	if strings.HasPrefix(rest, "TZ=") || strings.HasPrefix(rest, "CRON_TZ=") {
-		prefix, after, found := strings.Cut(rest, " ")
-		if !found || after == "" {
-			return nil, fmt.Errorf("nothing after %s: add the schedule, for example %s 0 2 * * *", prefix, prefix)
-		}
-		_, tzName, _ = strings.Cut(prefix, "=")
-		if tzName == "" {
-			return nil, fmt.Errorf("%s names no time zone: write for example CRON_TZ=Europe/Stockholm", prefix)
-		}
-		l, err := time.LoadLocation(tzName)
-		if err != nil || tzName == "Local" {
-			return nil, fmt.Errorf("unknown time zone %q: use an IANA name such as Europe/Stockholm or UTC", tzName)
-		}
-		s.loc, rest = l, after
-	} else if strings.HasPrefix(strings.ToUpper(rest), "TZ=") || strings.HasPrefix(strings.ToUpper(rest), "CRON_TZ=") {
-		return nil, errors.New("write the time zone prefix in capitals: CRON_TZ=Area/City or TZ=Area/City")
+	rest, tzName, err := s.timeZone(norm)
+	if err != nil {
+		return nil, err
 	}
-
 	var fields []*field
 	if strings.HasPrefix(rest, "@") {
-		word, arg, _ := strings.Cut(rest, " ")
-		switch {
-		case word == "@every":
-			d, err := time.ParseDuration(arg)
-			switch {
-			case arg == "":
-				return nil, errors.New("@every needs an interval, for example @every 15m or @every 1h30m")
-			case err != nil:
-				return nil, fmt.Errorf("@every: %q is not an interval; write for example 90s, 15m or 1h30m", arg)
-			case d < time.Second:
-				return nil, fmt.Errorf("@every: %s is too short; the shortest interval is 1s", arg)
-			case d%time.Second != 0:
-				return nil, fmt.Errorf("@every: %s is not a whole number of seconds", arg)
-			}
-			s.every = d
-			s.desc = describeEvery(d)
-		case descriptors[word] != "":
-			if arg != "" {
-				return nil, fmt.Errorf("%s takes nothing after it (found %q)", word, arg)
-			}
-			var err error
-			if fields, err = parseFields(strings.Fields(descriptors[word])); err != nil {
-				return nil, err
-			}
-		default:
-			return nil, fmt.Errorf("unknown descriptor %s: use @yearly, @monthly, @weekly, @daily, @hourly or @every 15m", word)
-		}
+		fields, err = s.descriptor(rest)
 	} else {
-		words := strings.Fields(rest)
-		switch len(words) {
-		case 5:
-			words = append([]string{"0"}, words...)
-		case 6:
-		case 7:
-			return nil, errors.New("expected 5 or 6 fields, got 7: the Quartz year field (the 7th) is not supported; remove it")
-		default:
-			return nil, fmt.Errorf("expected 5 or 6 fields, got %d: minute hour day-of-month month day-of-week, optionally preceded by second", len(words))
-		}
-		var err error
-		if fields, err = parseFields(words); err != nil {
-			return nil, err
-		}
+		fields, err = parseWords(strings.Fields(rest))
+	}
+	if err != nil {
+		return nil, err
 	}
 
 	// The final word: gocron's own parser, with the location the scheduler
@@ -287,6 +228,72 @@ func parse(expr string, loc *time.Location, now time.Time) (*Schedule, error) {
 		s.desc += " (" + tzName + " time)"
 	}
 	return s, nil
+}
+
+// timeZone reads a CRON_TZ= or TZ= prefix into s.loc; it returns the rest
+// of the expression and the zone's name ("" without a prefix).
+func (s *Schedule) timeZone(norm string) (rest, tzName string, err error) {
+	if !strings.HasPrefix(norm, "TZ=") && !strings.HasPrefix(norm, "CRON_TZ=") {
+		if up := strings.ToUpper(norm); strings.HasPrefix(up, "TZ=") || strings.HasPrefix(up, "CRON_TZ=") {
+			return "", "", errors.New("write the time zone prefix in capitals: CRON_TZ=Area/City or TZ=Area/City")
+		}
+		return norm, "", nil
+	}
+	prefix, after, found := strings.Cut(norm, " ")
+	if !found || after == "" {
+		return "", "", fmt.Errorf("nothing after %s: add the schedule, for example %s 0 2 * * *", prefix, prefix)
+	}
+	_, tzName, _ = strings.Cut(prefix, "=")
+	if tzName == "" {
+		return "", "", fmt.Errorf("%s names no time zone: write for example CRON_TZ=Europe/Stockholm", prefix)
+	}
+	l, err := time.LoadLocation(tzName)
+	if err != nil || tzName == "Local" {
+		return "", "", fmt.Errorf("unknown time zone %q: use an IANA name such as Europe/Stockholm or UTC", tzName)
+	}
+	s.loc = l
+	return after, tzName, nil
+}
+
+// descriptor reads "@every d" into s, or a named descriptor into its fields.
+func (s *Schedule) descriptor(rest string) ([]*field, error) {
+	word, arg, _ := strings.Cut(rest, " ")
+	switch {
+	case word == "@every":
+		d, err := time.ParseDuration(arg)
+		switch {
+		case arg == "":
+			return nil, errors.New("@every needs an interval, for example @every 15m or @every 1h30m")
+		case err != nil:
+			return nil, fmt.Errorf("@every: %q is not an interval; write for example 90s, 15m or 1h30m", arg)
+		case d < time.Second:
+			return nil, fmt.Errorf("@every: %s is too short; the shortest interval is 1s", arg)
+		case d%time.Second != 0:
+			return nil, fmt.Errorf("@every: %s is not a whole number of seconds", arg)
+		}
+		s.every, s.desc = d, describeEvery(d)
+		return nil, nil
+	case descriptors[word] != "":
+		if arg != "" {
+			return nil, fmt.Errorf("%s takes nothing after it (found %q)", word, arg)
+		}
+		return parseFields(strings.Fields(descriptors[word]))
+	}
+	return nil, fmt.Errorf("unknown descriptor %s: use @yearly, @monthly, @weekly, @daily, @hourly or @every 15m", word)
+}
+
+// parseWords parses five fields (seconds 0 is implied) or six.
+func parseWords(words []string) ([]*field, error) {
+	switch len(words) {
+	case 5:
+		words = append([]string{"0"}, words...)
+	case 6:
+	case 7:
+		return nil, errors.New("expected 5 or 6 fields, got 7: the Quartz year field (the 7th) is not supported; remove it")
+	default:
+		return nil, fmt.Errorf("expected 5 or 6 fields, got %d: minute hour day-of-month month day-of-week, optionally preceded by second", len(words))
+	}
+	return parseFields(words)
 }
 
 func isValid(c gocron.Cron, expr string, loc *time.Location, now time.Time) (err error) {

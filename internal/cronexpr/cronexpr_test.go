@@ -1,4 +1,4 @@
-package cronexpr
+package cronexpr_test
 
 import (
 	"strings"
@@ -8,6 +8,7 @@ import (
 	"github.com/go-co-op/gocron/v2"
 	"github.com/jonboulle/clockwork"
 
+	"idm/internal/cronexpr"
 	"idm/internal/domain"
 )
 
@@ -76,9 +77,9 @@ func TestCheckValid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := Check(tt.expr, utc, friday, 5)
+			p := cronexpr.Check(tt.expr, utc, friday, 5)
 			if !p.Valid {
-				t.Fatalf("Check(%q) invalid: %s", tt.expr, p.Error)
+				t.Fatalf("cronexpr.Check(%q) invalid: %s", tt.expr, p.Error)
 			}
 			if want := tt.wantExpr; want != "" && p.Expr != want {
 				t.Errorf("Expr = %q, want %q", p.Expr, want)
@@ -97,7 +98,7 @@ func TestCheckValid(t *testing.T) {
 			if tt.minGap != 0 && p.MinInterval != tt.minGap {
 				t.Errorf("MinInterval = %v, want %v", p.MinInterval, tt.minGap)
 			}
-			if err := Validate(tt.expr, utc, friday); err != nil {
+			if err := domain.ValidateCronExpression(tt.expr, utc, friday); err != nil {
 				t.Errorf("Validate: %v", err)
 			}
 		})
@@ -151,9 +152,9 @@ func TestCheckInvalid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := Check(tt.expr, time.UTC, friday, 5)
+			p := cronexpr.Check(tt.expr, time.UTC, friday, 5)
 			if p.Valid {
-				t.Fatalf("Check(%q) valid, want %q", tt.expr, tt.want)
+				t.Fatalf("cronexpr.Check(%q) valid, want %q", tt.expr, tt.want)
 			}
 			if prefix, ok := strings.CutSuffix(tt.want, "…"); ok {
 				if !strings.HasPrefix(p.Error, prefix) {
@@ -165,7 +166,7 @@ func TestCheckInvalid(t *testing.T) {
 			if len(p.Next) != 0 || p.Description != "" {
 				t.Errorf("invalid expression has runs %v or description %q", p.Next, p.Description)
 			}
-			err := Validate(tt.expr, time.UTC, friday)
+			err := domain.ValidateCronExpression(tt.expr, time.UTC, friday)
 			if domain.ErrorCode(err) != domain.EINVALID || domain.ErrorMessage(err) != p.Error {
 				t.Errorf("Validate = %v, want EINVALID with %q", err, p.Error)
 			}
@@ -187,7 +188,7 @@ func TestCheckAgreesWithGocron(t *testing.T) {
 		exprs = append(exprs, e)
 	}
 	for _, e := range exprs {
-		mine := Check(e, time.UTC, friday, 1).Valid
+		mine := cronexpr.Check(e, time.UTC, friday, 1).Valid
 		theirs := gocron.NewDefaultCron(true).IsValid(e, time.UTC, friday) == nil
 		switch {
 		case mine && !theirs:
@@ -199,7 +200,7 @@ func TestCheckAgreesWithGocron(t *testing.T) {
 }
 
 func TestLeapYear(t *testing.T) {
-	p := Check("0 0 29 2 *", time.UTC, friday, 3)
+	p := cronexpr.Check("0 0 29 2 *", time.UTC, friday, 3)
 	if !p.Valid {
 		t.Fatalf("invalid: %s", p.Error)
 	}
@@ -273,7 +274,7 @@ func TestDaylightSavingTime(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := Check(tt.expr, sto, tt.from, len(tt.want))
+			p := cronexpr.Check(tt.expr, sto, tt.from, len(tt.want))
 			if !p.Valid {
 				t.Fatalf("invalid: %s", p.Error)
 			}
@@ -310,11 +311,11 @@ func TestPreviewMatchesScheduler(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			const n = 8
-			p := Check(tt.expr, sto, tt.now, n)
+			p := cronexpr.Check(tt.expr, sto, tt.now, n)
 			if !p.Valid {
 				t.Fatalf("invalid: %s", p.Error)
 			}
-			s, err := Parse(tt.expr, sto, tt.now)
+			s, err := cronexpr.Parse(tt.expr, sto, tt.now)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -366,7 +367,7 @@ func TestSlot(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := Parse(tt.expr, sto, tt.now.Add(-time.Hour))
+			s, err := cronexpr.Parse(tt.expr, sto, tt.now.Add(-time.Hour))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -374,5 +375,35 @@ func TestSlot(t *testing.T) {
 				t.Errorf("Slot(%v) = %v, want %v", tt.now, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestStepWiderThanRange: robfig accepts */61 and runs it hourly while it
+// reads "every 61 minutes"; the grammar refuses a step wider than the range
+// it steps through, and describes a step that does not divide its range by
+// the values it matches.
+func TestStepWiderThanRange(t *testing.T) {
+	for _, tt := range []struct{ expr, want string }{
+		{"*/61 * * * *", "minute: step /61 is larger than the 60 values of 0–59 it steps through, so it would only ever match 0; use a step of at most 60"},
+		{"*/61 * * * * *", "second: step /61 is larger than the 60 values of 0–59"},
+		{"0 */24 * * *", ""},
+		{"0 */25 * * *", "hour: step /25 is larger than the 24 values of 0–23"},
+		{"0 0 */32 * *", "day-of-month: step /32 is larger than the 31 values of 1–31"},
+		{"0 0 1 */13 *", "month: step /13 is larger than the 12 values of 1–12"},
+		{"0 0 * * */8", "day-of-week: step /8 is larger than the 7 values of 0–6"},
+		{"10-20/12 * * * *", "minute: step /12 is larger than the 11 values of 10–20"},
+		{"10-20/11 * * * *", ""},
+	} {
+		t.Run(tt.expr, func(t *testing.T) {
+			p := cronexpr.Check(tt.expr, time.UTC, friday, 2)
+			if !strings.HasPrefix(p.Error, tt.want) || p.Valid != (tt.want == "") {
+				t.Errorf("Check = valid %v, %q; want %q…", p.Valid, p.Error, tt.want)
+			}
+		})
+	}
+	for expr, desc := range map[string]string{"*/45 * * * *": "At minute 0 and 45", "*/20 * * * *": "Every 20 minutes", "*/7 * * * * *": "At second 0, 7, 14, 21, 28, 35, 42, 49 and 56"} {
+		if p := cronexpr.Check(expr, time.UTC, friday, 2); p.Description != desc {
+			t.Errorf("%s described %q, want %q", expr, p.Description, desc)
+		}
 	}
 }

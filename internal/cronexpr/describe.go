@@ -199,7 +199,16 @@ func monthPhrase(f *field) string {
 // fieldPhrase describes a time field: "every 15 minutes", "at minute 0 and 30".
 func fieldPhrase(f *field, unit string) string {
 	if isStep(f) {
-		return "every " + plural(f.parts[0].step, unit)
+		if p := f.parts[0]; (p.end-p.start+1)%p.step == 0 {
+			return "every " + plural(p.step, unit)
+		}
+		// "Every 45 minutes" would be untrue: from 45 the next run is at
+		// 0, fifteen minutes later. Name the values instead.
+		var vs []string
+		for _, v := range f.values() {
+			vs = append(vs, strconv.Itoa(v))
+		}
+		return "at " + unit + " " + joinAnd(vs)
 	}
 	return "at " + unit + " " + listPhrase(f, unit)
 }

@@ -129,6 +129,12 @@ func parsePart(p string, spec fieldSpec) (part, error) {
 	if pt.start > pt.end {
 		return part{}, fmt.Errorf("%s: range %s runs backwards; write the smaller value first", name, rangeAndStep[0])
 	}
+	// robfig accepts */61 and matches the start alone, which reads as
+	// "every 61 minutes" but runs hourly: refuse a step wider than its range.
+	if span := pt.end - pt.start + 1; pt.step > span {
+		return part{}, fmt.Errorf("%s: step /%d is larger than the %d values of %d–%d it steps through, so it would only ever match %d; use a step of at most %d",
+			name, pt.step, span, pt.start, pt.end, pt.start, span)
+	}
 	return pt, nil
 }
 

@@ -97,8 +97,8 @@ func TestDemoDirectoryServesPresetFilters(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = srv.Close() })
 	settings := DemoLDAPSettings(srv.URL())
-	if errs := settings.Validate(); len(errs) != 0 {
-		t.Fatalf("demo settings invalid: %v", errs)
+	if err := settings.Validate(); err != nil {
+		t.Fatalf("demo settings invalid: %v", err)
 	}
 	if settings.Preset != domain.PresetOpenLDAP || settings.BindDN != DemoBindDN || settings.BaseDN != DemoBaseDN {
 		t.Fatalf("settings %s preset %q", settings.String(), settings.Preset)

@@ -163,9 +163,9 @@ func TestCAPool(t *testing.T) {
 	}{
 		{"OKNegativeSerial", good, ""},
 		{"OKTwoCertificates", good + good, ""},
-		{"ErrNotPEM", "MIIB...", "the CA certificate is not a PEM certificate (-----BEGIN CERTIFICATE-----)"},
-		{"ErrPrivateKey", good + keyPEM, "the CA certificate's PEM block 2 is a PRIVATE KEY, not a CERTIFICATE"},
-		{"ErrMalformed", badDER, "the CA certificate's PEM block 1 cannot be used: malformed"},
+		{"ErrNotPEM", "MIIB...", "the CA certificate: This is not a PEM certificate"},
+		{"ErrPrivateKey", good + keyPEM, "the CA certificate: Block 2 is a private key"},
+		{"ErrMalformed", badDER, "the CA certificate: Certificate 1 cannot be read: x509: malformed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,7 +15,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -157,37 +156,18 @@ func tlsConfig(s domain.LDAPSettings, host string) (*tls.Config, error) {
 	return cfg, nil
 }
 
-// caPool parses every PEM block of the CA setting with crypto/x509, so
-// that a certificate Go refuses is named with its own reason rather than
-// as "not PEM" (which CertPool.AppendCertsFromPEM would suggest by
-// skipping it). A Samba DC's certificate has a negative serial number;
-// go.mod's godebug x509negativeserial=1 lets crypto/x509 accept it.
+// caPool trusts the certificates of the CA setting, read by the domain's
+// one rule (domain.ParseCACertificates): each PEM block with crypto/x509, so
+// that a certificate Go refuses is named with its own reason rather than as
+// "not PEM" (which CertPool.AppendCertsFromPEM would suggest by skipping it).
 func caPool(text string) (*x509.CertPool, error) {
-	pool := x509.NewCertPool()
-	rest := []byte(text)
-	n := 0
-	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		n++
-		if block.Type != "CERTIFICATE" {
-			return nil, fmt.Errorf("the CA certificate's PEM block %d is a %s, not a CERTIFICATE", n, block.Type)
-		}
-		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			msg := fmt.Sprintf("the CA certificate's PEM block %d cannot be used: %s", n, strings.TrimPrefix(err.Error(), "x509: "))
-			if strings.Contains(err.Error(), "negative serial") {
-				msg += "; " + negativeSerialHint
-			}
-			return nil, errors.New(msg)
-		}
-		pool.AddCert(cert)
+	certs, err := domain.ParseCACertificates(text)
+	if err != nil {
+		return nil, fmt.Errorf("the CA certificate: %s", domain.ErrorMessage(err))
 	}
-	if n == 0 {
-		return nil, errors.New("the CA certificate is not a PEM certificate (-----BEGIN CERTIFICATE-----)")
+	pool := x509.NewCertPool()
+	for _, c := range certs {
+		pool.AddCert(c)
 	}
 	return pool, nil
 }

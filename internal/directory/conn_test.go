@@ -181,7 +181,7 @@ func TestDialTLSFailures(t *testing.T) {
 		want     string
 	}{
 		{"ErrUnknownAuthority", "ldaps://" + ldaps, false, "", "certificate signed by unknown authority"},
-		{"ErrCACertNotPEM", "ldaps://" + ldaps, false, "not a certificate", "CA certificate is not a PEM certificate"},
+		{"ErrCACertNotPEM", "ldaps://" + ldaps, false, "not a certificate", "the CA certificate: This is not a PEM certificate"},
 		{"ErrWrongHostName", "ldaps://" + otherName, false, otherPEM, "cannot validate certificate for 127.0.0.1"},
 		{"ErrPlainPortForLDAPS", "ldaps://" + plain, false, caPEM, "is this a plain ldap:// port?"},
 		{"ErrStartTLSRefused", "ldap://" + noStartTLS, true, caPEM, "the server refused StartTLS: protocol error (2): unsupported extended operation"},

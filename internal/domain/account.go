@@ -52,13 +52,18 @@ func ValidateAccountName(name string) error {
 	return nil
 }
 
-// ValidatePassword checks a new password: 12 to 72 bytes (bcrypt's limit).
+// ValidatePassword checks a new password: 12 to 72 bytes (bcrypt uses the
+// first 72 and ignores the rest, so a longer one is refused rather than cut),
+// UTF-8 text without NUL bytes (the sign-in form could never send those).
 func ValidatePassword(pw string) error {
 	switch {
 	case len(pw) < 12:
 		return Errorf(EINVALID, "password must be at least 12 characters")
 	case len(pw) > 72:
-		return Errorf(EINVALID, "password must be at most 72 bytes (a bcrypt limit)")
+		return Errorf(EINVALID, "password must be at most 72 bytes (a bcrypt limit); this one is %d", len(pw))
+	}
+	if p := encodingProblem(pw); p != "" {
+		return Errorf(EINVALID, "password %s", p)
 	}
 	return nil
 }

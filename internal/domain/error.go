@@ -7,6 +7,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes say what kind of failure happened, so that the HTTP layer and
@@ -15,6 +16,7 @@ const (
 	ECONFLICT     = "conflict"     // the action conflicts with the current state (stale version, job running)
 	EINTERNAL     = "internal"     // a fault: logged, shown as a plain message
 	EINVALID      = "invalid"      // bad input: shown to the person as it is
+	EMALFORMED    = "malformed"    // a request that cannot even be read (a form that does not decode)
 	ENOTFOUND     = "not_found"    // the thing does not exist
 	EUNAUTHORIZED = "unauthorized" // not signed in, or wrong credentials
 	EFORBIDDEN    = "forbidden"    // signed in, but not allowed
@@ -34,14 +36,19 @@ func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL
-// for any other non-nil error, and "" for nil.
+// ErrorCode returns the code of the first *Error (or EINVALID for the first
+// FieldErrors) in err's chain, EINTERNAL for any other non-nil error, and ""
+// for nil.
 func ErrorCode(err error) string {
 	var e *Error
-	if err == nil {
+	var fe FieldErrors
+	switch {
+	case err == nil:
 		return ""
-	} else if errors.As(err, &e) {
+	case errors.As(err, &e):
 		return e.Code
+	case errors.As(err, &fe):
+		return EINVALID
 	}
 	return EINTERNAL
 }
@@ -50,10 +57,36 @@ func ErrorCode(err error) string {
 // get a plain message, never their details.
 func ErrorMessage(err error) string {
 	var e *Error
-	if err == nil {
+	var fe FieldErrors
+	switch {
+	case err == nil:
 		return ""
-	} else if errors.As(err, &e) {
+	case errors.As(err, &e):
 		return e.Message
+	case errors.As(err, &fe):
+		return fe.Text()
 	}
 	return "Internal error. The details are in the server log."
+}
+
+// UnreadableForm is the answer to a form that does not decode (a broken
+// percent-escape, a body too large): the request is malformed, nothing in it
+// can be trusted, and nothing is changed.
+func UnreadableForm(err error) *Error {
+	return Errorf(EMALFORMED, "The form could not be read (%v): reload the page and try again.", err)
+}
+
+// NoSuchJob is the answer to a batch job key that names no job.
+func NoSuchJob(key string) *Error {
+	return Errorf(ENOTFOUND, "There is no batch job %q.", key)
+}
+
+// JobChanged refuses a save made against an older version of a job: who
+// saved since, and when (shown in at's location).
+func JobChanged(by string, at time.Time) *Error {
+	if by == "" {
+		by = "someone"
+	}
+	return Errorf(ECONFLICT, "This job was changed by %s at %s since you opened it; reload to see the change",
+		by, at.Format("2006-01-02 15:04:05 MST"))
 }

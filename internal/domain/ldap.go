@@ -2,7 +2,6 @@ package domain
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 )
@@ -40,10 +39,19 @@ func (m *AttributeMap) Set(field, attr string) error {
 		"employee_number": &m.EmployeeNumber,
 	}[field]
 	if p == nil {
-		return Errorf(EINVALID, "unknown mapped field %q", field)
+		return Invalid("map", "unknown mapped field %q: use one of %s", field, mappedFieldNames())
 	}
 	*p = attr
 	return nil
+}
+
+// mappedFieldNames lists the mapped fields for a message.
+func mappedFieldNames() string {
+	var names []string
+	for _, f := range (AttributeMap{}).Fields() {
+		names = append(names, f[0])
+	}
+	return strings.Join(names, ", ")
 }
 
 // Attributes lists the distinct directory attributes to request.
@@ -126,7 +134,7 @@ func (s *LDAPSettings) ApplyPreset(name string) error {
 			Department: "departmentNumber", EmployeeNumber: "employeeNumber",
 		}
 	default:
-		return Errorf(EINVALID, "unknown preset %q: use %s or %s", name, PresetActiveDirectory, PresetOpenLDAP)
+		return Invalid("preset", "%s", unknownPreset(name))
 	}
 	s.Preset = name
 	return nil
@@ -141,56 +149,6 @@ func DefaultLDAPSettings() LDAPSettings {
 	}
 	_ = s.ApplyPreset(PresetOpenLDAP)
 	return s
-}
-
-// Validate checks the settings an administrator entered; every message names
-// the field it is about.
-func (s *LDAPSettings) Validate() map[string]string {
-	errs := map[string]string{}
-	if s.URL == "" {
-		errs["url"] = "URL is required, for example ldaps://dc1.example.com:636"
-	} else if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "ldap" && u.Scheme != "ldaps") || u.Host == "" {
-		errs["url"] = "URL must look like ldap://host:389 or ldaps://host:636"
-	} else if s.StartTLS && u.Scheme == "ldaps" {
-		errs["start_tls"] = "StartTLS applies to ldap:// URLs; ldaps:// is already encrypted"
-	}
-	if s.BaseDN == "" {
-		errs["base_dn"] = "Base DN is required, for example dc=example,dc=com"
-	}
-	switch s.Scope {
-	case ScopeSub, ScopeOne, ScopeBase:
-	default:
-		errs["scope"] = "Scope must be sub, one or base"
-	}
-	for name, f := range map[string]string{"active_filter": s.ActiveFilter, "inactive_filter": s.InactiveFilter} {
-		if f == "" {
-			errs[name] = "Filter is required"
-		} else if !strings.HasPrefix(f, "(") || !strings.HasSuffix(f, ")") {
-			errs[name] = "Filter must be enclosed in parentheses, for example (objectClass=person)"
-		}
-	}
-	if s.PageSize < 1 || s.PageSize > 5000 {
-		errs["page_size"] = "Page size must be between 1 and 5000"
-	}
-	if s.ConnectTimeoutSeconds < 1 || s.ConnectTimeoutSeconds > 300 {
-		errs["connect_timeout_seconds"] = "Connect timeout must be between 1 and 300 seconds"
-	}
-	if s.SearchTimeoutSeconds < 1 || s.SearchTimeoutSeconds > 3600 {
-		errs["search_timeout_seconds"] = "Search timeout must be between 1 and 3600 seconds"
-	}
-	if s.Username == "" {
-		errs["attr_username"] = "The username attribute is required"
-	}
-	if s.DeactivateMaxUsers < 0 {
-		errs["deactivate_max_users"] = "Must be 0 or more"
-	}
-	if s.DeactivateMaxPercent < 0 || s.DeactivateMaxPercent > 100 {
-		errs["deactivate_max_percent"] = "Must be between 0 and 100"
-	}
-	if s.ShrinkMaxPercent < 0 || s.ShrinkMaxPercent > 100 {
-		errs["shrink_max_percent"] = "Must be between 0 and 100"
-	}
-	return errs
 }
 
 // DeactivationLimit is the most users the inactive job may deactivate in one

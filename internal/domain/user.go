@@ -1,6 +1,10 @@
 package domain
 
-import "time"
+import (
+	"fmt"
+	"time"
+	"unicode/utf8"
+)
 
 // UserState is the state of a person in the identity store.
 type UserState string
@@ -79,21 +83,39 @@ func PersonFields(p Person) [][2]string {
 	}
 }
 
-// ValidatePerson checks what the engine needs of a directory entry before it
-// can be stored: a username, and every value within its column.
+// ValidatePerson checks what the engine (and the import) needs of a person
+// before it can be stored: a username, and every value one line of text
+// within its column.
 func ValidatePerson(p Person) error {
 	if p.Username == "" {
 		return Errorf(EINVALID, "entry %s has no username attribute value", p.DN)
 	}
-	if len(p.DirectoryID) > FieldLimits["directory_id"] {
-		return Errorf(EINVALID, "entry %s: stable identifier is longer than %d characters", p.DN, FieldLimits["directory_id"])
+	if bad := lineTextProblem(p.DN); bad != "" {
+		return Errorf(EINVALID, "entry %q: the DN %s", p.DN, bad)
+	}
+	for _, f := range append(PersonFields(p), [2]string{"directory_id", p.DirectoryID}) {
+		if bad := lineTextProblem(f[1]); bad != "" {
+			return Errorf(EINVALID, "%s: %s %s", p.where(), f[0], bad)
+		}
+	}
+	if n := utf8.RuneCountInString(p.DirectoryID); n > FieldLimits["directory_id"] {
+		return Errorf(EINVALID, "%s: stable identifier is longer than %d characters", p.where(), FieldLimits["directory_id"])
 	}
 	for _, f := range PersonFields(p) {
-		if limit := FieldLimits[f[0]]; len(f[1]) > limit {
-			return Errorf(EINVALID, "entry %s: %s is %d characters, longer than the %d allowed", p.DN, f[0], len(f[1]), limit)
+		if limit, n := FieldLimits[f[0]], utf8.RuneCountInString(f[1]); n > limit {
+			return Errorf(EINVALID, "%s: %s is %d characters, longer than the %d allowed", p.where(), f[0], n, limit)
 		}
 	}
 	return nil
+}
+
+// where names the person in a message: its entry's DN, or (a record without
+// one) its username.
+func (p Person) where() string {
+	if p.DN != "" {
+		return "entry " + p.DN
+	}
+	return fmt.Sprintf("user %q", p.Username)
 }
 
 // UserFields lists the mapped fields of u in the same order as PersonFields.

@@ -80,7 +80,7 @@ func (s *Snapshot) Job(key domain.JobKey) (*Job, error) {
 			return &s.Jobs[i], nil
 		}
 	}
-	return nil, domain.Errorf(domain.ENOTFOUND, "There is no batch job %q.", key)
+	return nil, domain.NoSuchJob(string(key))
 }
 
 // Store is what the cache reads of the store and the audit event it writes.
@@ -245,7 +245,7 @@ func (c *Cache) reloadLocked(ctx context.Context) (*Snapshot, error) {
 		}
 		if strings.TrimSpace(j.CronExpression) == "" {
 			cj.ScheduleError = "no expression"
-		} else if sched, err := cronexpr.Parse(j.CronExpression, c.loc, now); err != nil {
+		} else if sched, err := domain.ParseCronExpression(j.CronExpression, c.loc, now); err != nil {
 			cj.ScheduleError = domain.ErrorMessage(err)
 		} else {
 			cj.Schedule = sched

@@ -176,7 +176,7 @@ func (s *Scheduler) apply(ctx context.Context, job *domain.Job, persist bool) er
 		s.log.Info("job not scheduled: disabled", "job", key)
 		return s.setState(ctx, key, nil, "")
 	}
-	sched, err := cronexpr.Parse(job.CronExpression, s.opts.Location, s.opts.Now())
+	sched, err := domain.ParseCronExpression(job.CronExpression, s.opts.Location, s.opts.Now())
 	if err != nil {
 		s.unschedule(key)
 		reason := domain.ErrorMessage(err)

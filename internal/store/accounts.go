@@ -187,8 +187,10 @@ func (db *DB) LoginBlockedUntil(ctx context.Context, keys []string, now time.Tim
 	return until, nil
 }
 
-// RecordLoginFailure counts a failed sign-in for each key within window;
-// a key that reaches limit failures is blocked for block.
+// RecordLoginFailure counts a failed sign-in for each key within window
+// (from the key's first failure, half-open); a key that reaches limit
+// failures is blocked for block. A block that has ended starts the count
+// afresh.
 func (db *DB) RecordLoginFailure(ctx context.Context, keys []string, now time.Time, window time.Duration, limit int, block time.Duration) error {
 	return db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		for _, key := range keys {
@@ -200,7 +202,7 @@ func (db *DB) RecordLoginFailure(ctx context.Context, keys []string, now time.Ti
 			case err != nil:
 				return fmt.Errorf("store: read login failures: %w", err)
 			}
-			if now.Sub(f.FirstAt) > window {
+			if now.Sub(f.FirstAt) >= window || f.BlockedUntil != nil && !now.Before(*f.BlockedUntil) {
 				f.Count, f.FirstAt, f.BlockedUntil = 0, now, nil
 			}
 			f.Count++

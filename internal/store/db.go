@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	dsnpkg "idm/internal/dsn"
 	"idm/migrations"
 )
 
@@ -57,9 +57,15 @@ func gormConfig() *gorm.Config {
 	}
 }
 
-// Open opens the database named by dsn: postgres://… or postgresql://… for
-// PostgreSQL; sqlite://PATH, file:PATH or a plain file path for SQLite.
-func Open(ctx context.Context, dsn string) (*DB, error) {
+// Open opens the database named by url: postgres://… or postgresql://… for
+// PostgreSQL; sqlite://PATH, file:PATH or a plain file path for SQLite. Its
+// errors never show the URL's secrets (the driver's included).
+func Open(ctx context.Context, url string) (*DB, error) {
+	db, err := open(ctx, url)
+	return db, dsnpkg.ScrubError(url, err)
+}
+
+func open(ctx context.Context, dsn string) (*DB, error) {
 	db := &DB{Now: func() time.Time { return time.Now().UTC() }}
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
@@ -159,21 +165,12 @@ func SQLitePath(dsn string) (string, error) {
 		path = path[:i]
 	}
 	if path == "" || strings.Contains(dsn, "://") && !strings.HasPrefix(dsn, "sqlite://") {
-		return "", fmt.Errorf("store: unsupported database URL %q: use postgres://… or sqlite://PATH", Redact(dsn))
+		return "", fmt.Errorf("store: unsupported database URL %q: use postgres://… or sqlite://PATH", dsnpkg.Redact(dsn))
+	}
+	if dsnpkg.IsKeywordValue(dsn) {
+		return "", fmt.Errorf("store: %w", dsnpkg.ErrKeywordValue)
 	}
 	return path, nil
-}
-
-// Redact hides the password of a database URL, for logs and messages.
-func Redact(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		return dsn
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }
 
 // Ping checks that the database answers.

@@ -42,7 +42,7 @@ func getJob(tx *gorm.DB, key domain.JobKey) (*domain.Job, error) {
 	var j domain.Job
 	err := tx.Where("key = ?", key).Take(&j).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, domain.Errorf(domain.ENOTFOUND, "There is no batch job %q.", key)
+		return nil, domain.NoSuchJob(string(key))
 	} else if err != nil {
 		return nil, fmt.Errorf("store: get job %s: %w", key, err)
 	}
@@ -55,7 +55,7 @@ func getJob(tx *gorm.DB, key domain.JobKey) (*domain.Job, error) {
 // changed it and when. The change and its audit event commit together. A
 // save that changes nothing writes nothing and returns the job as it is.
 //
-// The caller validates expr (cronexpr.Validate) first: the store keeps
+// The caller validates expr (domain.ValidateCronExpression) first: the store keeps
 // whatever it is given, and the scheduler refuses to schedule an invalid
 // expression and records why.
 func (db *DB) SaveJobSchedule(ctx context.Context, key domain.JobKey, expr string, enabled bool, expectedVersion int, by string) (*domain.Job, error) {
@@ -112,15 +112,7 @@ func (db *DB) SaveJobSchedule(ctx context.Context, key domain.JobKey, expr strin
 	return saved, nil
 }
 
-func conflict(cur *domain.Job) error {
-	who := cur.UpdatedBy
-	if who == "" {
-		who = "someone"
-	}
-	return domain.Errorf(domain.ECONFLICT,
-		"This job was changed by %s at %s since you opened it; reload to see the change",
-		who, cur.UpdatedAt.UTC().Format("2006-01-02 15:04:05 UTC"))
-}
+func conflict(cur *domain.Job) error { return domain.JobChanged(cur.UpdatedBy, cur.UpdatedAt.UTC()) }
 
 // SetJobScheduleState records what the scheduler made of a job: its next
 // run (nil when it is not scheduled) and why it could not be scheduled ("" when
@@ -139,7 +131,7 @@ func (db *DB) SetJobScheduleState(ctx context.Context, key domain.JobKey, nextRu
 		return fmt.Errorf("store: set schedule state of job %s: %w", key, res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return domain.Errorf(domain.ENOTFOUND, "There is no batch job %q.", key)
+		return domain.NoSuchJob(string(key))
 	}
 	return nil
 }

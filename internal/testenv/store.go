@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"idm/internal/dsn"
 	"idm/internal/store"
 )
 
@@ -14,11 +15,11 @@ func MustOpenDB(tb testing.TB, url string) *store.DB {
 	ctx := context.Background()
 	db, err := store.Open(ctx, url)
 	if err != nil {
-		tb.Fatalf("open %s: %v", store.Redact(url), err)
+		tb.Fatalf("open %s: %v", dsn.Redact(url), err)
 	}
 	tb.Cleanup(func() { _ = db.Close() })
 	if err := db.Migrate(ctx); err != nil {
-		tb.Fatalf("migrate %s: %v", store.Redact(url), err)
+		tb.Fatalf("migrate %s: %v", dsn.Redact(url), err)
 	}
 	return db
 }
