@@ -462,7 +462,7 @@ func (b *bench) phase(ctx context.Context, url, kind, label string, n int, dbNam
 		args = append(args, "-cpuprofile", base+".cpu.pprof", "-memprofile", base+".mem.pprof")
 	}
 	var pgBefore map[string]int64
-	if dbName == "postgres" && !strings.HasPrefix(kind, "floor") {
+	if dbName == "postgres" && (!strings.HasPrefix(kind, "floor") || kind == phaseFloorDeactivate) {
 		var err error
 		if pgBefore, err = pgTableWrites(ctx, url); err != nil {
 			return nil, err

@@ -102,6 +102,10 @@ type Deps struct {
 	// ShutdownGrace is how long Shutdown lets runs finish before it cancels
 	// them (default none: at once).
 	ShutdownGrace time.Duration
+	// PlanMemory bounds, in bytes, what the inactive job keeps of its
+	// survey for the writes (default 64 MiB, some 300,000 users to change);
+	// a larger plan is dropped and the writes read the directory again.
+	PlanMemory int
 }
 
 // The actors that start runs, as the audit log names them: an account by
@@ -132,6 +136,7 @@ type Engine struct {
 	staleAfter time.Duration
 	beatEvery  time.Duration
 	grace      time.Duration
+	planMemory int
 
 	// lifetime is every run's context: Shutdown cancels it after the grace
 	// period. A run never lives on the context of whoever started it (a
@@ -149,7 +154,7 @@ type Engine struct {
 func New(d Deps) *Engine {
 	e := &Engine{
 		db: d.DB, dial: d.Dial, openSecret: d.OpenSecret, instance: d.Instance, now: d.Now, log: d.Logger,
-		staleAfter: d.StaleAfter, beatEvery: d.HeartbeatEvery, grace: d.ShutdownGrace,
+		staleAfter: d.StaleAfter, beatEvery: d.HeartbeatEvery, grace: d.ShutdownGrace, planMemory: d.PlanMemory,
 		running: map[domain.JobKey]*Handle{},
 	}
 	e.lifetime, e.cancelAll = context.WithCancel(context.Background())
@@ -164,6 +169,9 @@ func New(d Deps) *Engine {
 	}
 	if e.beatEvery <= 0 {
 		e.beatEvery = 20 * time.Second
+	}
+	if e.planMemory <= 0 {
+		e.planMemory = defaultPlanMemory
 	}
 	if e.openSecret == nil {
 		e.openSecret = func(s string) (string, error) {

@@ -132,3 +132,78 @@ func wantHolder(t *testing.T, db *store.DB, name string) {
 		t.Errorf("%s: %+v, want 2 credentials, 4 certificates, 2 roles and its stable id", name, u)
 	}
 }
+
+// TestPendingHoldings: PendingHoldings names exactly the users the
+// inactive job would still change, for every credential type, credential
+// state, certificate state and validity, and for roles.
+func TestPendingHoldings(t *testing.T) {
+	testenv.EachStore(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := testenv.MustOpenDB(t, url)
+		now := db.Now().Truncate(time.Second)
+		want := map[string]bool{}
+		var records []store.UserDetail
+		for _, ct := range domain.CredentialTypes {
+			credEnd, certEnd, _ := domain.DeactivationTarget(ct)
+			for _, credState := range []domain.CredentialState{domain.CredentialActive, credEnd} {
+				for _, certState := range domain.CertificateStates {
+					for _, notAfter := range []time.Time{now.Add(time.Hour), now.Add(-time.Hour)} {
+						name := fmt.Sprintf("%s-%s-%s-%d", ct, credState, certState, notAfter.Unix())
+						records = append(records, store.UserDetail{
+							User: domain.User{Username: name, State: domain.UserInactive, Source: domain.SourceLDAP},
+							Holdings: store.Holdings{Credentials: []store.CredentialDetail{{
+								Credential:   domain.Credential{Type: ct, Serial: name, State: credState},
+								Certificates: []domain.Certificate{{Serial: name, Issuer: "CN=CA", NotBefore: now.AddDate(-1, 0, 0), NotAfter: notAfter, State: certState}},
+							}}},
+						})
+						want[name] = credState != credEnd || domain.NextCertificateState(certState, certEnd, notAfter, now) != certState
+					}
+				}
+			}
+		}
+		for name, roles := range map[string][]store.RoleDetail{"role-held": {{RoleName: "Employee"}}, "role-withdrawn": {{RoleName: "Employee"}}, "nothing": nil} {
+			records = append(records, store.UserDetail{User: domain.User{Username: name, State: domain.UserInactive, Source: domain.SourceLDAP}, Holdings: store.Holdings{Roles: roles}})
+			want[name] = name == "role-held"
+		}
+		if _, err := db.ImportUsers(ctx, records); err != nil {
+			t.Fatal(err)
+		}
+		withdrawn, err := db.UserByUsername(ctx, "role-withdrawn")
+		if err != nil {
+			t.Fatal(err)
+		}
+		change := &store.UserChange{UserID: withdrawn.ID, WithdrawRoles: []string{withdrawn.Roles[0].ID}}
+		if failed, err := db.ApplyChanges(ctx, []*store.UserChange{change}, now, "test"); err != nil || len(failed) > 0 {
+			t.Fatalf("withdraw the role: %v %v", failed, err)
+		}
+		ids, names := pendingUserIDs(t, db, records)
+		got, err := db.PendingHoldings(ctx, ids, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id, name := range names {
+			if got[id] != want[name] {
+				t.Errorf("%s: pending %v, want %v", name, got[id], want[name])
+			}
+		}
+	})
+}
+
+// pendingUserIDs are the stored ids of records' users, and their names.
+func pendingUserIDs(t *testing.T, db *store.DB, records []store.UserDetail) ([]string, map[string]string) {
+	t.Helper()
+	var usernames []string
+	for _, r := range records {
+		usernames = append(usernames, r.Username)
+	}
+	users, err := db.UsersByUsernames(context.Background(), usernames)
+	if err != nil || len(users) != len(records) {
+		t.Fatalf("%d users stored of %d: %v", len(users), len(records), err)
+	}
+	var ids []string
+	names := map[string]string{}
+	for name, u := range users {
+		ids, names[u.ID] = append(ids, u.ID), name
+	}
+	return ids, names
+}

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	"idm/internal/domain"
 )
@@ -39,6 +41,68 @@ func (db *DB) UsersByUsernames(ctx context.Context, names []string) (map[string]
 		return nil
 	})
 	return out, err
+}
+
+// UsersByIDs returns the users with any of the ids, keyed by id, in one
+// query per chunk.
+func (db *DB) UsersByIDs(ctx context.Context, ids []string) (map[string]*domain.User, error) {
+	out := make(map[string]*domain.User, len(ids))
+	err := chunks(ids, func(c []string) error {
+		var users []domain.User
+		if err := db.read.WithContext(ctx).Where(db.inStrings("id", c)).Find(&users).Error; err != nil {
+			return fmt.Errorf("store: users by id: %w", err)
+		}
+		for i := range users {
+			out[users[i].ID] = &users[i]
+		}
+		return nil
+	})
+	return out, err
+}
+
+// PendingHoldings returns which of the users userIDs hold anything the
+// inactive job would still change at now: a credential outside its end
+// state, a certificate still valid in a state it would leave, an active
+// role assignment (domain.DeactivationEnds). It answers from one query per
+// chunk, with the holdings' indexes, without loading them: a user it does
+// not name has nothing to deactivate.
+func (db *DB) PendingHoldings(ctx context.Context, userIDs []string, now time.Time) (map[string]bool, error) {
+	out := map[string]bool{}
+	err := chunks(userIDs, func(ids []string) error {
+		sql, args := pendingHoldingsQuery(db.Dialect, ids, now)
+		var found []string
+		if err := db.read.WithContext(ctx).Raw(sql, args...).Scan(&found).Error; err != nil {
+			return fmt.Errorf("store: pending holdings: %w", err)
+		}
+		for _, id := range found {
+			out[id] = true
+		}
+		return nil
+	})
+	return out, err
+}
+
+// pendingHoldingsQuery is PendingHoldings' statement for the users ids.
+func pendingHoldingsQuery(dialect string, ids []string, now time.Time) (string, []any) {
+	in := inStrings(dialect, "c.user_id", ids)
+	var creds, certs []string
+	var credArgs, certArgs []any
+	for _, e := range domain.DeactivationEnds() {
+		creds = append(creds, "(c.type = ? AND c.state <> ?)")
+		credArgs = append(credArgs, e.Type, e.State)
+		if len(e.Moving) > 0 {
+			certs = append(certs, "(c.type = ? AND k.state IN ?)")
+			certArgs = append(certArgs, e.Type, e.Moving)
+		}
+	}
+	sql := "SELECT c.user_id FROM credentials c WHERE " + in.SQL + " AND (" + strings.Join(creds, " OR ") + ")" +
+		" UNION SELECT c.user_id FROM credentials c JOIN certificates k ON k.credential_id = c.id WHERE " + in.SQL +
+		" AND (k.not_after > ? OR k.not_after = ?) AND (" + strings.Join(certs, " OR ") + ")" +
+		" UNION SELECT c.user_id FROM role_assignments c WHERE " + in.SQL + " AND c.withdrawn_at IS NULL"
+	args := append(append([]any{}, in.Vars...), credArgs...)
+	// A zero not_after is a certificate still valid (NextCertificateState).
+	args = append(append(append(args, in.Vars...), now, time.Time{}), certArgs...)
+	return sql, append(args, in.Vars...)
 }
 
 // LoadHoldings loads the credentials, certificates and role assignments of
