@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -17,62 +16,6 @@ import (
 // holdings into an empty store, run as the command runs.
 const phaseImport = "import"
 
-// importRecord is one line of the import format (docs/import-format.md).
-type importRecord struct {
-	Username       string             `json:"username"`
-	DirectoryID    string             `json:"directory_id,omitempty"`
-	DN             string             `json:"dn,omitempty"`
-	GivenName      string             `json:"given_name,omitempty"`
-	Surname        string             `json:"surname,omitempty"`
-	DisplayName    string             `json:"display_name,omitempty"`
-	Email          string             `json:"email,omitempty"`
-	Phone          string             `json:"phone,omitempty"`
-	Title          string             `json:"title,omitempty"`
-	Department     string             `json:"department,omitempty"`
-	EmployeeNumber string             `json:"employee_number,omitempty"`
-	State          string             `json:"state"`
-	Source         string             `json:"source"`
-	Credentials    []importCredential `json:"credentials"`
-	Roles          []string           `json:"roles"`
-}
-
-type importCredential struct {
-	Type         string              `json:"type"`
-	Serial       string              `json:"serial"`
-	State        string              `json:"state"`
-	Certificates []importCertificate `json:"certificates"`
-}
-
-type importCertificate struct {
-	Serial    string    `json:"serial"`
-	Subject   string    `json:"subject"`
-	Issuer    string    `json:"issuer"`
-	NotBefore time.Time `json:"not_before"`
-	NotAfter  time.Time `json:"not_after"`
-	State     string    `json:"state"`
-}
-
-// importRecordOf is holder d in the import format.
-func importRecordOf(d store.UserDetail) importRecord {
-	r := importRecord{
-		Username: d.Username, DirectoryID: *d.DirectoryID, DN: d.DN, GivenName: d.GivenName, Surname: d.Surname,
-		DisplayName: d.DisplayName, Email: d.Email, Phone: d.Phone, Title: d.Title, Department: d.Department,
-		EmployeeNumber: d.EmployeeNumber, State: string(d.State), Source: d.Source,
-	}
-	for _, c := range d.Credentials {
-		ic := importCredential{Type: string(c.Type), Serial: c.Serial, State: string(c.State)}
-		for _, k := range c.Certificates {
-			ic.Certificates = append(ic.Certificates, importCertificate{
-				Serial: k.Serial, Subject: k.Subject, Issuer: k.Issuer, NotBefore: k.NotBefore, NotAfter: k.NotAfter, State: string(k.State)})
-		}
-		r.Credentials = append(r.Credentials, ic)
-	}
-	for _, role := range d.Roles {
-		r.Roles = append(r.Roles, role.RoleName)
-	}
-	return r
-}
-
 // writeHolders writes every locked person of pop, as holder(i) describes
 // them, to path in the import format. It returns how many it wrote.
 func writeHolders(path string, pop population) (int, error) {
@@ -81,14 +24,14 @@ func writeHolders(path string, pop population) (int, error) {
 		return 0, fmt.Errorf("holders: %w", err)
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
-	enc := json.NewEncoder(w)
 	now := time.Now().UTC().Truncate(time.Second)
 	n := 0
 	for i := range pop.n {
 		if !pop.inactive(i) {
 			continue
 		}
-		if err := enc.Encode(importRecordOf(holder(i, now))); err != nil {
+		d := holder(i, now)
+		if err := cli.WriteUserRecord(w, &d); err != nil {
 			f.Close()
 			return n, fmt.Errorf("holders: %w", err)
 		}

@@ -12,48 +12,31 @@ import (
 // UsersByDirectoryIDs returns the users holding any of the stable directory
 // identifiers ids, keyed by identifier, in one query per chunk.
 func (db *DB) UsersByDirectoryIDs(ctx context.Context, ids []string) (map[string]*domain.User, error) {
-	out := make(map[string]*domain.User, len(ids))
-	err := chunks(ids, func(c []string) error {
-		var users []domain.User
-		if err := db.read.WithContext(ctx).Where(db.inStrings("directory_id", c)).Find(&users).Error; err != nil {
-			return fmt.Errorf("store: users by directory id: %w", err)
-		}
-		for i := range users {
-			out[*users[i].DirectoryID] = &users[i]
-		}
-		return nil
-	})
-	return out, err
+	return db.usersBy(ctx, "directory_id", ids, func(u *domain.User) string { return *u.DirectoryID })
 }
 
 // UsersByUsernames returns the users with any of the usernames names, keyed
 // by username, in one query per chunk.
 func (db *DB) UsersByUsernames(ctx context.Context, names []string) (map[string]*domain.User, error) {
-	out := make(map[string]*domain.User, len(names))
-	err := chunks(names, func(c []string) error {
-		var users []domain.User
-		if err := db.read.WithContext(ctx).Where(db.inStrings("username", c)).Find(&users).Error; err != nil {
-			return fmt.Errorf("store: users by username: %w", err)
-		}
-		for i := range users {
-			out[users[i].Username] = &users[i]
-		}
-		return nil
-	})
-	return out, err
+	return db.usersBy(ctx, "username", names, func(u *domain.User) string { return u.Username })
 }
 
 // UsersByIDs returns the users with any of the ids, keyed by id, in one
 // query per chunk.
 func (db *DB) UsersByIDs(ctx context.Context, ids []string) (map[string]*domain.User, error) {
-	out := make(map[string]*domain.User, len(ids))
-	err := chunks(ids, func(c []string) error {
+	return db.usersBy(ctx, "id", ids, func(u *domain.User) string { return u.ID })
+}
+
+// usersBy returns the users whose column is one of vals, keyed by key.
+func (db *DB) usersBy(ctx context.Context, column string, vals []string, key func(*domain.User) string) (map[string]*domain.User, error) {
+	out := make(map[string]*domain.User, len(vals))
+	err := chunks(vals, func(c []string) error {
 		var users []domain.User
-		if err := db.read.WithContext(ctx).Where(db.inStrings("id", c)).Find(&users).Error; err != nil {
-			return fmt.Errorf("store: users by id: %w", err)
+		if err := db.read.WithContext(ctx).Where(db.inStrings(column, c)).Find(&users).Error; err != nil {
+			return fmt.Errorf("store: users by %s: %w", strings.ReplaceAll(column, "_", " "), err)
 		}
 		for i := range users {
-			out[users[i].ID] = &users[i]
+			out[key(&users[i])] = &users[i]
 		}
 		return nil
 	})
