@@ -520,6 +520,7 @@ func (b *bench) phase(ctx context.Context, url, kind, label string, n int, dbNam
 			}
 		}
 	}
+	m.countDataRowsByDatabase()
 	if res.Status != "" && res.Status != "succeeded" {
 		return nil, fmt.Errorf("phase %s: the run ended %s: %s", kind, res.Status, res.Message)
 	}
@@ -575,6 +576,31 @@ func pgTableWrites(ctx context.Context, url string) (map[string]int64, error) {
 		out[name] = writes
 	}
 	return out, rows.Err()
+}
+
+// countDataRowsByDatabase takes a run's data rows from the database's own
+// count of rows written, which sees every statement (the GORM callbacks
+// miss what the store runs as prepared statements): on PostgreSQL its
+// per-table statistics, on SQLite total_changes() of the write connection
+// less the run's own rows.
+func (m *measurement) countDataRowsByDatabase() {
+	if m.Kind != phaseActive && m.Kind != phaseInactive {
+		return
+	}
+	switch {
+	case m.PGTableWrites != nil:
+		m.DataRows = 0
+		for table, rows := range m.PGTableWrites {
+			if dataTables[table] {
+				m.DataRows += rows
+			}
+		}
+	case m.SQLiteTotalChanges != nil:
+		m.DataRows = *m.SQLiteTotalChanges - m.RunRecordRows
+	}
+	if m.WallSeconds > 0 {
+		m.RowsPerSecond = float64(m.DataRows) / m.WallSeconds
+	}
 }
 
 // serverCPU is the CPU time used so far by the PostgreSQL server (for

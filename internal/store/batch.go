@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"time"
 
 	"gorm.io/gorm"
@@ -197,15 +196,6 @@ func (b *batchWrite) flush(withdrawnBy string) error {
 		return fmt.Errorf("store: add run items: %w", err)
 	}
 	return nil
-}
-
-// insertRows inserts rows with multi-row INSERTs, as many rows a statement
-// as suit the dialect.
-func insertRows[T any](tx *gorm.DB, dialect string, rows []T) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	return tx.CreateInBatches(&rows, rowsPerInsert(dialect, reflect.TypeFor[T]().NumField())).Error
 }
 
 // rowsPerInsert is how many rows of columns columns one INSERT carries. The
