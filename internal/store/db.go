@@ -111,7 +111,7 @@ func (db *DB) openSQLite(dsn string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("store: create database directory: %w", err)
 	}
-	conn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_txlock=immediate"
+	conn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	db.Dialect = DialectSQLite
 	if db.write, err = db.openSQLitePool(conn, 1); err != nil {
 		return fmt.Errorf("store: open sqlite %s: %w", path, err)
