@@ -80,8 +80,10 @@ type options struct {
 	lockedPerMille int
 	// latencyMax is the largest size at which the page latency is measured.
 	latencyMax int
-	// phases are the phases to measure (b to f); the floors always are.
-	phases map[string]bool
+	// phases are the phases to measure (b to f); the floors always are,
+	// each the best of floorRuns reads.
+	phases    map[string]bool
+	floorRuns int
 }
 
 func parseOptions(args []string) (options, error) {
@@ -97,6 +99,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.pgParams, "pg-params", "", "extra PostgreSQL connection parameters for the measured phases, such as plan_cache_mode=force_custom_plan (to try a fix)")
 	share := fs.Float64("inactive-share", 0.1, "share of the directory that is locked (inactive), 0.001 to 1")
 	fs.IntVar(&o.latencyMax, "latency-size", 100000, "measure the page latency at the largest size up to this one")
+	fs.IntVar(&o.floorRuns, "floor-runs", 3, "reads of each floor, the best of which is kept (the first warms slapd)")
 	phases := fs.String("phases", "b,c,d,e,f", "phases to measure, comma-separated (c needs b, e needs d: they run too); the floors are always measured")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -327,12 +330,13 @@ func (b *bench) inactivePhases(ctx context.Context, dir, url string, pop populat
 	return nil
 }
 
-// floors measures the bare reads, each the best of three: the first warms
-// slapd's caches, and a low floor makes the ratios stricter, not looser.
+// floors measures the bare reads, each the best of -floor-runs (three):
+// the first warms slapd's caches, and a low floor makes the ratios
+// stricter, not looser.
 func (b *bench) floors(ctx context.Context, url string, n int, dbName string, sr *sizeReport) error {
 	for _, kind := range []string{phaseFloorActive, phaseFloorInactive, phaseFloorCount} {
 		var best *measurement
-		for range 3 {
+		for range max(1, b.o.floorRuns) {
 			m, err := b.phase(ctx, url, kind, "(a) "+kind, n, dbName, nil)
 			if err != nil {
 				return err

@@ -47,7 +47,7 @@ type lookup interface {
 	UsersByUsernames(ctx context.Context, names []string) (map[string]*domain.User, error)
 	UsersByIDs(ctx context.Context, ids []string) (map[string]*domain.User, error)
 	PendingHoldings(ctx context.Context, userIDs []string, now time.Time) (map[string]bool, error)
-	LoadHoldings(ctx context.Context, userIDs []string, activeRolesOnly bool) (map[string]*store.Holdings, error)
+	HoldingsToEnd(ctx context.Context, userIDs []string) (map[string]*store.Holdings, error)
 }
 
 func newSession(db lookup, job domain.JobKey, runID string, dryRun bool, now time.Time) *session {
@@ -379,7 +379,7 @@ func (s *session) pendingHoldings(ctx context.Context, ids []string) (map[string
 			load = append(load, id)
 		}
 	}
-	return s.db.LoadHoldings(ctx, load, true)
+	return s.db.HoldingsToEnd(ctx, load)
 }
 
 // deactivate computes the inactive job's change for an existing user: state

@@ -129,7 +129,7 @@ func (s *session) replan(ctx context.Context, hs []heldEntry) ([]planned, error)
 	}
 	// The survey found these users' holdings to end (or their state to
 	// change): they are loaded as they are now, not asked about again.
-	holdings, err := s.db.LoadHoldings(ctx, ids, true)
+	holdings, err := s.db.HoldingsToEnd(ctx, ids)
 	if err != nil {
 		return nil, err
 	}

