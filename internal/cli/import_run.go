@@ -21,56 +21,78 @@ type importStore interface {
 	ImportUsers(ctx context.Context, records []store.UserDetail) ([]store.ImportResult, error)
 }
 
-// importer reads an import file line by line and writes its records a
-// batch at a time, reporting each rejected record with its line number, in
-// line order.
+// importer writes an import file's records a batch at a time, reporting
+// each rejected record with its line number, in line order.
 type importer struct {
 	io   IO
 	db   importStore
 	name string
 
-	batch []pendingRecord
-	// parsed are the records of batch that parsed, handed to the store.
-	parsed []store.UserDetail
-
 	records, changed, rejected int
 	progress                   *importProgress
 }
 
-// pendingRecord is one line of the current batch: its record, or why it
-// could not be read.
+// recordBatch is up to importBatch records of the file, in line order.
+type recordBatch struct {
+	lines []pendingRecord
+	// parsed are the records that parsed, handed to the store.
+	parsed []store.UserDetail
+}
+
+// pendingRecord is one line of a batch: its record, or why it could not be
+// read.
 type pendingRecord struct {
 	line   int
 	record int // index in parsed, -1 when err is set
 	err    error
 }
 
+// add parses the record on line and adds it to the batch.
+func (b *recordBatch) add(line int, text []byte) {
+	d, err := parseUserRecord(text)
+	if err != nil {
+		b.lines = append(b.lines, pendingRecord{line: line, record: -1, err: err})
+		return
+	}
+	b.lines = append(b.lines, pendingRecord{line: line, record: len(b.parsed)})
+	b.parsed = append(b.parsed, d)
+}
+
 // importRecords imports every record read from in (named name in
-// messages) and prints the summary.
+// messages) and prints the summary. The next batch is read and parsed
+// while the store writes the current one: at most two batches are in
+// memory.
 func importRecords(ctx context.Context, io IO, db importStore, name string, in io.Reader) error {
 	im := &importer{io: io, db: db, name: name, progress: newImportProgress(io.Stderr)}
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
-	line := 0
-	for sc.Scan() {
-		line++
-		text := bytes.TrimSpace(sc.Bytes())
-		if len(text) == 0 {
-			continue
-		}
-		im.add(line, text)
-		if len(im.batch) == importBatch {
-			if err := im.flush(ctx); err != nil {
-				return err
+	batches := make(chan *recordBatch, 1)
+	stop := make(chan struct{})
+	var line int
+	var readErr error
+	go func() {
+		defer close(batches)
+		line, readErr = readBatches(in, func(b *recordBatch) bool {
+			select {
+			case batches <- b:
+				return true
+			case <-stop:
+				return false
+			}
+		})
+	}()
+	var err error
+	for b := range batches {
+		if err == nil {
+			if err = im.flush(ctx, b); err != nil {
+				close(stop)
 			}
 		}
 	}
-	if err := im.flush(ctx); err != nil {
+	if err != nil {
 		return err
 	}
 	im.progress.clear()
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("import: read %s after line %d: %w", name, line, err)
+	if readErr != nil {
+		return fmt.Errorf("import: read %s after line %d: %w", name, line, readErr)
 	}
 	fmt.Fprintf(io.Stdout, "%d records read: %d imported (%d changed, %d already up to date), %d rejected\n",
 		im.records, im.records-im.rejected, im.changed, im.records-im.rejected-im.changed, im.rejected)
@@ -80,48 +102,62 @@ func importRecords(ctx context.Context, io IO, db importStore, name string, in i
 	return nil
 }
 
-// add parses the record on line and adds it to the batch.
-func (im *importer) add(line int, text []byte) {
-	im.records++
-	d, err := parseUserRecord(text)
-	if err != nil {
-		im.batch = append(im.batch, pendingRecord{line: line, record: -1, err: err})
-		return
+// readBatches reads in line by line and hands emit each batch of records,
+// parsed, until emit returns false or in ends. It returns the last line
+// read and the reading error, if any.
+func readBatches(in io.Reader, emit func(*recordBatch) bool) (int, error) {
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	line := 0
+	b := &recordBatch{}
+	for sc.Scan() {
+		line++
+		text := bytes.TrimSpace(sc.Bytes())
+		if len(text) == 0 {
+			continue
+		}
+		b.add(line, text)
+		if len(b.lines) == importBatch {
+			if !emit(b) {
+				return line, nil
+			}
+			b = &recordBatch{}
+		}
 	}
-	im.batch = append(im.batch, pendingRecord{line: line, record: len(im.parsed)})
-	im.parsed = append(im.parsed, d)
+	if len(b.lines) > 0 && !emit(b) {
+		return line, nil
+	}
+	return line, sc.Err()
 }
 
-// flush writes the batch and reports its rejected records.
-func (im *importer) flush(ctx context.Context) error {
-	if len(im.batch) == 0 {
-		return nil
-	}
-	results, err := im.db.ImportUsers(ctx, im.parsed)
-	for _, p := range im.batch {
+// flush writes batch b and reports its rejected records.
+func (im *importer) flush(ctx context.Context, b *recordBatch) error {
+	results, err := im.db.ImportUsers(ctx, b.parsed)
+	for _, p := range b.lines {
 		rerr := p.err
 		if p.record >= 0 {
 			if p.record >= len(results) {
-				break // the fault below stopped the import here
+				// The fault below stopped the import here.
+				im.progress.clear()
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return fmt.Errorf("import: %s stopped at line %d, nothing of it or of the lines after it was written: %w", im.name, p.line, err)
 			}
 			rerr = results[p.record].Err
 			if rerr == nil && results[p.record].Changed {
 				im.changed++
 			}
 		}
+		im.records++
 		if rerr != nil {
 			im.reject(p.line, rerr)
 		}
 	}
 	if err != nil {
-		im.progress.clear()
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("import: %s stopped at line %d, nothing of it or of the lines after it was written: %w",
-			im.name, im.batch[len(results)].line, err)
+		// Every record of the batch was written, the fault came after.
+		return fmt.Errorf("import: %s: %w", im.name, err)
 	}
-	im.batch, im.parsed = im.batch[:0], im.parsed[:0]
 	im.progress.show(im.records)
 	return nil
 }
