@@ -81,9 +81,9 @@ func pendingHoldingsQuery(dialect string, ids []string, now time.Time) (string, 
 		}
 	}
 	sql := "SELECT c.user_id FROM credentials c WHERE " + in.SQL + " AND (" + strings.Join(creds, " OR ") + ")" +
-		" UNION SELECT c.user_id FROM credentials c JOIN certificates k ON k.credential_id = c.id WHERE " + in.SQL +
+		" UNION ALL SELECT c.user_id FROM credentials c JOIN certificates k ON k.credential_id = c.id WHERE " + in.SQL +
 		" AND (k.not_after > ? OR k.not_after = ?) AND (" + strings.Join(certs, " OR ") + ")" +
-		" UNION SELECT c.user_id FROM role_assignments c WHERE " + in.SQL + " AND c.withdrawn_at IS NULL"
+		" UNION ALL SELECT c.user_id FROM role_assignments c WHERE " + in.SQL + " AND c.withdrawn_at IS NULL"
 	args := append(append([]any{}, in.Vars...), credArgs...)
 	// A zero not_after is a certificate still valid (NextCertificateState).
 	args = append(append(append(args, in.Vars...), now, time.Time{}), certArgs...)
