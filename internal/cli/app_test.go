@@ -61,6 +61,13 @@ func TestServeShutdownAbortsRunNow(t *testing.T) {
 // base URL and where serve's error arrives.
 func startServe(t *testing.T, ctx context.Context, p *program, args ...string) (string, <-chan error) {
 	t.Helper()
+	base, done, _ := startServeOutput(t, ctx, p, args...)
+	return base, done
+}
+
+// startServeOutput is startServe that also returns what serve prints.
+func startServeOutput(t *testing.T, ctx context.Context, p *program, args ...string) (string, <-chan error, *syncBuffer) {
+	t.Helper()
 	ready := make(chan string, 1)
 	var out, errOut syncBuffer
 	io := p.io("", &out.b, &errOut.b)
@@ -70,13 +77,13 @@ func startServe(t *testing.T, ctx context.Context, p *program, args ...string) (
 	go func() { done <- cli.Run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...), io) }()
 	select {
 	case addr := <-ready:
-		return "http://" + addr, done
+		return "http://" + addr, done, &out
 	case err := <-done:
 		t.Fatalf("serve stopped before listening: %v\n%s", err, errOut.String())
 	case <-time.After(30 * time.Second):
 		t.Fatalf("serve did not listen within 30s\n%s", errOut.String())
 	}
-	return "", nil
+	return "", nil, nil
 }
 
 // runNow signs in as name and clicks Run now on job.

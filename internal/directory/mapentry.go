@@ -11,22 +11,64 @@ import (
 	"idm/internal/domain"
 )
 
+// EntryError is why a directory entry could not be mapped, with what could
+// be read of it: its DN, its stable identifier and its username (either
+// may be empty), so that a run can name the entry and its user once, and
+// never mistake the user for one the directory no longer returns.
+type EntryError struct {
+	DN, DirectoryID, Username string
+	// Err is a domain.EINVALID error whose message names the attribute.
+	Err error
+}
+
+// Error is the message alone: it is meant for the person reading the run.
+func (e *EntryError) Error() string { return domain.ErrorMessage(e.Err) }
+func (e *EntryError) Unwrap() error { return e.Err }
+
 // MapEntry turns a directory entry into a Person through the attribute map.
 // Attribute names match case-insensitively and the first value counts. The
 // stable identifier is normalised so that it compares equal run after run:
 // objectGUID (16 binary bytes) becomes the GUID string as Active Directory
 // tools show it, entryUUID is lower-cased. Values are trimmed; a value that
 // is not UTF-8 or holds control characters is refused with an error naming
-// the attribute, and so is a Person that domain.ValidatePerson rejects. On
-// error the Person is zero.
+// the attribute, and so are an entry without a username and a Person that
+// domain.ValidatePerson rejects. On error the Person is zero and the error
+// is an *EntryError.
 func MapEntry(e *ldap.Entry, m domain.AttributeMap) (domain.Person, error) {
 	if e == nil {
-		return domain.Person{}, domain.Errorf(domain.EINVALID, "empty directory entry")
+		return domain.Person{}, &EntryError{Err: domain.Errorf(domain.EINVALID, "empty directory entry")}
 	}
 	if reason := badText(e.DN); reason != "" {
-		return domain.Person{}, domain.Errorf(domain.EINVALID, "entry %q: the DN %s", strings.ToValidUTF8(e.DN, "\uFFFD"), reason)
+		dn := strings.ToValidUTF8(e.DN, "\uFFFD")
+		return domain.Person{}, &EntryError{DN: dn, Err: domain.Errorf(domain.EINVALID, "entry %q: the DN %s", dn, reason)}
 	}
 	p := domain.Person{DN: e.DN}
+	fail := func(err error) (domain.Person, error) {
+		return domain.Person{}, &EntryError{DN: e.DN, DirectoryID: p.DirectoryID, Username: p.Username, Err: err}
+	}
+	// Both are read before either error counts, so that the error names
+	// the entry by whichever of them is sound.
+	id, idErr := stableID(e, m.StableID)
+	fieldsErr := mapFields(e, m, &p)
+	p.DirectoryID = id
+	if idErr != nil {
+		return fail(idErr)
+	}
+	if fieldsErr != nil {
+		return fail(fieldsErr)
+	}
+	if p.Username == "" {
+		return fail(domain.Errorf(domain.EINVALID, "the entry has no %s, which is mapped to the username", m.Username))
+	}
+	if err := domain.ValidatePerson(p); err != nil {
+		return fail(err)
+	}
+	return p, nil
+}
+
+// mapFields reads the mapped text attributes into p; the username first,
+// so that an error about another attribute still names the user.
+func mapFields(e *ldap.Entry, m domain.AttributeMap, p *domain.Person) error {
 	fields := []struct {
 		attr string
 		dst  *string
@@ -41,19 +83,11 @@ func MapEntry(e *ldap.Entry, m domain.AttributeMap) (domain.Person, error) {
 		}
 		v := strings.TrimSpace(string(e.GetEqualFoldRawAttributeValue(f.attr)))
 		if reason := badText(v); reason != "" {
-			return domain.Person{}, domain.Errorf(domain.EINVALID, "entry %s: attribute %s %s", e.DN, f.attr, reason)
+			return domain.Errorf(domain.EINVALID, "attribute %s %s", f.attr, reason)
 		}
 		*f.dst = v
 	}
-	id, err := stableID(e, m.StableID)
-	if err != nil {
-		return domain.Person{}, err
-	}
-	p.DirectoryID = id
-	if err := domain.ValidatePerson(p); err != nil {
-		return domain.Person{}, err
-	}
-	return p, nil
+	return nil
 }
 
 func stableID(e *ldap.Entry, attr string) (string, error) {
@@ -66,13 +100,13 @@ func stableID(e *ldap.Entry, attr string) (string, error) {
 			return "", nil
 		}
 		if len(raw) != 16 {
-			return "", domain.Errorf(domain.EINVALID, "entry %s: attribute %s is %d bytes, not the 16 of a GUID", e.DN, attr, len(raw))
+			return "", domain.Errorf(domain.EINVALID, "attribute %s is %d bytes, not the 16 of a GUID", attr, len(raw))
 		}
 		return FormatGUID(raw), nil
 	}
 	v := strings.TrimSpace(string(raw))
 	if reason := badText(v); reason != "" {
-		return "", domain.Errorf(domain.EINVALID, "entry %s: attribute %s %s", e.DN, attr, reason)
+		return "", domain.Errorf(domain.EINVALID, "attribute %s %s", attr, reason)
 	}
 	if strings.EqualFold(attr, "entryUUID") {
 		// RFC 4530 compares UUIDs case-insensitively; one case keeps matches exact.

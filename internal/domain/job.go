@@ -124,7 +124,10 @@ type Run struct {
 	ExpectedTotal int        `gorm:"column:expected_total" json:"expected_total"`
 	Instance      string     `gorm:"column:instance" json:"instance"`
 	Message       string     `gorm:"column:message" json:"message"`
-	RunCounts     `gorm:"embedded" json:"counts"`
+	// StopReason says which safety check stopped the run (StopReasons), ""
+	// for any other end.
+	StopReason string `gorm:"column:stop_reason" json:"stop_reason,omitempty"`
+	RunCounts  `gorm:"embedded" json:"counts"`
 }
 
 func (Run) TableName() string { return "job_runs" }
@@ -158,6 +161,10 @@ type RunItem struct {
 	Outcome  string  `gorm:"column:outcome" json:"outcome"`
 	Changes  string  `gorm:"column:changes" json:"changes,omitempty"` // JSON list of FieldChange
 	Error    string  `gorm:"column:error" json:"error,omitempty"`
+
+	// DirectoryID is the entry's stable identifier, on error items: an
+	// entry that could not be mapped is still named by it.
+	DirectoryID string `gorm:"column:directory_id" json:"directory_id,omitempty"`
 }
 
 func (RunItem) TableName() string { return "run_items" }

@@ -23,6 +23,9 @@ type runner struct {
 	note string
 	// password is the bind password, for the second connection that counts.
 	password string
+	// referrals is how many continuation references the run's search
+	// returned and the run did not follow.
+	referrals int
 }
 
 // storeError marks a failure of the database inside a search callback, so
@@ -40,13 +43,14 @@ func (r *runner) finish(status domain.RunStatus, msg string) {
 }
 
 // stop ends the run before any change: aborted when ctx ended, else stopped
-// by the safety check with reason.
-func (r *runner) stop(ctx context.Context, reason string) {
+// by the safety check code (domain.StopReasons) with reason.
+func (r *runner) stop(ctx context.Context, code, reason string) {
 	if ctx.Err() != nil {
 		r.finish(domain.RunAborted, "Aborted before any change: the run was cancelled. Nothing was changed.")
 		return
 	}
 	r.finish(domain.RunSafetyStop, "Stopped by a safety check: "+reason+" Nothing was changed.")
+	r.run.StopReason = code
 }
 
 func (r *runner) execute(ctx context.Context) {
@@ -66,7 +70,7 @@ func (r *runner) execute(ctx context.Context) {
 	}
 	src, err := r.e.dial(ctx, settings, password)
 	if err != nil {
-		r.stop(ctx, fmt.Sprintf("the directory could not be reached: %v.", err))
+		r.stop(ctx, domain.StopDirectoryUnreachable, fmt.Sprintf("the directory could not be reached: %v.", err))
 		return
 	}
 	defer func() {
@@ -75,10 +79,9 @@ func (r *runner) execute(ctx context.Context) {
 		}
 	}()
 
-	filter := settings.ActiveFilter
-	if r.run.JobKey == domain.JobInactive {
-		filter = settings.InactiveFilter
-	}
+	// Once per run, from the engine's clock: the planning pass, the count
+	// and the write pass search for the same people.
+	filter := settings.JobFilter(r.run.JobKey, r.e.now())
 	r.password = password
 	if r.run.JobKey == domain.JobInactive {
 		r.writeInactive(ctx, src, filter, &settings)
@@ -116,8 +119,8 @@ func (r *runner) startCount(ctx context.Context, s *domain.LDAPSettings, filter 
 }
 
 // shrinkStop is returned from the search callback when the shrink check
-// fails, to end the search.
-type shrinkStop struct{ reason string }
+// fails, to end the search; code is the safety stop's reason code.
+type shrinkStop struct{ code, reason string }
 
 func (e *shrinkStop) Error() string { return e.reason }
 
@@ -140,14 +143,17 @@ func (r *runner) checkDeactivations(ctx context.Context, src Source, filter stri
 	r.progressMessage(ctx, "Checking how many users the run would deactivate")
 	sv := newSurveyed(newSession(r.e.db, domain.JobInactive, r.run.ID, r.opts.DryRun, r.e.now()))
 	sess := sv.sess
+	before := referralCount(src)
 	err := r.pipeline(ctx, src, filter, s, func(page []directory.Entry) error { return sv.page(ctx, r, page) })
+	// The survey's read is the run's read, unless the writes read again.
+	r.referrals = referralCount(src) - before
 	var se *storeError
 	switch {
 	case errors.As(err, &se) && ctx.Err() == nil:
 		r.finish(domain.RunFailed, fmt.Sprintf("Failed: %v. Nothing was changed.", se.err))
 		return nil, false
 	case err != nil:
-		r.stop(ctx, fmt.Sprintf("the directory search failed: %v.", err))
+		r.stop(ctx, domain.StopSearchFailed, fmt.Sprintf("the directory search failed: %v.", err))
 		return nil, false
 	}
 	r.run.ExpectedTotal = sess.counts.Read
@@ -159,11 +165,13 @@ func (r *runner) checkDeactivations(ctx context.Context, src Source, filter stri
 	}
 	limit := s.DeactivationLimit(active)
 	over := would > limit
-	overMsg := fmt.Sprintf("this run would deactivate %d users, more than the limit of %d (the lower of %d users and %d%% of the %d active users).",
-		would, limit, s.DeactivateMaxUsers, s.DeactivateMaxPercent, active)
+	overMsg := fmt.Sprintf("this run would deactivate %d users, more than the limit of %d (%s).",
+		would, limit, s.DeactivationLimitRule(active))
 	switch {
 	case over && !s.AllowNextPastThreshold:
-		r.stop(ctx, overMsg+" If this is expected, an administrator can allow the next run past the limit on the LDAP connection page.")
+		r.run.Read = sess.counts.Read // a stopped run shows what its planning pass read
+		r.stop(ctx, domain.StopDeactivationLimit, overMsg+" If this is expected, an administrator can allow the next run past the limit, once: "+
+			"on the LDAP connection page (Allow the next inactive run past the threshold) or with idm ldap allow-next-run.")
 		return nil, false
 	case over && r.opts.DryRun:
 		r.note = fmt.Sprintf(" A real run would deactivate %d users, more than the limit of %d, using the administrator's permission to pass it.", would, limit)
@@ -176,7 +184,8 @@ func (r *runner) checkDeactivations(ctx context.Context, src Source, filter stri
 			return nil, false
 		}
 		if over && !used {
-			r.stop(ctx, overMsg+" The administrator's permission to pass the limit was already used by another run.")
+			r.run.Read = sess.counts.Read
+			r.stop(ctx, domain.StopDeactivationLimit, overMsg+" The administrator's permission to pass the limit was already used by another run.")
 			return nil, false
 		}
 		if over {
@@ -208,7 +217,9 @@ func (r *runner) write(ctx context.Context, src Source, filter string, s *domain
 		defer stopCount()
 		r.progressMessage(ctx, "Reading the directory")
 	}
+	before := referralCount(src)
 	err := r.pipeline(ctx, src, filter, s, func(page []directory.Entry) error { return w.handle(ctx, page) })
+	r.referrals = referralCount(src) - before
 	if err == nil && w.counted != nil {
 		select {
 		case res := <-w.counted:
@@ -294,7 +305,7 @@ func (w *pageWriter) resolve(ctx context.Context, res countResult) error {
 	w.counted = nil
 	if res.err != nil {
 		if w.gated {
-			return &shrinkStop{fmt.Sprintf("the directory search failed: %v.", res.err)}
+			return &shrinkStop{domain.StopSearchFailed, fmt.Sprintf("the directory search failed: %v.", res.err)}
 		}
 		w.r.log.Warn("counting the directory entries failed; the run goes on without an expected total", "err", res.err)
 		return nil
@@ -304,7 +315,7 @@ func (w *pageWriter) resolve(ctx context.Context, res countResult) error {
 		return nil
 	}
 	if reason := shrinkCheck(res.n, w.last, w.s); reason != "" {
-		return &shrinkStop{reason}
+		return &shrinkStop{domain.StopDirectoryShrank, reason}
 	}
 	w.gated = false
 	for _, plan := range w.held {
@@ -334,7 +345,7 @@ func (w *pageWriter) end(ctx context.Context, err error) {
 	var stop *shrinkStop
 	if errors.As(err, &stop) && ctx.Err() == nil {
 		r.run.RunCounts = domain.RunCounts{Read: sess.counts.Read}
-		r.stop(ctx, stop.reason)
+		r.stop(ctx, stop.code, stop.reason)
 		return
 	}
 	if err != nil {
@@ -349,7 +360,31 @@ func (w *pageWriter) end(ctx context.Context, err error) {
 	if sess.counts.Errors > 0 {
 		status = domain.RunSucceededWithErrors
 	}
-	r.finish(status, summary(status, r.run, r.opts.DryRun)+r.note)
+	r.finish(status, summary(status, r.run, r.opts.DryRun)+referralNote(r.referrals)+r.note)
+}
+
+// referralCounter is a Source that counts the continuation references
+// (referrals) its searches returned; *directory.Conn is one.
+type referralCounter interface{ Referrals() int }
+
+func referralCount(src Source) int {
+	if rc, ok := src.(referralCounter); ok {
+		return rc.Referrals()
+	}
+	return 0
+}
+
+// referralNote tells the run's reader about the referrals it ignored: the
+// jobs read one directory, and a base DN below the referred partitions
+// (an OU) avoids them.
+func referralNote(n int) string {
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return " The directory also returned 1 continuation reference (referral); it was not followed."
+	}
+	return fmt.Sprintf(" The directory also returned %d continuation references (referrals); they were not followed.", n)
 }
 
 // errPipelineStopped ends the producer when the consumer has failed; the
@@ -480,7 +515,7 @@ func (r *runner) writeFailed(ctx context.Context, err error, changed int) {
 	case errors.As(err, &se):
 		r.finish(domain.RunFailed, fmt.Sprintf("Failed: %v after %d entries. %s", se.err, r.run.Read, done))
 	case changed == 0:
-		r.stop(ctx, fmt.Sprintf("the directory search failed after %d entries: %v.", r.run.Read, err))
+		r.stop(ctx, domain.StopSearchFailed, fmt.Sprintf("the directory search failed after %d entries: %v.", r.run.Read, err))
 	default:
 		r.finish(domain.RunFailed, fmt.Sprintf("Failed: the directory search failed after %d entries: %v. %s", r.run.Read, err, done))
 	}

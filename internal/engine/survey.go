@@ -63,13 +63,14 @@ func (h *heldEntry) person() domain.Person {
 // inactive). With keep false (the held plan outgrew memory) it only counts
 // would and holds nothing.
 func (s *session) survey(ctx context.Context, page []directory.Entry, keep bool) (hs []heldEntry, would int, err error) {
-	out, cands := s.screen(page)
+	out, unmapped, cands := s.screen(page)
 	var byDir, byName map[string]*domain.User
-	if len(cands) > 0 {
-		if byDir, byName, err = s.lookUp(ctx, cands); err != nil {
+	if len(cands) > 0 || len(unmapped) > 0 {
+		if byDir, byName, err = s.lookUp(ctx, append(cands, unmapped.people()...)); err != nil {
 			return nil, 0, err
 		}
 	}
+	out = append(out, s.unmappedItems(unmapped, byDir, byName)...)
 	matched, matchedIDs, refused := s.matchAll(cands, byDir, byName)
 	for _, p := range append(out, refused...) {
 		hs = append(hs, heldEntry{seq: p.change.Item.Seq, failed: &p})
@@ -101,10 +102,6 @@ func (s *session) survey(ctx context.Context, page []directory.Entry, keep bool)
 	}
 	return hs, would, nil
 }
-
-// becomesInactive reports whether the inactive job deactivates u: its
-// state becomes inactive.
-func becomesInactive(u *domain.User) bool { return u.State != domain.UserInactive }
 
 // reserveSeq gives the next run item number to an entry whose item is made
 // later.
