@@ -170,7 +170,7 @@ func New(d Deps) *Engine {
 		db: d.DB, dial: d.Dial, openSecret: d.OpenSecret, instance: d.Instance, now: d.Now, log: d.Logger,
 		staleAfter: d.StaleAfter, beatEvery: d.HeartbeatEvery, grace: d.ShutdownGrace, observer: d.Observer,
 		planMemory: d.PlanMemory,
-		running: map[domain.JobKey]*Handle{},
+		running:    map[domain.JobKey]*Handle{},
 	}
 	e.lifetime, e.cancelAll = context.WithCancel(context.Background())
 	if e.now == nil {
