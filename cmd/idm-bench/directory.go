@@ -28,9 +28,6 @@ const (
 	lockedTime = "000001010000Z" // pwdAccountLockedTime of an account locked until unlocked
 )
 
-// inactive reports whether person i is locked (a tenth of them).
-func inactive(i int) bool { return i%10 == 9 }
-
 // personUID and personUUID name person i; the entryUUID is given in the
 // LDIF, so the benchmark knows it without reading the directory back.
 func personUID(i int) string  { return fmt.Sprintf("u%07d", i) }
@@ -45,22 +42,22 @@ var (
 	titles      = []string{"Analyst", "Engineer", "Manager", "Specialist", "Coordinator", "Consultant", "Officer"}
 )
 
-// writeLDIF writes n people, OpenLDAP style, to path (testenv makes the
-// base entries).
-func writeLDIF(path string, n int) error {
+// writeLDIF writes pop's people, OpenLDAP style, to path (testenv makes
+// the base entries).
+func writeLDIF(path string, pop population) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("ldif: %w", err)
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
-	for i := range n {
+	for i := range pop.n {
 		given, sn := givenNames[i%len(givenNames)], surnames[(i/len(givenNames))%len(surnames)]
 		uid := personUID(i)
 		fmt.Fprintf(w, "dn: uid=%s,%s\nobjectClass: top\nobjectClass: person\nobjectClass: organizationalPerson\nobjectClass: inetOrgPerson\n", uid, peopleDN)
 		fmt.Fprintf(w, "uid: %s\ncn: %s %s\ngivenName: %s\nsn: %s\ndisplayName: %s %s\nmail: %s@example.com\n", uid, given, sn, given, sn, given, sn, uid)
 		fmt.Fprintf(w, "telephoneNumber: +1 555 %03d %04d\ntitle: %s\ndepartmentNumber: %s\nemployeeNumber: %d\nentryUUID: %s\n",
 			i%1000, i%10000, titles[i%len(titles)], departments[i%len(departments)], 1000000+i, personUUID(i))
-		if inactive(i) {
+		if pop.inactive(i) {
 			fmt.Fprintf(w, "pwdAccountLockedTime: %s\n", lockedTime)
 		}
 		w.WriteByte('\n')

@@ -183,16 +183,25 @@ func (c *rowCounter) snapshot() map[string]int64 {
 	return out
 }
 
+// phaseFlags are the child's flags.
+type phaseFlags struct {
+	kind, dbURL, cpuProfile, memProfile, file string
+	clients                                   int
+	think                                     time.Duration
+}
+
 // runPhase is the child process: it measures one phase against the store
 // at -db and prints a phaseResult as JSON.
 func runPhase(args []string) error {
+	var pf phaseFlags
 	fs := flag.NewFlagSet("idm-bench phase", flag.ContinueOnError)
-	kind := fs.String("kind", "", "floor-active, floor-inactive, active, inactive or active-latency")
-	dbURL := fs.String("db", "", "database URL")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the phase to this file")
-	memProfile := fs.String("memprofile", "", "write a heap profile at the end of the phase to this file")
-	clients := fs.Int("clients", 20, "concurrent page clients (active-latency)")
-	think := fs.Duration("think", 0, "pause of each page client between requests (active-latency)")
+	fs.StringVar(&pf.kind, "kind", "", "floor-active, floor-inactive, floor-count, floor-stream-active, floor-stream-inactive, floor-deactivate, active, inactive, active-latency or import")
+	fs.StringVar(&pf.dbURL, "db", "", "database URL")
+	fs.StringVar(&pf.cpuProfile, "cpuprofile", "", "write a CPU profile of the phase to this file")
+	fs.StringVar(&pf.memProfile, "memprofile", "", "write a heap profile at the end of the phase to this file")
+	fs.IntVar(&pf.clients, "clients", 20, "concurrent page clients (active-latency)")
+	fs.DurationVar(&pf.think, "think", 0, "pause of each page client between requests (active-latency)")
+	fs.StringVar(&pf.file, "file", "", "the file to import (import)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -205,7 +214,7 @@ func runPhase(args []string) error {
 		return err
 	}
 	ctx := context.Background()
-	db, err := store.Open(ctx, *dbURL)
+	db, err := store.Open(ctx, pf.dbURL)
 	if err != nil {
 		return err
 	}
@@ -214,66 +223,19 @@ func runPhase(args []string) error {
 	if err := rc.install(db.Pools()...); err != nil {
 		return fmt.Errorf("phase: count rows: %w", err)
 	}
-	totalChanges := func() (int64, bool) {
-		if db.Dialect != store.DialectSQLite {
-			return 0, false
-		}
-		var n int64
-		if err := db.Pools()[0].Raw("SELECT total_changes()").Scan(&n).Error; err != nil {
-			return 0, false
-		}
-		return n, true
-	}
-	changesBefore, _ := totalChanges()
+	changesBefore, _ := totalChanges(db)
 
-	res := phaseResult{Kind: *kind}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		res.Profiles = append(res.Profiles, *cpuProfile)
-	}
-	switch *kind {
-	case phaseFloorActive, phaseFloorInactive, phaseFloorCount, phaseFloorStreamActive, phaseFloorStreamInactive:
-		err = measureFloor(ctx, db, box, *kind, &res)
-	case phaseActive, phaseInactive:
-		peak := ""
-		if *memProfile != "" {
-			peak = strings.TrimSuffix(*memProfile, ".mem.pprof") + ".peak.pprof"
-		}
-		err = measureRun(ctx, db, box, domain.JobKey(*kind), peak, &res)
-	case phaseLatency:
-		err = measureLatency(ctx, db, *dbURL, *clients, *think, &res)
-	default:
-		err = fmt.Errorf("phase: unknown kind %q", *kind)
-	}
-	if *cpuProfile != "" {
-		pprof.StopCPUProfile()
-	}
-	if err != nil {
+	res := phaseResult{Kind: pf.kind}
+	if err := profiled(pf, &res, func() error { return measure(ctx, db, box, pf, &res) }); err != nil {
 		return err
 	}
-	if *memProfile != "" {
-		f, err := os.Create(*memProfile)
-		if err != nil {
-			return err
-		}
-		runtime.GC()
-		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
-			return err
-		}
-		f.Close()
-		res.Profiles = append(res.Profiles, *memProfile)
-	}
-	if after, ok := totalChanges(); ok {
+	if after, ok := totalChanges(db); ok {
 		d := after - changesBefore
 		res.SQLiteTotalChanges = &d
 	}
-	res.RowsByTable = rc.snapshot()
+	if res.RowsByTable == nil {
+		res.RowsByTable = rc.snapshot()
+	}
 	res.DBTime = rc.times()
 	peak, err := ownPeakRSS()
 	if err != nil {
@@ -281,6 +243,72 @@ func runPhase(args []string) error {
 	}
 	res.PeakRSSKiB = peak
 	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// measure runs the phase pf names.
+func measure(ctx context.Context, db *store.DB, box *secret.Box, pf phaseFlags, res *phaseResult) error {
+	switch pf.kind {
+	case phaseFloorActive, phaseFloorInactive, phaseFloorCount, phaseFloorStreamActive, phaseFloorStreamInactive:
+		return measureFloor(ctx, db, box, pf.kind, res)
+	case phaseActive, phaseInactive:
+		peak := ""
+		if pf.memProfile != "" {
+			peak = strings.TrimSuffix(pf.memProfile, ".mem.pprof") + ".peak.pprof"
+		}
+		return measureRun(ctx, db, box, domain.JobKey(pf.kind), peak, res)
+	case phaseLatency:
+		return measureLatency(ctx, db, pf.dbURL, pf.clients, pf.think, res)
+	case phaseFloorDeactivate:
+		return measureDeactivateSQL(ctx, db, res)
+	case phaseImport:
+		return measureImport(ctx, db, pf.dbURL, pf.file, res)
+	}
+	return fmt.Errorf("phase: unknown kind %q", pf.kind)
+}
+
+// profiled runs fn with the CPU profile and, after it, the heap profile
+// that pf asks for.
+func profiled(pf phaseFlags, res *phaseResult, fn func() error) error {
+	if pf.cpuProfile != "" {
+		f, err := os.Create(pf.cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		res.Profiles = append(res.Profiles, pf.cpuProfile)
+	}
+	err := fn()
+	if pf.cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	if err != nil || pf.memProfile == "" {
+		return err
+	}
+	f, err := os.Create(pf.memProfile)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		return err
+	}
+	res.Profiles = append(res.Profiles, pf.memProfile)
+	return nil
+}
+
+// totalChanges is SQLite's count of rows written on the write connection.
+func totalChanges(db *store.DB) (int64, bool) {
+	if db.Dialect != store.DialectSQLite {
+		return 0, false
+	}
+	var n int64
+	if err := db.Pools()[0].Raw("SELECT total_changes()").Scan(&n).Error; err != nil {
+		return 0, false
+	}
+	return n, true
 }
 
 func measureFloor(ctx context.Context, db *store.DB, box *secret.Box, kind string, res *phaseResult) error {

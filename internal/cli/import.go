@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -93,40 +92,7 @@ func runImport(ctx context.Context, io IO, args []string) error {
 	}
 	defer s.close()
 
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
-	var line, records, changed, rejected int
-	for sc.Scan() {
-		line++
-		text := bytes.TrimSpace(sc.Bytes())
-		if len(text) == 0 {
-			continue
-		}
-		records++
-		d, err := parseUserRecord(text)
-		if err == nil {
-			var ch bool
-			if ch, err = db.ImportUser(ctx, d); ch {
-				changed++
-			}
-		}
-		if err != nil {
-			rejected++
-			fmt.Fprintf(io.Stderr, "%s:%d: %s; nothing of this record was written\n", name, line, errorText(err))
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("import: read %s after line %d: %w", name, line, err)
-	}
-	fmt.Fprintf(io.Stdout, "%d records read: %d imported (%d changed, %d already up to date), %d rejected\n",
-		records, records-rejected, changed, records-rejected-changed, rejected)
-	if rejected > 0 {
-		return fmt.Errorf("import: %d of %d records rejected", rejected, records)
-	}
-	return nil
+	return importRecords(ctx, io, db, name, in)
 }
 
 // parseUserRecord decodes and checks one line of the import format with

@@ -72,6 +72,9 @@ const (
 	CertificateExpired CertificateState = "expired"
 )
 
+// CertificateStates lists every certificate state.
+var CertificateStates = []CertificateState{CertificateActive, CertificateOnHold, CertificateRevoked, CertificateExpired}
+
 // Valid reports whether s is a known certificate state.
 func (s CertificateState) Valid() bool {
 	switch s {
@@ -153,4 +156,33 @@ func NextCertificateState(current, target CertificateState, notAfter, now time.T
 		return current
 	}
 	return target
+}
+
+// DeactivationEnd is where the inactive job leaves a credential of Type:
+// in State, with each of its certificates that is still valid moved out of
+// the states Moving (a certificate past its validity keeps its state).
+type DeactivationEnd struct {
+	Type   CredentialType
+	State  CredentialState
+	Moving []CertificateState
+}
+
+// DeactivationEnds lists the end of every credential type, as
+// DeactivationTarget and NextCertificateState decide it: what a query
+// looks for to tell, without loading them, whether a user still holds
+// something the inactive job would change.
+func DeactivationEnds() []DeactivationEnd {
+	out := make([]DeactivationEnd, 0, len(CredentialTypes))
+	for _, t := range CredentialTypes {
+		cred, cert, _ := DeactivationTarget(t)
+		e := DeactivationEnd{Type: t, State: cred}
+		for _, s := range CertificateStates {
+			// A zero notAfter stands for a certificate still valid.
+			if NextCertificateState(s, cert, time.Time{}, time.Time{}) != s {
+				e.Moving = append(e.Moving, s)
+			}
+		}
+		out = append(out, e)
+	}
+	return out
 }

@@ -2,16 +2,19 @@
 // Identity Manager and Synchronize inactive LDAP Users to Identity Manager,
 // with the end states of DESIGN.md §2.
 //
-// A run streams the directory page by page. For each page it looks up the
-// matching users in two queries (by stable id, then by username), loads the
-// credentials, certificates and active roles of the matched users in three
-// more (inactive job only), computes every user's change in memory, and
-// writes the page in one transaction: multi-row inserts for new users and run
-// items, one UPDATE per target state for credentials, certificates and role
-// assignments. When that transaction fails, the page is retried user by user
-// so that one bad entry becomes a per-user error and cannot sink the others.
-// An unchanged user costs no write at all, so a second run with no directory
-// change writes only its own run row.
+// A run streams the directory page by page, the next page read while the
+// current one is handled. For each page it looks up the matching users in
+// two queries (by stable id, then by username), computes every user's
+// change in memory, and writes the page in one transaction: multi-row
+// inserts for new users and run items, one UPDATE per target state for
+// credentials, certificates and role assignments. When that transaction
+// fails, the page is retried user by user so that one bad entry becomes a
+// per-user error and cannot sink the others. An unchanged user costs no
+// write at all, so a second run with no directory change writes only its
+// own run row. The inactive job asks the store once a page which matched
+// users still hold anything outside its end state (an aggregate query on
+// indexes) and loads only those users' credentials, certificates and
+// roles: a run with nothing to change loads none.
 //
 // Safety stops are decided before the first write:
 //
@@ -24,12 +27,16 @@
 //     (an unchanged user plans none), and only for the time a count takes,
 //     about a fourth of a full read. A first run has nothing to compare
 //     with and writes at once; the count then only gives the progress total.
-//   - Inactive job: a read-only planning pass streams the whole result and
-//     computes what the run would deactivate without writing anything. A
+//   - Inactive job: a survey reads the whole result once, writing nothing:
+//     it decides who would be deactivated and holds the entries that have
+//     anything to change (about 200 bytes each, up to Deps.PlanMemory). A
 //     failed search, or more deactivations than the limit (unless an
 //     administrator allowed the next run past it; the permission is used up
-//     by that run), stops the run with nothing changed. The write pass then
-//     streams the entries again and applies them.
+//     by that run), stops the run with nothing changed. The writes then
+//     decide each held user again from its user and holdings as they are
+//     (the next batch read while the current one is written), without
+//     reading the directory again; only a plan too large for the bound is
+//     dropped, and then the writes stream the entries a second time.
 //
 // A search that fails during the write pass (after the checks) ends the run
 // as failed, or as stopped by the safety check when nothing was written yet.
@@ -115,6 +122,10 @@ type Deps struct {
 	ShutdownGrace time.Duration
 	// Observer is told of every run's start and end (default: nobody).
 	Observer Observer
+	// PlanMemory bounds, in bytes, what the inactive job keeps of its
+	// survey for the writes (default 64 MiB, some 300,000 users to change);
+	// a larger plan is dropped and the writes read the directory again.
+	PlanMemory int
 }
 
 // The actors that start runs, as the audit log names them: an account by
@@ -146,6 +157,7 @@ type Engine struct {
 	beatEvery  time.Duration
 	grace      time.Duration
 	observer   Observer
+	planMemory int
 
 	// lifetime is every run's context: Shutdown cancels it after the grace
 	// period. A run never lives on the context of whoever started it (a
@@ -173,7 +185,8 @@ func New(d Deps) *Engine {
 	e := &Engine{
 		db: d.DB, dial: d.Dial, openSecret: d.OpenSecret, instance: d.Instance, now: d.Now, log: d.Logger,
 		staleAfter: d.StaleAfter, beatEvery: d.HeartbeatEvery, grace: d.ShutdownGrace, observer: d.Observer,
-		running: map[domain.JobKey]*Handle{}, ends: map[string]*pendingEnd{}, giveUp: make(chan struct{}),
+		planMemory: d.PlanMemory,
+		running:    map[domain.JobKey]*Handle{}, ends: map[string]*pendingEnd{}, giveUp: make(chan struct{}),
 	}
 	e.lifetime, e.cancelAll = context.WithCancel(context.Background())
 	if e.now == nil {
@@ -192,6 +205,9 @@ func New(d Deps) *Engine {
 		// At most 20s: the Operator pages count a run as running while its
 		// heartbeat is under two minutes old, whatever the stale window.
 		e.beatEvery = min(e.staleAfter/6, 20*time.Second)
+	}
+	if e.planMemory <= 0 {
+		e.planMemory = defaultPlanMemory
 	}
 	if e.openSecret == nil {
 		e.openSecret = func(s string) (string, error) {

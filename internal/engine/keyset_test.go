@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"fmt"
 	"hash/maphash"
+	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -35,9 +38,9 @@ func TestKeySet(t *testing.T) {
 	})
 	t.Run("HashCollisionKeepsValuesApart", func(t *testing.T) {
 		k := newKeySet()
+		// Every value hashes alike, as a collision would make two.
+		k.hash = func(maphash.Seed, []byte) uint64 { return 7 }
 		k.Add("a")
-		// Make "b" hash to the slot "a" holds, as a collision would.
-		k.first[maphash.String(k.seed, "b")] = k.first[maphash.String(k.seed, "a")]
 		if k.Has("b") {
 			t.Fatal("Has(b) = true before b was added: a collision was taken for a match")
 		}
@@ -46,6 +49,12 @@ func TestKeySet(t *testing.T) {
 		}
 		if k.Add("b") || !k.Has("b") || !k.Has("a") || k.Len() != 2 {
 			t.Errorf("after the collision: Add(b) again, Has(b), Has(a), Len = %v %v %v %d", k.Add("b"), k.Has("b"), k.Has("a"), k.Len())
+		}
+		for i := range 200 {
+			k.Add(strconv.Itoa(i))
+		}
+		if !k.Has("a") || !k.Has("b") || !k.Has("199") || k.Has("200") || k.Len() != 202 {
+			t.Errorf("200 more colliding values, through the table's growth: Len = %d", k.Len())
 		}
 	})
 	t.Run("ManyValuesStayExact", func(t *testing.T) {
@@ -61,4 +70,45 @@ func TestKeySet(t *testing.T) {
 			}
 		}
 	})
+	t.Run("ValuesAcrossArenaBlocks", func(t *testing.T) {
+		k := newKeySet()
+		long := strings.Repeat("x", 250)
+		n := 3 * keyBlock / 250
+		for i := range n {
+			if !k.Add(long + strconv.Itoa(i)) {
+				t.Fatalf("Add(long%d) = false", i)
+			}
+		}
+		if len(k.arena) < 3 {
+			t.Fatalf("%d arena blocks for %d values of 250 bytes, want at least 3", len(k.arena), n)
+		}
+		for i := range n {
+			if !k.Has(long+strconv.Itoa(i)) || k.Add(long+strconv.Itoa(i)) {
+				t.Fatalf("long%d not found once added", i)
+			}
+		}
+	})
+}
+
+// BenchmarkKeySetUUIDs adds b.N user ids and reports the heap a value
+// takes (go test -bench KeySet -benchtime 1000000x).
+func BenchmarkKeySetUUIDs(b *testing.B) {
+	ids := make([]string, b.N)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("0b0e0c00-0000-4000-8000-%012x", i)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	k := newKeySet()
+	for _, id := range ids {
+		k.Add(id)
+	}
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(b.N), "heap-B/value")
+	runtime.KeepAlive(k)
+	runtime.KeepAlive(ids)
 }

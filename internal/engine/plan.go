@@ -22,11 +22,6 @@ type session struct {
 	dryRun bool
 	now    time.Time
 
-	// countOnly is the inactive job's planning pass: it only counts who
-	// would be deactivated, so it loads no credentials, certificates or
-	// roles and plans no writes.
-	countOnly bool
-
 	// Keys seen so far in this pass. They grow with the directory, which is
 	// what finding duplicates across pages and orphans without re-reading
 	// the users table takes; keySet keeps them in about a third of what
@@ -51,7 +46,9 @@ type session struct {
 type lookup interface {
 	UsersByDirectoryIDs(ctx context.Context, ids []string) (map[string]*domain.User, error)
 	UsersByUsernames(ctx context.Context, names []string) (map[string]*domain.User, error)
-	LoadHoldings(ctx context.Context, userIDs []string, activeRolesOnly bool) (map[string]*store.Holdings, error)
+	UsersByIDs(ctx context.Context, ids []string) (map[string]*domain.User, error)
+	PendingHoldings(ctx context.Context, userIDs []string, now time.Time) (map[string]bool, error)
+	HoldingsToEnd(ctx context.Context, userIDs []string) (map[string]*store.Holdings, error)
 }
 
 func newSession(db lookup, job domain.JobKey, runID string, dryRun bool, now time.Time) *session {
@@ -102,8 +99,8 @@ func (s *session) plan(ctx context.Context, page []directory.Entry) ([]planned, 
 	matched, matchedIDs, refused := s.matchAll(cands, byDir, byName)
 	out = append(out, refused...)
 	var holdings map[string]*store.Holdings
-	if s.job == domain.JobInactive && !s.countOnly && len(matchedIDs) > 0 {
-		if holdings, err = s.db.LoadHoldings(ctx, matchedIDs, true); err != nil {
+	if s.job == domain.JobInactive {
+		if holdings, err = s.pendingHoldings(ctx, matchedIDs); err != nil {
 			return nil, err
 		}
 	}
@@ -277,12 +274,6 @@ func (s *session) decide(p domain.Person, u *domain.User, holdings map[string]*s
 			pl.enters = !s.inJobState(u)
 			return pl, true
 		}
-	case s.countOnly:
-		// Who would be deactivated: an existing user not yet inactive.
-		if becomesInactive(u) {
-			return planned{counts: domain.RunCounts{Deactivated: 1}}, true
-		}
-		return planned{}, false
 	default:
 		pl, ok, err := s.deactivate(u, p, holdings[u.ID])
 		switch {
@@ -417,18 +408,46 @@ func intoState(u *domain.User, state domain.UserState, changes []domain.FieldCha
 // account often has them stripped.
 var identityFields = map[string]bool{"username": true, "dn": true, "directory_id": true}
 
-// deactivate computes the inactive job's change for an existing user: state
-// inactive, every credential and certificate to its end state, every role
-// withdrawn.
-func (s *session) deactivate(u *domain.User, p domain.Person, h *store.Holdings) (planned, bool, error) {
+// identityChanges are the identity fields of u that differ from entry p,
+// also set in fields.
+func identityChanges(u *domain.User, p domain.Person, fields map[string]any) []domain.FieldChange {
 	var changes []domain.FieldChange
-	fields := map[string]any{}
 	for _, c := range domain.DiffPerson(u, p) {
 		if identityFields[c.Field] {
 			changes = append(changes, c)
 			fields[c.Field] = c.After
 		}
 	}
+	return changes
+}
+
+// pendingHoldings loads the holdings of those of the users ids that hold
+// anything the inactive job would change, asking first which do (one
+// aggregate query): a user whose holdings are all in their end state, as
+// on every run after the first, costs no load.
+func (s *session) pendingHoldings(ctx context.Context, ids []string) (map[string]*store.Holdings, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	pending, err := s.db.PendingHoldings(ctx, ids, s.now)
+	if err != nil || len(pending) == 0 {
+		return nil, err
+	}
+	load := make([]string, 0, len(pending))
+	for _, id := range ids {
+		if pending[id] {
+			load = append(load, id)
+		}
+	}
+	return s.db.HoldingsToEnd(ctx, load)
+}
+
+// deactivate computes the inactive job's change for an existing user: state
+// inactive, every credential and certificate to its end state, every role
+// withdrawn.
+func (s *session) deactivate(u *domain.User, p domain.Person, h *store.Holdings) (planned, bool, error) {
+	fields := map[string]any{}
+	changes := identityChanges(u, p, fields)
 	changes = intoState(u, domain.UserInactive, changes, fields)
 	ch := &store.UserChange{UserID: u.ID}
 	var counts domain.RunCounts

@@ -23,8 +23,8 @@ type runner struct {
 	note string
 	// password is the bind password, for the second connection that counts.
 	password string
-	// referrals is how many continuation references the write pass's
-	// search returned and the run did not follow.
+	// referrals is how many continuation references the run's search
+	// returned and the run did not follow.
 	referrals int
 }
 
@@ -83,7 +83,8 @@ func (r *runner) execute(ctx context.Context) {
 	// and the write pass search for the same people.
 	filter := settings.JobFilter(r.run.JobKey, r.e.now())
 	r.password = password
-	if r.run.JobKey == domain.JobInactive && !r.checkDeactivations(ctx, src, filter, &settings) {
+	if r.run.JobKey == domain.JobInactive {
+		r.writeInactive(ctx, src, filter, &settings)
 		return
 	}
 	r.write(ctx, src, filter, &settings)
@@ -134,43 +135,33 @@ func shrinkCheck(n int, last *domain.Run, s *domain.LDAPSettings) string {
 		n, (last.Read-n)*100/last.Read, last.Read, last.StartedAt.UTC().Format("2006-01-02 15:04 MST"), s.ShrinkMaxPercent)
 }
 
-// checkDeactivations streams the inactive filter's whole result once,
-// read-only, and stops the run when the search fails or when it would
-// deactivate more users than the limit without an administrator's one-time
-// permission.
-func (r *runner) checkDeactivations(ctx context.Context, src Source, filter string, s *domain.LDAPSettings) bool {
+// checkDeactivations surveys the inactive filter's whole result once,
+// writing nothing, and stops the run when the search fails or when it
+// would deactivate more users than the limit without an administrator's
+// one-time permission. It returns what the survey found to do.
+func (r *runner) checkDeactivations(ctx context.Context, src Source, filter string, s *domain.LDAPSettings) (*surveyed, bool) {
 	r.progressMessage(ctx, "Checking how many users the run would deactivate")
-	sess := newSession(r.e.db, domain.JobInactive, r.run.ID, true, r.e.now())
-	sess.countOnly = true
-	err := src.Search(ctx, filter, s.AttributeMap, func(page []directory.Entry) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		plan, err := sess.plan(ctx, page)
-		if err != nil {
-			return &storeError{err}
-		}
-		for _, p := range plan {
-			sess.counts.Add(p.counts)
-		}
-		r.progressMessage(ctx, fmt.Sprintf("Checking how many users the run would deactivate: %d entries read", sess.counts.Read))
-		return nil
-	})
+	sv := newSurveyed(newSession(r.e.db, domain.JobInactive, r.run.ID, r.opts.DryRun, r.e.now()))
+	sess := sv.sess
+	before := referralCount(src)
+	err := r.pipeline(ctx, src, filter, s, func(page []directory.Entry) error { return sv.page(ctx, r, page) })
+	// The survey's read is the run's read, unless the writes read again.
+	r.referrals = referralCount(src) - before
 	var se *storeError
 	switch {
 	case errors.As(err, &se) && ctx.Err() == nil:
 		r.finish(domain.RunFailed, fmt.Sprintf("Failed: %v. Nothing was changed.", se.err))
-		return false
+		return nil, false
 	case err != nil:
 		r.stop(ctx, domain.StopSearchFailed, fmt.Sprintf("the directory search failed: %v.", err))
-		return false
+		return nil, false
 	}
 	r.run.ExpectedTotal = sess.counts.Read
-	would := sess.counts.Deactivated
+	would := sv.would
 	active, err := r.e.db.CountUsers(ctx, domain.UserActive, "")
 	if err != nil {
 		r.finish(domain.RunFailed, fmt.Sprintf("Failed: %v. Nothing was changed.", err))
-		return false
+		return nil, false
 	}
 	limit := s.DeactivationLimit(active)
 	over := would > limit
@@ -181,7 +172,7 @@ func (r *runner) checkDeactivations(ctx context.Context, src Source, filter stri
 		r.run.Read = sess.counts.Read // a stopped run shows what its planning pass read
 		r.stop(ctx, domain.StopDeactivationLimit, overMsg+" If this is expected, an administrator can allow the next run past the limit, once: "+
 			"on the LDAP connection page (Allow the next inactive run past the threshold) or with idm ldap allow-next-run.")
-		return false
+		return nil, false
 	case over && r.opts.DryRun:
 		r.note = fmt.Sprintf(" A real run would deactivate %d users, more than the limit of %d, using the administrator's permission to pass it.", would, limit)
 	case s.AllowNextPastThreshold && !r.opts.DryRun:
@@ -190,18 +181,18 @@ func (r *runner) checkDeactivations(ctx context.Context, src Source, filter stri
 		used, err := r.e.db.ConsumeThresholdOverride(ctx, r.run.ID)
 		if err != nil {
 			r.finish(domain.RunFailed, fmt.Sprintf("Failed: %v. Nothing was changed.", err))
-			return false
+			return nil, false
 		}
 		if over && !used {
 			r.run.Read = sess.counts.Read
 			r.stop(ctx, domain.StopDeactivationLimit, overMsg+" The administrator's permission to pass the limit was already used by another run.")
-			return false
+			return nil, false
 		}
 		if over {
 			r.note = fmt.Sprintf(" It deactivated more than the limit of %d users with an administrator's one-time permission, now used up.", limit)
 		}
 	}
-	return true
+	return sv, true
 }
 
 // write streams the result and applies it page by page.
@@ -289,9 +280,15 @@ func (w *pageWriter) handle(ctx context.Context, page []directory.Entry) error {
 	} else if err := w.apply(ctx, plan); err != nil {
 		return err
 	}
-	r.run.RunCounts = sess.counts
+	return w.record(ctx, fmt.Sprintf("Read %d of %d entries", sess.counts.Read, max(r.run.ExpectedTotal, sess.counts.Read)))
+}
+
+// record saves the run's counts so far with msg as its progress.
+func (w *pageWriter) record(ctx context.Context, msg string) error {
+	r := w.r
+	r.run.RunCounts = w.sess.counts
 	r.run.HeartbeatAt = r.e.now()
-	r.run.Message = fmt.Sprintf("Read %d of %d entries", sess.counts.Read, max(r.run.ExpectedTotal, sess.counts.Read))
+	r.run.Message = msg
 	if err := r.e.db.UpdateRunProgress(ctx, r.run); err != nil {
 		return &storeError{err}
 	}
@@ -390,57 +387,67 @@ func referralNote(n int) string {
 	return fmt.Sprintf(" The directory also returned %d continuation references (referrals); they were not followed.", n)
 }
 
-// errPipelineStopped ends the search when the page handler has failed; the
-// handler's own error is what the run reports.
+// errPipelineStopped ends the producer when the consumer has failed; the
+// consumer's own error is what the run reports.
 var errPipelineStopped = errors.New("engine: page handler stopped")
 
 // pipeline runs the paged search and hands each page to handle in a second
 // goroutine, so that the directory sends the next page while the database
 // takes this one: a run then costs about the longer of the two instead of
-// their sum. At most one page waits between them, so memory stays bounded
-// by a few pages. Pages are handled one at a time, in order. handle's error
-// (or panic) stops the search and is returned in preference to the
-// search's own error.
+// their sum. handle's error (or panic) stops the search and is returned in
+// preference to the search's own error.
 func (r *runner) pipeline(ctx context.Context, src Source, filter string, s *domain.LDAPSettings, handle func([]directory.Entry) error) error {
-	pages := make(chan []directory.Entry, 1)
+	return overlap(ctx, r, func(emit func([]directory.Entry) error) error {
+		return src.Search(ctx, filter, s.AttributeMap, emit)
+	}, handle)
+}
+
+// overlap runs produce, which hands its items to emit one at a time, and
+// consume, in a second goroutine, each item in order: the next item is
+// made while the current one is consumed. At most one item waits between
+// them, so memory stays bounded by a few items. consume's error (or panic)
+// stops produce (emit returns errPipelineStopped) and is returned in
+// preference to produce's own error.
+func overlap[T any](ctx context.Context, r *runner, produce func(emit func(T) error) error, consume func(T) error) error {
+	items := make(chan T, 1)
 	stopped := make(chan struct{})
 	done := make(chan struct{})
-	var herr error
+	var cerr error
 	go func() {
 		defer close(done)
 		defer func() {
 			if p := recover(); p != nil {
 				r.log.Error("page handler panicked", "panic", p, "stack", string(debug.Stack()))
-				herr = fmt.Errorf("internal error: %v", p)
+				cerr = fmt.Errorf("internal error: %v", p)
 				close(stopped)
-				for range pages {
+				for range items {
 				}
 			}
 		}()
-		for page := range pages {
-			if err := handle(page); err != nil {
-				herr = err
+		for item := range items {
+			if err := consume(item); err != nil {
+				cerr = err
 				close(stopped)
-				for range pages {
+				for range items {
 				}
 				return
 			}
 		}
 	}()
-	err := src.Search(ctx, filter, s.AttributeMap, func(page []directory.Entry) error {
+	err := produce(func(item T) error {
 		select {
 		case <-stopped:
 			return errPipelineStopped
-		case pages <- page:
+		case items <- item:
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	})
-	close(pages)
+	close(items)
 	<-done
-	if herr != nil {
-		return herr
+	if cerr != nil {
+		return cerr
 	}
 	return err
 }

@@ -249,4 +249,4 @@ func (db *DB) Migrate(ctx context.Context) error {
 }
 
 // NewID makes a new random identifier for a row.
-func NewID() string { return uuid.NewString() }
+func NewID() string { return uuid.Must(uuid.NewV7()).String() }

@@ -11,6 +11,15 @@ import (
 	"idm/internal/domain"
 )
 
+// ImportResult is how one record of ImportUsers went.
+type ImportResult struct {
+	// Changed says the record wrote something; false when the store was
+	// already as the record says.
+	Changed bool
+	// Err is why the record was rejected: nothing of it was written.
+	Err error
+}
+
 // ImportUser creates or updates one user with its credentials, certificates
 // and role assignments, all in one transaction: a record is written whole or
 // not at all. The user is found by username, credentials by type and serial,
@@ -19,50 +28,137 @@ import (
 // they are. Re-importing the same record changes nothing; changed reports
 // whether anything was written.
 func (db *DB) ImportUser(ctx context.Context, d UserDetail) (changed bool, err error) {
+	res, err := db.ImportUsers(ctx, []UserDetail{d})
+	if err != nil {
+		return false, err
+	}
+	return res[0].Changed, res[0].Err
+}
+
+// ImportUsers imports records as ImportUser imports one, with one result
+// per record, in a few transactions and statements: the records are split
+// into runs in which no two records share a username, stable id,
+// credential or certificate (usually the whole batch), and each run is one
+// transaction that reads what the records refer to in a few queries, decides
+// every record in memory (a record that conflicts with what is stored is
+// rejected then, and nothing of it is planned) and writes the rest with
+// multi-row inserts. Should that transaction fail anyway, the run is written
+// again record by record, each under a savepoint, so that the record at
+// fault is rejected alone and the others are written.
+//
+// The error is a fault that stopped the import (the context ended, the
+// database went away): the results then cover only the records before the
+// run that failed, which were written; nothing of the others was.
+func (db *DB) ImportUsers(ctx context.Context, records []UserDetail) ([]ImportResult, error) {
+	results := make([]ImportResult, len(records))
+	for start := 0; start < len(records); {
+		end := start + independentRun(records[start:])
+		if err := db.importRun(ctx, records[start:end], results[start:end]); err != nil {
+			return results[:start], err
+		}
+		start = end
+	}
+	return results, nil
+}
+
+// importRun writes records (which share no key) in one transaction, and
+// record by record under savepoints when that fails.
+func (db *DB) importRun(ctx context.Context, records []UserDetail, out []ImportResult) error {
 	now := db.Now()
-	err = db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		changed = false
-		var u domain.User
-		err := tx.Where("username = ?", d.Username).Take(&u).Error
-		switch {
-		case errors.Is(err, gorm.ErrRecordNotFound):
-			u = d.User
-			u.ID, u.CreatedAt, u.UpdatedAt = NewID(), now, now
-			if err := tx.Create(&u).Error; err != nil {
-				return importError("user "+d.Username, err)
-			}
-			changed = true
-		case err != nil:
-			return fmt.Errorf("store: import: find user %s: %w", d.Username, err)
-		default:
-			ch, err := updateImportedUser(tx, &u, &d.User, now)
-			if err != nil {
-				return err
-			}
-			changed = ch
+	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		st, err := loadImportState(tx, db.Dialect, records, now)
+		if err != nil {
+			return err
 		}
-		for _, c := range d.Credentials {
-			ch, err := importCredential(tx, u.ID, c, now)
-			if err != nil {
-				return err
-			}
-			changed = changed || ch
+		for i := range records {
+			out[i] = st.plan(&records[i])
 		}
-		for _, r := range d.Roles {
-			ch, err := importRole(tx, u.ID, r.RoleName, now)
-			if err != nil {
-				return err
+		return st.flush()
+	})
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("store: import: %w", ctx.Err())
+	}
+	return db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for i, d := range records {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("store: import: %w", err)
 			}
-			changed = changed || ch
+			sp := fmt.Sprintf("record_%d", i)
+			if err := tx.SavePoint(sp).Error; err != nil {
+				return fmt.Errorf("store: import: savepoint: %w", err)
+			}
+			changed, err := importOne(tx, d, now)
+			if err != nil {
+				if rerr := tx.RollbackTo(sp).Error; rerr != nil {
+					return fmt.Errorf("store: import: roll back a rejected record: %w", rerr)
+				}
+			}
+			out[i] = ImportResult{Changed: changed && err == nil, Err: err}
 		}
 		return nil
 	})
-	return changed, err
+}
+
+// importOne writes record d in tx, one statement at a time: the path for
+// records that a batch could not write.
+func importOne(tx *gorm.DB, d UserDetail, now time.Time) (bool, error) {
+	changed := false
+	var u domain.User
+	err := tx.Where("username = ?", d.Username).Take(&u).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		u = d.User
+		u.ID, u.CreatedAt, u.UpdatedAt = NewID(), now, now
+		if err := tx.Create(&u).Error; err != nil {
+			return false, importError("user "+d.Username, err)
+		}
+		changed = true
+	case err != nil:
+		return false, fmt.Errorf("store: import: find user %s: %w", d.Username, err)
+	default:
+		ch, err := updateImportedUser(tx, &u, &d.User, now)
+		if err != nil {
+			return false, err
+		}
+		changed = ch
+	}
+	for _, c := range d.Credentials {
+		ch, err := importCredential(tx, u.ID, c, now)
+		if err != nil {
+			return false, err
+		}
+		changed = changed || ch
+	}
+	for _, r := range d.Roles {
+		ch, err := importRole(tx, u.ID, r.RoleName, now)
+		if err != nil {
+			return false, err
+		}
+		changed = changed || ch
+	}
+	return changed, nil
 }
 
 // updateImportedUser brings the stored user u in line with the record's
 // want, writing only what differs.
 func updateImportedUser(tx *gorm.DB, u, want *domain.User, now time.Time) (bool, error) {
+	set := importedUserChanges(u, want)
+	if len(set) == 0 {
+		return false, nil
+	}
+	set["updated_at"] = now
+	if err := tx.Table("users").Where("id = ?", u.ID).Updates(set).Error; err != nil {
+		return false, importError("user "+want.Username, err)
+	}
+	return true, nil
+}
+
+// importedUserChanges are the columns of the stored user u that differ from
+// the record's want.
+func importedUserChanges(u, want *domain.User) map[string]any {
 	set := map[string]any{}
 	if u.DirectoryID == nil != (want.DirectoryID == nil) || u.DirectoryID != nil && *u.DirectoryID != *want.DirectoryID {
 		set["directory_id"] = want.DirectoryID
@@ -78,14 +174,7 @@ func updateImportedUser(tx *gorm.DB, u, want *domain.User, now time.Time) (bool,
 	if u.Source != want.Source {
 		set["source"] = want.Source
 	}
-	if len(set) == 0 {
-		return false, nil
-	}
-	set["updated_at"] = now
-	if err := tx.Table("users").Where("id = ?", u.ID).Updates(set).Error; err != nil {
-		return false, importError("user "+want.Username, err)
-	}
-	return true, nil
+	return set
 }
 
 func importError(what string, err error) error {
@@ -147,6 +236,20 @@ func importCertificate(tx *gorm.DB, credID string, cert domain.Certificate, now 
 	case hc.CredentialID != credID:
 		return false, domain.Errorf(domain.ECONFLICT, "%s belongs to another credential", cwhat)
 	}
+	set := importedCertificateChanges(&hc, &cert)
+	if len(set) == 0 {
+		return false, nil
+	}
+	set["updated_at"] = now
+	if err := tx.Table("certificates").Where("id = ?", hc.ID).Updates(set).Error; err != nil {
+		return false, importError(cwhat, err)
+	}
+	return true, nil
+}
+
+// importedCertificateChanges are the columns of the stored certificate hc
+// that differ from the record's cert.
+func importedCertificateChanges(hc, cert *domain.Certificate) map[string]any {
 	set := map[string]any{}
 	if hc.State != cert.State {
 		set["state"] = cert.State
@@ -166,14 +269,7 @@ func importCertificate(tx *gorm.DB, credID string, cert domain.Certificate, now 
 	if hc.RevokedAt == nil != (cert.RevokedAt == nil) || hc.RevokedAt != nil && !hc.RevokedAt.Equal(*cert.RevokedAt) {
 		set["revoked_at"] = cert.RevokedAt
 	}
-	if len(set) == 0 {
-		return false, nil
-	}
-	set["updated_at"] = now
-	if err := tx.Table("certificates").Where("id = ?", hc.ID).Updates(set).Error; err != nil {
-		return false, importError(cwhat, err)
-	}
-	return true, nil
+	return set
 }
 
 func equalStr(a, b *string) bool {

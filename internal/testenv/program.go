@@ -50,9 +50,27 @@ func (p *PostgresServer) CreateDatabase(name string) (string, error) {
 	return p.srv.url(name), nil
 }
 
+// CloneDatabase creates the database name as a copy of the database src
+// (which nobody may be connected to) and returns its URL.
+func (p *PostgresServer) CloneDatabase(src, name string) (string, error) {
+	if err := p.srv.admin("CREATE DATABASE " + name + " TEMPLATE " + src); err != nil {
+		return "", err
+	}
+	return p.srv.url(name), nil
+}
+
 // DropDatabase drops the database name, closing its connections.
 func (p *PostgresServer) DropDatabase(name string) error {
 	return p.srv.admin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+}
+
+// Pid is the server's process id (its postmaster), for reading the CPU
+// time the server and its backends used.
+func (p *PostgresServer) Pid() int {
+	if p.srv.cmd == nil || p.srv.cmd.Process == nil {
+		return 0
+	}
+	return p.srv.cmd.Process.Pid
 }
 
 // Close stops the server and removes its directory.

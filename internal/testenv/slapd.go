@@ -143,6 +143,15 @@ func startSlapdIn(dir string, bins slapdBins, ldifFiles []string) (*Slapd, error
 	return s, nil
 }
 
+// Pid is the slapd process's id (the benchmark reads its CPU time), or 0
+// when it is not running.
+func (p *SlapdServer) Pid() int {
+	if p.srv.cmd == nil || p.srv.cmd.Process == nil {
+		return 0
+	}
+	return p.srv.cmd.Process.Pid
+}
+
 // Close stops the server and removes its directory.
 func (p *SlapdServer) Close() error {
 	err := p.srv.stop()

@@ -1,0 +1,341 @@
+package store
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+
+	"idm/internal/domain"
+)
+
+// independentRun is how many of records, from the first, share no
+// username, stable id, credential or certificate with each other: records
+// that ImportUsers can decide against the store as it is before any of
+// them, and write together.
+func independentRun(records []UserDetail) int {
+	seen := map[string]bool{}
+	for i, d := range records {
+		keys := []string{"u\x00" + d.Username}
+		if d.DirectoryID != nil {
+			keys = append(keys, "d\x00"+*d.DirectoryID)
+		}
+		for _, c := range d.Credentials {
+			keys = append(keys, "c\x00"+string(c.Type)+"\x00"+c.Serial)
+			for _, k := range c.Certificates {
+				keys = append(keys, "k\x00"+k.Issuer+"\x00"+k.Serial)
+			}
+		}
+		for _, k := range keys {
+			if seen[k] && i > 0 {
+				return i
+			}
+		}
+		for _, k := range keys {
+			seen[k] = true
+		}
+	}
+	return len(records)
+}
+
+// keyPart is the first column of a two-column key and the values sought.
+type keyPart struct {
+	column string
+	vals   []string
+}
+
+// pair is a two-part key: type and serial, issuer and serial, user and role.
+type pair [2]string
+
+// importState is what a run of independent records finds stored, read in a
+// few queries, and what the records accepted so far will write.
+type importState struct {
+	tx      *gorm.DB
+	dialect string
+	now     time.Time
+
+	users   map[string]*domain.User // by username
+	dirUser map[string]string       // stable id → the id of the user holding it
+	creds   map[pair]*domain.Credential
+	certs   map[pair]*domain.Certificate
+	roles   map[string]*domain.Role // by name, stored or planned
+	// newRoles are the planned roles; a role is written once a record
+	// that needs it is accepted.
+	newRoles map[string]bool
+	assigns  map[pair]*domain.RoleAssignment
+
+	w importWrites
+}
+
+// importWrites are the rows to insert and the updates to make.
+type importWrites struct {
+	users   []domain.User
+	roles   []domain.Role
+	creds   []domain.Credential
+	certs   []domain.Certificate
+	assigns []domain.RoleAssignment
+	updates []rowUpdate
+}
+
+// rowUpdate sets columns of one row.
+type rowUpdate struct {
+	table, id string
+	set       map[string]any
+}
+
+// loadImportState reads, in tx, the users, credentials, certificates,
+// roles and role assignments that records refer to.
+func loadImportState(tx *gorm.DB, dialect string, records []UserDetail, now time.Time) (*importState, error) {
+	st := &importState{
+		tx: tx, dialect: dialect, now: now,
+		users: map[string]*domain.User{}, dirUser: map[string]string{}, creds: map[pair]*domain.Credential{},
+		certs: map[pair]*domain.Certificate{}, roles: map[string]*domain.Role{}, newRoles: map[string]bool{},
+		assigns: map[pair]*domain.RoleAssignment{},
+	}
+	var names, dirIDs, credSerials, certSerials, roleNames []string
+	roleSeen := map[string]bool{}
+	for _, d := range records {
+		names = append(names, d.Username)
+		if d.DirectoryID != nil {
+			dirIDs = append(dirIDs, *d.DirectoryID)
+		}
+		for _, c := range d.Credentials {
+			credSerials = append(credSerials, c.Serial)
+			for _, k := range c.Certificates {
+				certSerials = append(certSerials, k.Serial)
+			}
+		}
+		for _, r := range d.Roles {
+			if !roleSeen[r.RoleName] {
+				roleSeen[r.RoleName] = true
+				roleNames = append(roleNames, r.RoleName)
+			}
+		}
+	}
+	if err := st.loadUsers(names, dirIDs); err != nil {
+		return nil, err
+	}
+	if err := st.loadHoldings(records, credSerials, certSerials, roleNames); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// find loads the rows of T's table whose column is one of vals, a chunk at
+// a time, and hands each row to keep. With by, the rows must also have one
+// of the values by names: the first column of a two-column key, so that
+// the key's index serves the look-up.
+func find[T any](st *importState, column string, vals []string, keep func(*T), by ...keyPart) error {
+	return chunks(vals, func(c []string) error {
+		var rows []T
+		q := st.tx
+		for _, b := range by {
+			q = q.Where(inStrings(st.dialect, b.column, b.vals))
+		}
+		if err := q.Where(inStrings(st.dialect, column, c)).Find(&rows).Error; err != nil {
+			return err
+		}
+		for i := range rows {
+			keep(&rows[i])
+		}
+		return nil
+	})
+}
+
+func (st *importState) loadUsers(names, dirIDs []string) error {
+	if err := find(st, "username", names, func(u *domain.User) { st.users[u.Username] = u }); err != nil {
+		return fmt.Errorf("store: import: find users: %w", err)
+	}
+	if err := find(st, "directory_id", dirIDs, func(u *domain.User) { st.dirUser[*u.DirectoryID] = u.ID }); err != nil {
+		return fmt.Errorf("store: import: find users by stable id: %w", err)
+	}
+	ids := make([]string, 0, len(st.users))
+	for _, u := range st.users {
+		ids = append(ids, u.ID)
+	}
+	if err := find(st, "user_id", ids, func(a *domain.RoleAssignment) { st.assigns[pair{a.UserID, a.RoleID}] = a }); err != nil {
+		return fmt.Errorf("store: import: find role assignments: %w", err)
+	}
+	return nil
+}
+
+func (st *importState) loadHoldings(records []UserDetail, credSerials, certSerials, roleNames []string) error {
+	types, issuers := map[string]bool{}, map[string]bool{}
+	for _, d := range records {
+		for _, c := range d.Credentials {
+			types[string(c.Type)] = true
+			for _, k := range c.Certificates {
+				issuers[k.Issuer] = true
+			}
+		}
+	}
+	byType := keyPart{"type", slices.Sorted(maps.Keys(types))}
+	if err := find(st, "serial", credSerials, func(c *domain.Credential) { st.creds[pair{string(c.Type), c.Serial}] = c }, byType); err != nil {
+		return fmt.Errorf("store: import: find credentials: %w", err)
+	}
+	byIssuer := keyPart{"issuer", slices.Sorted(maps.Keys(issuers))}
+	if err := find(st, "serial", certSerials, func(c *domain.Certificate) { st.certs[pair{c.Issuer, c.Serial}] = c }, byIssuer); err != nil {
+		return fmt.Errorf("store: import: find certificates: %w", err)
+	}
+	if err := find(st, "name", roleNames, func(r *domain.Role) { st.roles[r.Name] = r }); err != nil {
+		return fmt.Errorf("store: import: find roles: %w", err)
+	}
+	return nil
+}
+
+// plan decides record d against the store: its writes join the batch's,
+// or, when it conflicts with what is stored, it is rejected and plans
+// nothing.
+func (st *importState) plan(d *UserDetail) ImportResult {
+	var w importWrites
+	var roles []string
+	changed, err := st.planRecord(d, &w, &roles)
+	if err != nil {
+		return ImportResult{Err: err}
+	}
+	for _, name := range roles {
+		if st.newRoles[name] {
+			delete(st.newRoles, name)
+			st.w.roles = append(st.w.roles, *st.roles[name])
+		}
+	}
+	st.w.users = append(st.w.users, w.users...)
+	st.w.creds = append(st.w.creds, w.creds...)
+	st.w.certs = append(st.w.certs, w.certs...)
+	st.w.assigns = append(st.w.assigns, w.assigns...)
+	st.w.updates = append(st.w.updates, w.updates...)
+	return ImportResult{Changed: changed}
+}
+
+// planRecord puts into w what record d writes and into roles the names of
+// the roles it assigns; it changes nothing of st but the roles it plans.
+func (st *importState) planRecord(d *UserDetail, w *importWrites, roles *[]string) (bool, error) {
+	userID, changed, err := st.planUser(d, w)
+	if err != nil {
+		return false, err
+	}
+	for _, c := range d.Credentials {
+		ch, err := st.planCredential(userID, c, w)
+		if err != nil {
+			return false, err
+		}
+		changed = changed || ch
+	}
+	for _, r := range d.Roles {
+		role := st.roles[r.RoleName]
+		if role == nil {
+			role = &domain.Role{ID: NewID(), Name: r.RoleName}
+			st.roles[r.RoleName], st.newRoles[r.RoleName] = role, true
+		}
+		*roles = append(*roles, r.RoleName)
+		switch ra := st.assigns[pair{userID, role.ID}]; {
+		case ra == nil:
+			w.assigns = append(w.assigns, domain.RoleAssignment{ID: NewID(), UserID: userID, RoleID: role.ID, AssignedAt: st.now})
+			changed = true
+		case ra.WithdrawnAt != nil:
+			w.updates = append(w.updates, rowUpdate{"role_assignments", ra.ID, map[string]any{"withdrawn_at": nil, "withdrawn_by": nil, "assigned_at": st.now}})
+			changed = true
+		}
+	}
+	return changed, nil
+}
+
+// planUser plans the user of record d: created, or the stored one updated.
+// A stable id held by another user is a conflict.
+func (st *importState) planUser(d *UserDetail, w *importWrites) (string, bool, error) {
+	conflict := domain.Errorf(domain.ECONFLICT, "user %s conflicts with a stored one (a unique value is already taken)", d.Username)
+	u := st.users[d.Username]
+	if u == nil {
+		if d.DirectoryID != nil && st.dirUser[*d.DirectoryID] != "" {
+			return "", false, conflict
+		}
+		nu := d.User
+		nu.ID, nu.CreatedAt, nu.UpdatedAt = NewID(), st.now, st.now
+		w.users = append(w.users, nu)
+		return nu.ID, true, nil
+	}
+	set := importedUserChanges(u, &d.User)
+	if len(set) == 0 {
+		return u.ID, false, nil
+	}
+	if owner := st.dirUser[deref(d.DirectoryID)]; d.DirectoryID != nil && owner != "" && owner != u.ID {
+		return "", false, conflict
+	}
+	set["updated_at"] = st.now
+	w.updates = append(w.updates, rowUpdate{"users", u.ID, set})
+	return u.ID, true, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// planCredential plans credential c of user userID with its certificates.
+func (st *importState) planCredential(userID string, c CredentialDetail, w *importWrites) (bool, error) {
+	changed := false
+	what := "credential " + string(c.Type) + " " + c.Serial
+	have := st.creds[pair{string(c.Type), c.Serial}]
+	switch {
+	case have == nil:
+		nc := c.Credential
+		nc.ID, nc.UserID, nc.CreatedAt, nc.UpdatedAt = NewID(), userID, st.now, st.now
+		w.creds = append(w.creds, nc)
+		have, changed = &nc, true
+	case have.UserID != userID:
+		return false, domain.Errorf(domain.ECONFLICT, "%s belongs to another user", what)
+	case have.State != c.State:
+		w.updates = append(w.updates, rowUpdate{"credentials", have.ID, map[string]any{"state": c.State, "updated_at": st.now}})
+		changed = true
+	}
+	for _, cert := range c.Certificates {
+		hc := st.certs[pair{cert.Issuer, cert.Serial}]
+		switch {
+		case hc == nil:
+			nc := cert
+			nc.ID, nc.CredentialID, nc.CreatedAt, nc.UpdatedAt = NewID(), have.ID, st.now, st.now
+			w.certs = append(w.certs, nc)
+			changed = true
+		case hc.CredentialID != have.ID:
+			return false, domain.Errorf(domain.ECONFLICT, "certificate %s of %s belongs to another credential", cert.Serial, cert.Issuer)
+		default:
+			if set := importedCertificateChanges(hc, &cert); len(set) > 0 {
+				set["updated_at"] = st.now
+				w.updates = append(w.updates, rowUpdate{"certificates", hc.ID, set})
+				changed = true
+			}
+		}
+	}
+	return changed, nil
+}
+
+// flush writes what the accepted records planned: parents before children
+// (the foreign keys are checked at each insert), then the updates.
+func (st *importState) flush() error {
+	w := &st.w
+	if err := insertRows(st.tx, st.dialect, w.users); err != nil {
+		return fmt.Errorf("store: import users: %w", err)
+	}
+	if err := insertRows(st.tx, st.dialect, w.roles); err != nil {
+		return fmt.Errorf("store: import roles: %w", err)
+	}
+	if err := insertRows(st.tx, st.dialect, w.creds); err != nil {
+		return fmt.Errorf("store: import credentials: %w", err)
+	}
+	if err := insertRows(st.tx, st.dialect, w.certs); err != nil {
+		return fmt.Errorf("store: import certificates: %w", err)
+	}
+	if err := insertRows(st.tx, st.dialect, w.assigns); err != nil {
+		return fmt.Errorf("store: import role assignments: %w", err)
+	}
+	for _, u := range w.updates {
+		if err := st.tx.Table(u.table).Where("id = ?", u.id).Updates(u.set).Error; err != nil {
+			return fmt.Errorf("store: import: update %s %s: %w", u.table, u.id, err)
+		}
+	}
+	return nil
+}
