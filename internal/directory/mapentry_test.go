@@ -126,19 +126,19 @@ func TestMapEntry(t *testing.T) {
 			name:    "ErrNULNamesAttribute",
 			m:       openLDAPMap(),
 			e:       entry(dn, map[string][]byte{"uid": []byte("jdoe"), "mail": []byte("a\x00b@example.com")}),
-			wantErr: "attribute mail contains the control character U+0000",
+			wantErr: "attribute mail contains a NUL byte",
 		},
 		{
 			name:    "ErrNewlineInsideValue",
 			m:       openLDAPMap(),
 			e:       entry(dn, map[string][]byte{"uid": []byte("jdoe"), "title": []byte("a\nb")}),
-			wantErr: "attribute title contains the control character U+000A",
+			wantErr: "attribute title contains a line break or another control character (U+000A)",
 		},
 		{
 			name:    "ErrControlInStableID",
 			m:       openLDAPMap(),
 			e:       entry(dn, map[string][]byte{"uid": []byte("jdoe"), "entryUUID": []byte("ab\x01c")}),
-			wantErr: "attribute entryUUID contains the control character",
+			wantErr: "attribute entryUUID contains a line break or another control character (U+0001)",
 		},
 		{
 			name:    "ErrObjectGUIDWrongLength",
