@@ -1,39 +1,19 @@
 package web_test
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"testing"
-	"time"
 
 	"idm/internal/domain"
-	"idm/internal/store"
 )
 
 // TestOperatorAccess: every Operator page answers for an operator and an
 // administrator; an operator reaches no Admin page or action.
 func TestOperatorAccess(t *testing.T) {
 	e := newEnv(t, envOptions{accounts: opAccounts})
-	ctx := context.Background()
-	now := time.Now().UTC()
-	run := &domain.Run{ID: store.NewID(), JobKey: domain.JobActive, Trigger: domain.TriggerCLI, TriggeredBy: "test",
-		Status: domain.RunRunning, StartedAt: now, HeartbeatAt: now}
-	if err := e.db.CreateRun(ctx, run, now); err != nil {
-		t.Fatal(err)
-	}
-	fin := now.Add(time.Second)
-	run.Status, run.FinishedAt = domain.RunSucceeded, &fin
-	if err := e.db.FinishRun(ctx, run); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.db.ImportUser(ctx, store.UserDetail{User: domain.User{Username: "ann", State: domain.UserActive, Source: domain.SourceImport}}); err != nil {
-		t.Fatal(err)
-	}
-	ann, err := e.db.UserByUsername(ctx, "ann")
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := e.finishedRun(t, domain.JobActive, domain.RunSucceeded)
+	ann := e.importedUser(t, "ann")
 	pages := []string{
 		"/operator/", "/operator/jobs", "/operator/jobs/active/status", "/operator/jobs/active/runs",
 		"/operator/runs/" + run.ID, "/operator/runs/" + run.ID + "/items.csv", "/operator/users", "/operator/users?q=an&state=active",

@@ -1,0 +1,43 @@
+package web_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"idm/internal/domain"
+	"idm/internal/store"
+)
+
+// finishedRun stores a command-line run of key that started a minute ago
+// and ended with status.
+func (e *testEnv) finishedRun(t *testing.T, key domain.JobKey, status domain.RunStatus) *domain.Run {
+	t.Helper()
+	ctx := context.Background()
+	started := time.Now().UTC().Add(-time.Minute)
+	run := &domain.Run{ID: store.NewID(), JobKey: key, Trigger: domain.TriggerCLI, TriggeredBy: "test",
+		Status: domain.RunRunning, StartedAt: started, HeartbeatAt: started}
+	if err := e.db.CreateRun(ctx, run, started); err != nil {
+		t.Fatal(err)
+	}
+	fin := started.Add(time.Second)
+	run.Status, run.FinishedAt = status, &fin
+	if err := e.db.FinishRun(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
+// importedUser stores an active imported user name and returns it as stored.
+func (e *testEnv) importedUser(t *testing.T, name string) *store.UserDetail {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := e.db.ImportUser(ctx, store.UserDetail{User: domain.User{Username: name, State: domain.UserActive, Source: domain.SourceImport}}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := e.db.UserByUsername(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
