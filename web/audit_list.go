@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/go-chi/chi/v5"
 
@@ -18,14 +17,10 @@ func (s *Server) mountAdminAudit(r chi.Router) {
 }
 
 func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) {
-	page := 1
-	if p := r.URL.Query().Get("page"); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 {
-			s.fail(w, r, domain.Errorf(domain.EINVALID, "There is no page %q: pages are numbered from 1.", p))
-			return
-		}
-		page = n
+	page, err := pageParam(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	events, total, err := s.deps.Store.ListAudit(r.Context(), (page-1)*auditPageSize, auditPageSize)
 	if err != nil {

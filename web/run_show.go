@@ -68,7 +68,11 @@ func (s *Server) handleRunShow(w http.ResponseWriter, r *http.Request) {
 	}
 	snap, _ := s.opSnapshot(r.Context()) // only for the job's name
 	name := processName(snap, run.JobKey)
-	page := pageParam(r)
+	page, err := pageParam(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	items, total, err := s.deps.Store.ListRunItems(r.Context(), run.ID, outcome, (page-1)*itemsPerPage, itemsPerPage)
 	if err != nil {
 		s.fail(w, r, err)
