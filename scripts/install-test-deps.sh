@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the tests need on Debian: PostgreSQL, OpenLDAP (slapd and
-# ldap-utils), Chromium and a Samba Active Directory domain controller
-# (samba, samba-ad-dc, samba-ad-provision, winbind, ldb-tools, smbclient).
+# ldap-utils), Chromium, a Samba Active Directory domain controller
+# (samba, samba-ad-dc, samba-ad-provision, winbind, ldb-tools, smbclient)
+# and promtool (from the prometheus package, for the alert rules and the
+# metrics' exposition).
 # Quick and silent when everything is there.
 #
 # The tests start their own throwaway servers (internal/testenv) on random
 # ports or loopback addresses, so the system's slapd instance, PostgreSQL
-# cluster and Samba services are never used: slapd is installed unconfigured
-# and no service is started during the install. As a non-root user it only
+# cluster, Samba and Prometheus services are never used: slapd is installed
+# unconfigured and no service is started during the install. As a non-root user it only
 # reports what is missing.
 set -euo pipefail
 
@@ -39,6 +41,7 @@ installed samba-ad-dc || missing+=(samba-ad-dc)
 have winbindd /usr/sbin/winbindd || missing+=(winbind)
 { have ldbadd && have ldbsearch; } || missing+=(ldb-tools)
 have smbclient || missing+=(smbclient)
+have promtool || missing+=(prometheus)
 
 if ((${#missing[@]} == 0)); then
 	exit 0
@@ -57,8 +60,9 @@ export DEBIAN_FRONTEND=noninteractive
 # cn=config of its own. The tests generate theirs.
 echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
 
-# Keep apt from starting slapd, the PostgreSQL cluster it creates, or Samba's
-# smbd, nmbd, winbind and samba-ad-dc: a policy-rc.d that denies every start,
+# Keep apt from starting slapd, the PostgreSQL cluster it creates, Samba's
+# smbd, nmbd, winbind and samba-ad-dc, or Prometheus (the package brings
+# promtool with a server): a policy-rc.d that denies every start,
 # removed afterwards unless it was already there (Docker images ship one).
 policy=/usr/sbin/policy-rc.d
 own_policy=false
@@ -80,7 +84,7 @@ fi
 # Belt and braces on machines where something started them anyway (a
 # systemd that ignores policy-rc.d): the tests never use them, and they
 # would only hold ports and memory.
-for svc in slapd postgresql samba-ad-dc smbd nmbd winbind; do
+for svc in slapd postgresql samba-ad-dc smbd nmbd winbind prometheus; do
 	if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
 		systemctl disable --now "$svc" >/dev/null 2>&1 || true
 	fi

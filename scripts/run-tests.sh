@@ -3,7 +3,7 @@
 # and prints a digest: each test and package, every skip and failure (with
 # its messages), and what the tests ran against. With CI=true a real
 # dependency that no test used fails the run: a suite that silently stopped
-# reaching PostgreSQL, slapd, Samba or Chromium must not pass.
+# reaching PostgreSQL, slapd, Samba, Chromium or promtool must not pass.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 log=test-output.log
@@ -20,14 +20,14 @@ if ((status != 0)); then
 fi
 
 echo
-printf 'Real dependencies the tests used: PostgreSQL %d times, SQLite %d, slapd %d, Samba AD DC %d, Chromium %d\n' \
+printf 'Real dependencies the tests used: PostgreSQL %d times, SQLite %d, slapd %d, Samba AD DC %d, Chromium %d, promtool %d\n' \
 	"$(grep -c 'testenv: uses postgresql' "$log")" "$(grep -c 'testenv: uses sqlite' "$log")" \
 	"$(grep -c 'testenv: uses slapd' "$log")" "$(grep -c 'testenv: uses samba' "$log")" \
-	"$(grep -c 'testenv: uses chromium' "$log")"
+	"$(grep -c 'testenv: uses chromium' "$log")" "$(grep -c 'testenv: uses promtool' "$log")"
 grep -E '^testenv: samba template built' "$log" || true
 printf 'Skipped: %d\n' "$(grep -cE -- '--- SKIP' "$log")"
 if [[ "${CI:-}" == "true" ]]; then
-	for dep in postgresql sqlite slapd samba chromium; do
+	for dep in postgresql sqlite slapd samba chromium promtool; do
 		if ! grep -q "testenv: uses $dep" "$log"; then
 			echo "CI: no test ran against $dep" >&2
 			status=1

@@ -25,6 +25,8 @@ type Deps struct {
 	// Operator side (batch jobs, Run now, cache).
 	Engine JobEngine
 	Cache  OperatorCache
+	// Webhooks sends Send test's notices (notify.Worker).
+	Webhooks WebhookSender
 	// Notify tells the other instances of a cluster that a topic changed
 	// (cluster.TopicJobs, TopicSettings, TopicCache). Optional: a single
 	// instance has nobody to tell, and New fills a notifier that does
@@ -50,6 +52,7 @@ func (d *Deps) check() error {
 	}{
 		{"Store", d.Store == nil}, {"Auth", d.Auth == nil}, {"Box", d.Box == nil},
 		{"Scheduler", d.Scheduler == nil}, {"Engine", d.Engine == nil}, {"Cache", d.Cache == nil},
+		{"Webhooks", d.Webhooks == nil},
 	} {
 		if f.absent {
 			missing = append(missing, errors.New("web: Deps."+f.name+" is required"))
@@ -83,6 +86,7 @@ type Store interface {
 	AuditStore
 	RunStore
 	UserStore
+	NotificationStore
 }
 
 // SessionStore is what the frame and the health checks need: the one-time
@@ -134,6 +138,23 @@ type UserStore interface {
 	SearchUsers(ctx context.Context, q store.UserQuery) ([]domain.User, int, error)
 	UserByID(ctx context.Context, id string) (*store.UserDetail, error)
 	RunItemsByUser(ctx context.Context, userID string, offset, limit int) ([]store.UserRunItem, int, error)
+}
+
+// NotificationStore is what the Notifications pages read and change.
+type NotificationStore interface {
+	ListWebhooks(ctx context.Context) ([]domain.Webhook, error)
+	GetWebhook(ctx context.Context, id string) (*domain.Webhook, error)
+	CreateWebhook(ctx context.Context, w *domain.Webhook, actor string) error
+	SaveWebhook(ctx context.Context, w *domain.Webhook, actor string) error
+	DeleteWebhook(ctx context.Context, id, actor string) error
+	ListDeliveries(ctx context.Context, webhookID string, limit int) ([]domain.Delivery, error)
+	PendingNotices(ctx context.Context) (map[string]int, error)
+}
+
+// WebhookSender posts a test notice to a webhook at once and logs it
+// (notify.Worker).
+type WebhookSender interface {
+	SendTest(ctx context.Context, id, by string) (*domain.Delivery, error)
 }
 
 // SecretBox seals the bind password before it is stored and opens the

@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"crypto/rand"
 	"io"
 	"log/slog"
 	"net/http"
@@ -21,6 +20,7 @@ import (
 	"idm/internal/auth"
 	"idm/internal/domain"
 	"idm/internal/engine"
+	"idm/internal/notify"
 	"idm/internal/opcache"
 	"idm/internal/scheduler"
 	"idm/internal/secret"
@@ -37,6 +37,10 @@ const (
 	testAdmin    = "alice"
 	testPassword = "correct horse battery"
 	testTimeZone = "Europe/Stockholm"
+	// testPublicURL is the base of the links in notices.
+	testPublicURL = "https://idm.example.test"
+	// webhookTimeout bounds a test notice's post.
+	webhookTimeout = 2 * time.Second
 )
 
 // testPasswordHash is testPassword's bcrypt hash at the cheapest cost,
@@ -87,6 +91,7 @@ type testEnv struct {
 	eng        *engine.Engine
 	sched      *scheduler.Scheduler
 	cache      *opcache.Cache
+	notifier   *notify.Worker
 	runner     *recordingRunner
 	notified   *topics
 	statements *testenv.StatementLog
@@ -106,7 +111,7 @@ func newEnv(t *testing.T, o envOptions) *testEnv {
 	if o.dial == nil {
 		o.dial = engine.DialDirectory
 	}
-	e := &testEnv{t: t, db: testenv.MustOpenDB(t, o.dbURL), box: newBox(t), runner: &recordingRunner{}, notified: &topics{}}
+	e := &testEnv{t: t, db: testenv.MustOpenDB(t, o.dbURL), box: testenv.SecretBox(t), runner: &recordingRunner{}, notified: &topics{}}
 	if o.statements {
 		e.statements = testenv.LogStatements(e.db)
 	}
@@ -126,12 +131,18 @@ func newEnv(t *testing.T, o envOptions) *testEnv {
 	})
 	e.startScheduler(o.scheduledRuns, log)
 	e.cache = opcache.New(e.db, e.loc, e.db.Now)
+	e.notifier, err = notify.New(notify.Options{
+		Store: e.db, OpenSecret: e.box.Open, PublicURL: testPublicURL, Instance: "web-test", Logger: log, Timeout: webhookTimeout,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if o.authNow == nil {
 		o.authNow = e.db.Now
 	}
 	e.h, err = web.New(web.Deps{
 		Store: e.db, Auth: auth.New(e.db, o.authNow, time.Hour, 8*time.Hour), Box: e.box,
-		Scheduler: e.sched, Engine: e.eng, Cache: e.cache, Notify: e.notified,
+		Scheduler: e.sched, Engine: e.eng, Cache: e.cache, Webhooks: e.notifier, Notify: e.notified,
 		Location: e.loc, Now: o.now, Logger: log,
 	})
 	if err != nil {
@@ -145,17 +156,6 @@ func newEnv(t *testing.T, o envOptions) *testEnv {
 		}
 	}
 	return e
-}
-
-func newBox(t *testing.T) *secret.Box {
-	t.Helper()
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	box, err := secret.New(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return box
 }
 
 func (e *testEnv) createAccounts(accounts []account) {

@@ -17,6 +17,7 @@ func standIns(store web.Store) web.Deps {
 	return web.Deps{
 		Store: store, Auth: struct{ web.Authenticator }{}, Box: struct{ web.SecretBox }{},
 		Scheduler: struct{ web.Scheduler }{}, Engine: struct{ web.JobEngine }{}, Cache: struct{ web.OperatorCache }{},
+		Webhooks: struct{ web.WebhookSender }{},
 	}
 }
 

@@ -56,6 +56,7 @@ func (s *Server) routes() http.Handler {
 			s.mountAdminLDAP(r)
 			s.mountAdminAccounts(r)
 			s.mountAdminAudit(r)
+			s.mountAdminNotifications(r)
 		})
 		r.Route("/operator", func(r chi.Router) {
 			r.Use(s.requireRole(roleOperator))

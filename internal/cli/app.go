@@ -18,6 +18,8 @@ import (
 	"idm/internal/demo"
 	"idm/internal/domain"
 	"idm/internal/engine"
+	"idm/internal/metrics"
+	"idm/internal/notify"
 	"idm/internal/opcache"
 	"idm/internal/scheduler"
 	"idm/internal/secret"
@@ -26,9 +28,10 @@ import (
 )
 
 // app is the server, the program's one composition root: openApp wires and
-// starts the components in order (store, engine, demo, scheduler, Operator
-// cache, cluster bus, web), run serves until ctx ends and joins every
-// goroutine it started, and close stops the components in reverse order.
+// starts the components in order (store, listeners, notification worker,
+// engine, demo, scheduler, Operator cache, cluster bus, metrics, web), run
+// serves until ctx ends and joins every goroutine it started, and close
+// stops the components in reverse order.
 type app struct {
 	io  IO
 	cfg *config.Config
@@ -44,6 +47,16 @@ type app struct {
 	bus *cluster.Bus
 	srv *http.Server
 	ln  net.Listener
+	// notifier delivers webhook notices; notifyStop ends its loop (after
+	// the engine has shut down, so that the last runs' notices go out).
+	notifier   *notify.Worker
+	notifyCtx  context.Context
+	notifyStop context.CancelFunc
+	// counters are the engine's run counters; metricsLn and metrics are
+	// nil when no metrics address is configured.
+	counters  *metrics.RunCounters
+	metricsLn net.Listener
+	metrics   *metrics.Server
 
 	stopOnce sync.Once
 	stopErr  error
@@ -67,7 +80,10 @@ func openApp(ctx context.Context, st *setup) (a *app, err error) {
 	if a.box, err = a.cfg.SecretBox(); err != nil {
 		return a, err
 	}
-	for _, open := range []func(context.Context) error{a.openEngine, a.openDemo, a.openScheduler, a.openCluster, a.openWeb} {
+	a.notifyCtx, a.notifyStop = context.WithCancel(context.WithoutCancel(ctx))
+	for _, open := range []func(context.Context) error{
+		a.openListeners, a.openNotify, a.openEngine, a.openDemo, a.openScheduler, a.openCluster, a.openMetrics, a.openWeb,
+	} {
 		if err := open(ctx); err != nil {
 			return a, err
 		}
@@ -75,10 +91,55 @@ func openApp(ctx context.Context, st *setup) (a *app, err error) {
 	return a, nil
 }
 
+// openListeners binds the HTTP address and the metrics address (before
+// anything that needs to know them: the links in notices).
+func (a *app) openListeners(context.Context) error {
+	var err error
+	if a.ln, err = net.Listen("tcp", a.cfg.Listen); err != nil {
+		return fmt.Errorf("serve: listen on %s: %w", a.cfg.Listen, err)
+	}
+	a.metricsLn, err = listenMetrics(a.cfg, a.log)
+	return err
+}
+
+// listenMetrics binds the metrics address: --metrics-listen, or in demo
+// mode config.DemoMetrics (a free loopback port when that one is taken);
+// nil when metrics are off.
+func listenMetrics(cfg *config.Config, log *slog.Logger) (net.Listener, error) {
+	addr := cfg.MetricsListen
+	if addr == "" && !cfg.Demo {
+		return nil, nil
+	}
+	if addr == "" {
+		ln, err := net.Listen("tcp", config.DemoMetrics)
+		if err == nil {
+			return ln, nil
+		}
+		log.Info("the demo's metrics port is taken: serving metrics on a free loopback port", "addr", config.DemoMetrics, "err", err)
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("serve: listen for metrics on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+func (a *app) openNotify(context.Context) error {
+	var err error
+	a.notifier, err = notify.New(notify.Options{
+		Store: a.db, OpenSecret: a.box.Open, PublicURL: a.cfg.PublicBase(a.ln.Addr().String()),
+		Instance: a.cfg.Instance, Now: a.db.Now, Logger: a.log,
+	})
+	return err
+}
+
 func (a *app) openEngine(ctx context.Context) error {
+	a.counters = metrics.NewRunCounters()
 	a.eng = engine.New(engine.Deps{
 		DB: a.db, Dial: engine.DialDirectory, OpenSecret: a.box.Open, Instance: a.cfg.Instance,
 		Now: a.db.Now, Logger: a.log, ShutdownGrace: a.cfg.ShutdownGrace,
+		Observer: engine.Observers{a.counters, a.notifier},
 	})
 	// Runs this instance left "running" when it died are aborted before any new run.
 	_, err := a.eng.Recover(ctx)
@@ -125,10 +186,26 @@ func (a *app) openCluster(context.Context) error {
 	return nil
 }
 
+// openMetrics registers the metrics when an address is configured.
+func (a *app) openMetrics(context.Context) error {
+	if a.metricsLn == nil {
+		return nil
+	}
+	reg, err := metrics.NewRegistry(metrics.Options{
+		Store: a.db, Pools: a.db.SQLPools(), Counters: a.counters, Location: a.cfg.Location,
+		StaleAfter: engine.DefaultStaleAfter, Now: a.db.Now, Logger: a.log,
+	})
+	if err != nil {
+		return err
+	}
+	a.metrics = metrics.NewServer(a.metricsLn, reg, a.log)
+	return nil
+}
+
 func (a *app) openWeb(context.Context) error {
 	deps := web.Deps{
 		Store: a.db, Auth: auth.New(a.db, a.db.Now, a.cfg.SessionIdle, a.cfg.SessionMax), Box: a.box,
-		Scheduler: a.sched, Engine: a.eng, Cache: a.cache,
+		Scheduler: a.sched, Engine: a.eng, Cache: a.cache, Webhooks: a.notifier,
 		Location: a.cfg.Location, Now: a.db.Now, Logger: a.log, Demo: a.cfg.Demo, SecureCookies: a.cfg.TLSCert != "",
 	}
 	if a.bus != nil {
@@ -137,9 +214,6 @@ func (a *app) openWeb(context.Context) error {
 	handler, err := web.New(deps)
 	if err != nil {
 		return err
-	}
-	if a.ln, err = net.Listen("tcp", a.cfg.Listen); err != nil {
-		return fmt.Errorf("serve: listen on %s: %w", a.cfg.Listen, err)
 	}
 	a.srv = &http.Server{
 		Handler:           handler,
@@ -161,11 +235,18 @@ func (a *app) run(ctx context.Context) error {
 	}
 	addr := a.ln.Addr().String()
 	fmt.Fprintf(a.io.Stdout, "Identity Manager is listening: sign in at %s://%s/login (Admin: /admin, Operator: /operator)\n", scheme, addr)
+	if a.metrics != nil {
+		fmt.Fprintf(a.io.Stdout, "Metrics for Prometheus: %s\n", a.metrics.URL())
+	}
 	if a.io.Ready != nil {
 		a.io.Ready(addr)
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(a.serveHTTP)
+	if a.metrics != nil {
+		g.Go(a.metrics.Serve)
+	}
+	g.Go(func() error { return a.notifier.Run(a.notifyCtx) })
 	if a.bus != nil {
 		g.Go(func() error {
 			a.bus.Listen(gctx, func(topic string) { a.applyClusterChange(gctx, topic) })
@@ -198,7 +279,9 @@ func (a *app) serveHTTP() error {
 
 // stop stops taking requests (those in flight get the grace period), stops
 // the scheduler firing, then gives the runs in progress the grace period and
-// cancels what is left (recorded as aborted). It runs once.
+// cancels what is left (recorded as aborted); then it stops the
+// notification worker (what it has not sent waits in the outbox) and the
+// metrics server. It runs once.
 func (a *app) stop() error {
 	a.stopOnce.Do(func() {
 		a.log.Info("shutting down")
@@ -210,6 +293,8 @@ func (a *app) stop() error {
 				errs = append(errs, fmt.Errorf("serve: shutdown: %w", err))
 			}
 			cancel()
+		}
+		if a.ln != nil {
 			_ = a.ln.Close() // when Serve never ran
 		}
 		// The grace period, then 30 s for cancelled runs to record their end.
@@ -224,6 +309,16 @@ func (a *app) stop() error {
 			if err := a.eng.Shutdown(ctx); err != nil {
 				errs = append(errs, err)
 			}
+		}
+		if a.notifyStop != nil {
+			a.notifyStop()
+		}
+		if a.metrics != nil {
+			if err := a.metrics.Shutdown(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		} else if a.metricsLn != nil {
+			_ = a.metricsLn.Close()
 		}
 		a.stopErr = errors.Join(errs...)
 	})

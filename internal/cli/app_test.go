@@ -62,10 +62,18 @@ func TestServeShutdownAbortsRunNow(t *testing.T) {
 // base URL and where serve's error arrives.
 func startServe(t *testing.T, ctx context.Context, p *program, args ...string) (string, <-chan error) {
 	t.Helper()
+	base, done, _ := startServeOutput(t, ctx, p, args...)
+	return base, done
+}
+
+// startServeOutput is startServe that also returns what serve prints.
+func startServeOutput(t *testing.T, ctx context.Context, p *program, args ...string) (string, <-chan error, *syncBuffer) {
+	t.Helper()
 	var out, errOut syncBuffer
 	io := p.io("", &out.b, &errOut.b)
 	io.Stdout, io.Stderr = &out, &errOut
-	return startServeIO(t, ctx, io, &errOut, args...)
+	base, done := startServeIO(t, ctx, io, &errOut, args...)
+	return base, done, &out
 }
 
 // startServeIO starts `idm serve` on port 0 with io until ctx ends; log is

@@ -10,8 +10,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"idm/internal/domain"
 	"idm/internal/dsn"
 	"idm/internal/secret"
 )
@@ -33,9 +35,21 @@ type Config struct {
 	SessionIdle   time.Duration
 	SessionMax    time.Duration
 	ShutdownGrace time.Duration
+	// MetricsListen is the address of /metrics, "" for none (DemoMetrics
+	// in demo mode).
+	MetricsListen string
+	// PublicURL is the base URL people reach the pages at, for links sent
+	// elsewhere (a run's page in a webhook notice); "" means the listen
+	// address (see PublicBase).
+	PublicURL string
 
 	Location *time.Location
 }
+
+// DemoMetrics is the metrics address of demo mode when none is given: the
+// port OpenTelemetry's Prometheus exporter uses, on loopback (a free
+// loopback port when it is taken).
+const DemoMetrics = "127.0.0.1:9464"
 
 // Env reads one variable; tests pass their own.
 type Env func(string) string
@@ -74,6 +88,8 @@ func (c *Config) RegisterServe(fs *flag.FlagSet, getenv Env) {
 	fs.StringVar(&c.DemoLDAPAddr, "demo-ldap-addr", def("IDM_DEMO_LDAP_ADDR", "127.0.0.1:0"), "loopback address of the demo directory (IDM_DEMO_LDAP_ADDR)")
 	fs.DurationVar(&c.SessionIdle, "session-idle", 30*time.Minute, "a session ends after this long without a request")
 	fs.DurationVar(&c.SessionMax, "session-max", 12*time.Hour, "a session ends this long after sign-in, however active")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", def("IDM_METRICS_LISTEN", ""), "address to serve Prometheus metrics on at /metrics, e.g. 127.0.0.1:9464; default: none (demo mode: "+DemoMetrics+") (IDM_METRICS_LISTEN)")
+	fs.StringVar(&c.PublicURL, "public-url", def("IDM_PUBLIC_URL", ""), "base URL people reach this server at, for links in webhook notices, e.g. https://idm.example.com; default: the listen address (IDM_PUBLIC_URL)")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 30*time.Second, "on shutdown, how long a running job may take to finish before it is aborted")
 }
 
@@ -91,6 +107,21 @@ func (c *Config) Resolve() error {
 		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 			return fmt.Errorf("config: listen address %q: %w", c.Listen, err)
 		}
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			return fmt.Errorf("config: metrics listen address %q: %w", c.MetricsListen, err)
+		}
+	}
+	if c.PublicURL != "" {
+		u, err := domain.ParseHTTPURL(c.PublicURL, "public URL", 1024)
+		if err == nil && (u.RawQuery != "" || u.ForceQuery) {
+			err = domain.Errorf(domain.EINVALID, "The public URL must not have a query (?…)")
+		}
+		if err != nil {
+			return fmt.Errorf("config: --public-url %q: %s", c.PublicURL, domain.ErrorMessage(err))
+		}
+		c.PublicURL = strings.TrimSuffix(u.String(), "/")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("config: --tls-cert and --tls-key go together")
@@ -151,6 +182,19 @@ func (c *Config) LogAttrs() []any {
 	return []any{
 		"listen", c.Listen, "database", dsn.Redact(c.DatabaseURL), "data_dir", c.DataDir,
 		"timezone", c.Location.String(), "secret_key", key, "tls", c.TLSCert != "",
-		"instance", c.Instance, "demo", c.Demo, "session_idle", c.SessionIdle, "session_max", c.SessionMax,
+		"instance", c.Instance, "demo", c.Demo, "metrics_listen", c.MetricsListen, "public_url", c.PublicURL, "session_idle", c.SessionIdle, "session_max", c.SessionMax,
 	}
+}
+
+// PublicBase is the base URL of links to the pages: PublicURL, or the
+// scheme and the address the server listens on (addr, once bound).
+func (c *Config) PublicBase(addr string) string {
+	if c.PublicURL != "" {
+		return c.PublicURL
+	}
+	scheme := "http"
+	if c.TLSCert != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + addr
 }

@@ -124,7 +124,10 @@ type Run struct {
 	ExpectedTotal int        `gorm:"column:expected_total" json:"expected_total"`
 	Instance      string     `gorm:"column:instance" json:"instance"`
 	Message       string     `gorm:"column:message" json:"message"`
-	RunCounts     `gorm:"embedded" json:"counts"`
+	// StopReason says which safety check stopped the run (StopReasons), ""
+	// for any other end.
+	StopReason string `gorm:"column:stop_reason" json:"stop_reason,omitempty"`
+	RunCounts  `gorm:"embedded" json:"counts"`
 }
 
 func (Run) TableName() string { return "job_runs" }

@@ -82,6 +82,10 @@ type Store interface {
 	ApplyChanges(ctx context.Context, changes []*store.UserChange, now time.Time, withdrawnBy string) ([]store.FailedChange, error)
 }
 
+// DefaultStaleAfter is how old a running run's heartbeat may be, by
+// default, before the run counts as left behind by a dead process.
+const DefaultStaleAfter = 2 * time.Minute
+
 // Deps are what the engine needs.
 type Deps struct {
 	DB Store
@@ -102,6 +106,8 @@ type Deps struct {
 	// ShutdownGrace is how long Shutdown lets runs finish before it cancels
 	// them (default none: at once).
 	ShutdownGrace time.Duration
+	// Observer is told of every run's start and end (default: nobody).
+	Observer Observer
 }
 
 // The actors that start runs, as the audit log names them: an account by
@@ -132,6 +138,7 @@ type Engine struct {
 	staleAfter time.Duration
 	beatEvery  time.Duration
 	grace      time.Duration
+	observer   Observer
 
 	// lifetime is every run's context: Shutdown cancels it after the grace
 	// period. A run never lives on the context of whoever started it (a
@@ -149,7 +156,7 @@ type Engine struct {
 func New(d Deps) *Engine {
 	e := &Engine{
 		db: d.DB, dial: d.Dial, openSecret: d.OpenSecret, instance: d.Instance, now: d.Now, log: d.Logger,
-		staleAfter: d.StaleAfter, beatEvery: d.HeartbeatEvery, grace: d.ShutdownGrace,
+		staleAfter: d.StaleAfter, beatEvery: d.HeartbeatEvery, grace: d.ShutdownGrace, observer: d.Observer,
 		running: map[domain.JobKey]*Handle{},
 	}
 	e.lifetime, e.cancelAll = context.WithCancel(context.Background())
@@ -159,8 +166,11 @@ func New(d Deps) *Engine {
 	if e.log == nil {
 		e.log = slog.Default()
 	}
+	if e.observer == nil {
+		e.observer = Observers(nil)
+	}
 	if e.staleAfter <= 0 {
-		e.staleAfter = 2 * time.Minute
+		e.staleAfter = DefaultStaleAfter
 	}
 	if e.beatEvery <= 0 {
 		e.beatEvery = 20 * time.Second
@@ -253,6 +263,7 @@ func (e *Engine) Start(ctx context.Context, key domain.JobKey, opts RunOptions) 
 		return nil, err
 	}
 	h.started = *run
+	e.observer.RunStarted(*run)
 	runCtx, cancel := context.WithCancel(e.lifetime)
 	h.cancel = cancel
 	go func() {
@@ -398,7 +409,9 @@ func (e *Engine) execute(ctx context.Context, run *domain.Run, opts RunOptions) 
 	// The final record must land even when ctx was cancelled.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if err := e.db.FinishRun(fctx, run); err != nil {
+	err := e.db.FinishRun(fctx, run)
+	e.observer.RunFinished(*run)
+	if err != nil {
 		log.Error("could not record the end of the run", "err", err)
 		return run, fmt.Errorf("engine: record end of run %s: %w", run.ID, err)
 	}

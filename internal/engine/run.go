@@ -40,13 +40,14 @@ func (r *runner) finish(status domain.RunStatus, msg string) {
 }
 
 // stop ends the run before any change: aborted when ctx ended, else stopped
-// by the safety check with reason.
-func (r *runner) stop(ctx context.Context, reason string) {
+// by the safety check code (domain.StopReasons) with reason.
+func (r *runner) stop(ctx context.Context, code, reason string) {
 	if ctx.Err() != nil {
 		r.finish(domain.RunAborted, "Aborted before any change: the run was cancelled. Nothing was changed.")
 		return
 	}
 	r.finish(domain.RunSafetyStop, "Stopped by a safety check: "+reason+" Nothing was changed.")
+	r.run.StopReason = code
 }
 
 func (r *runner) execute(ctx context.Context) {
@@ -66,7 +67,7 @@ func (r *runner) execute(ctx context.Context) {
 	}
 	src, err := r.e.dial(ctx, settings, password)
 	if err != nil {
-		r.stop(ctx, fmt.Sprintf("the directory could not be reached: %v.", err))
+		r.stop(ctx, domain.StopDirectoryUnreachable, fmt.Sprintf("the directory could not be reached: %v.", err))
 		return
 	}
 	defer func() {
@@ -115,8 +116,8 @@ func (r *runner) startCount(ctx context.Context, s *domain.LDAPSettings, filter 
 }
 
 // shrinkStop is returned from the search callback when the shrink check
-// fails, to end the search.
-type shrinkStop struct{ reason string }
+// fails, to end the search; code is the safety stop's reason code.
+type shrinkStop struct{ code, reason string }
 
 func (e *shrinkStop) Error() string { return e.reason }
 
@@ -159,7 +160,7 @@ func (r *runner) checkDeactivations(ctx context.Context, src Source, filter stri
 		r.finish(domain.RunFailed, fmt.Sprintf("Failed: %v. Nothing was changed.", se.err))
 		return false
 	case err != nil:
-		r.stop(ctx, fmt.Sprintf("the directory search failed: %v.", err))
+		r.stop(ctx, domain.StopSearchFailed, fmt.Sprintf("the directory search failed: %v.", err))
 		return false
 	}
 	r.run.ExpectedTotal = sess.counts.Read
@@ -175,7 +176,7 @@ func (r *runner) checkDeactivations(ctx context.Context, src Source, filter stri
 		would, limit, s.DeactivateMaxUsers, s.DeactivateMaxPercent, active)
 	switch {
 	case over && !s.AllowNextPastThreshold:
-		r.stop(ctx, overMsg+" If this is expected, an administrator can allow the next run past the limit on the LDAP connection page.")
+		r.stop(ctx, domain.StopDeactivationLimit, overMsg+" If this is expected, an administrator can allow the next run past the limit on the LDAP connection page.")
 		return false
 	case over && r.opts.DryRun:
 		r.note = fmt.Sprintf(" A real run would deactivate %d users, more than the limit of %d, using the administrator's permission to pass it.", would, limit)
@@ -188,7 +189,7 @@ func (r *runner) checkDeactivations(ctx context.Context, src Source, filter stri
 			return false
 		}
 		if over && !used {
-			r.stop(ctx, overMsg+" The administrator's permission to pass the limit was already used by another run.")
+			r.stop(ctx, domain.StopDeactivationLimit, overMsg+" The administrator's permission to pass the limit was already used by another run.")
 			return false
 		}
 		if over {
@@ -300,7 +301,7 @@ func (w *pageWriter) resolve(ctx context.Context, res countResult) error {
 	w.counted = nil
 	if res.err != nil {
 		if w.gated {
-			return &shrinkStop{fmt.Sprintf("the directory search failed: %v.", res.err)}
+			return &shrinkStop{domain.StopSearchFailed, fmt.Sprintf("the directory search failed: %v.", res.err)}
 		}
 		w.r.log.Warn("counting the directory entries failed; the run goes on without an expected total", "err", res.err)
 		return nil
@@ -310,7 +311,7 @@ func (w *pageWriter) resolve(ctx context.Context, res countResult) error {
 		return nil
 	}
 	if reason := shrinkCheck(res.n, w.last, w.s); reason != "" {
-		return &shrinkStop{reason}
+		return &shrinkStop{domain.StopDirectoryShrank, reason}
 	}
 	w.gated = false
 	for _, plan := range w.held {
@@ -340,7 +341,7 @@ func (w *pageWriter) end(ctx context.Context, err error) {
 	var stop *shrinkStop
 	if errors.As(err, &stop) && ctx.Err() == nil {
 		r.run.RunCounts = domain.RunCounts{Read: sess.counts.Read}
-		r.stop(ctx, stop.reason)
+		r.stop(ctx, stop.code, stop.reason)
 		return
 	}
 	if err != nil {
@@ -476,7 +477,7 @@ func (r *runner) writeFailed(ctx context.Context, err error, changed int) {
 	case errors.As(err, &se):
 		r.finish(domain.RunFailed, fmt.Sprintf("Failed: %v after %d entries. %s", se.err, r.run.Read, done))
 	case changed == 0:
-		r.stop(ctx, fmt.Sprintf("the directory search failed after %d entries: %v.", r.run.Read, err))
+		r.stop(ctx, domain.StopSearchFailed, fmt.Sprintf("the directory search failed after %d entries: %v.", r.run.Read, err))
 	default:
 		r.finish(domain.RunFailed, fmt.Sprintf("Failed: the directory search failed after %d entries: %v. %s", r.run.Read, err, done))
 	}

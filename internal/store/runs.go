@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"idm/internal/domain"
 )
@@ -88,40 +89,72 @@ func (db *DB) Heartbeat(ctx context.Context, id string, t time.Time) error {
 	return nil
 }
 
-// FinishRun saves r's final status, message, counts and end time.
+// FinishRun saves r's final status, message, counts and end time, and
+// enqueues its notices for the webhooks in the same transaction.
 func (db *DB) FinishRun(ctx context.Context, r *domain.Run) error {
-	err := db.write.WithContext(ctx).Model(&domain.Run{}).Where("id = ?", r.ID).
-		Select("status", "finished_at", "heartbeat_at", "expected_total", "message", "read_count", "created_count",
-			"updated_count", "unchanged_count", "deactivated_count", "credentials_changed", "certificates_on_hold",
-			"certificates_revoked", "roles_withdrawn", "error_count", "orphan_count").
-		Updates(r).Error
-	if err != nil {
-		return fmt.Errorf("store: finish run %s: %w", r.ID, err)
-	}
-	return nil
+	return db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := tx.Model(&domain.Run{}).Where("id = ?", r.ID).
+			Select("status", "finished_at", "heartbeat_at", "expected_total", "message", "stop_reason", "read_count", "created_count",
+				"updated_count", "unchanged_count", "deactivated_count", "credentials_changed", "certificates_on_hold",
+				"certificates_revoked", "roles_withdrawn", "error_count", "orphan_count").
+			Updates(r).Error
+		if err != nil {
+			return fmt.Errorf("store: finish run %s: %w", r.ID, err)
+		}
+		return enqueueRunNotices(tx, r, db.Now())
+	})
 }
 
 // AbortStaleRuns marks as aborted the runs still "running" that a dead
 // process left behind: those of this instance (it has just started, so none
 // of its runs can be alive) and those of any instance whose heartbeat is
 // older than staleBefore. instance "" matches by heartbeat only.
+//
+// Each aborted run's notices are enqueued with it.
 func (db *DB) AbortStaleRuns(ctx context.Context, instance string, staleBefore time.Time) (int, error) {
-	q := db.write.WithContext(ctx).Model(&domain.Run{}).Where("status = ?", domain.RunRunning)
-	if instance != "" {
-		q = q.Where("instance = ? OR heartbeat_at < ?", instance, staleBefore)
-	} else {
-		q = q.Where("heartbeat_at < ?", staleBefore)
-	}
-	now := db.Now()
-	res := q.Updates(map[string]any{
-		"status":      domain.RunAborted,
-		"finished_at": now,
-		"message":     "Aborted: the process running it stopped before it finished. Every user it changed was changed completely; the next run continues.",
+	var runs []domain.Run
+	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		q := tx.Where("status = ?", domain.RunRunning)
+		if instance != "" {
+			q = q.Where("instance = ? OR heartbeat_at < ?", instance, staleBefore)
+		} else {
+			q = q.Where("heartbeat_at < ?", staleBefore)
+		}
+		if db.Dialect == DialectPostgres {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		if err := q.Find(&runs).Error; err != nil || len(runs) == 0 {
+			return err
+		}
+		return abortRuns(tx, runs, db.Now())
 	})
-	if res.Error != nil {
-		return 0, fmt.Errorf("store: abort stale runs: %w", res.Error)
+	if err != nil {
+		return 0, fmt.Errorf("store: abort stale runs: %w", err)
 	}
-	return int(res.RowsAffected), nil
+	return len(runs), nil
+}
+
+// abortRuns records runs, left running by a dead process, as aborted at
+// now, and enqueues their notices.
+func abortRuns(tx *gorm.DB, runs []domain.Run, now time.Time) error {
+	const msg = "Aborted: the process running it stopped before it finished. Every user it changed was changed completely; the next run continues."
+	ids := make([]string, len(runs))
+	for i := range runs {
+		ids[i] = runs[i].ID
+	}
+	err := tx.Model(&domain.Run{}).Where("id IN ?", ids).
+		Updates(map[string]any{"status": domain.RunAborted, "finished_at": now, "message": msg}).Error
+	if err != nil {
+		return err
+	}
+	for i := range runs {
+		r := &runs[i]
+		r.Status, r.FinishedAt, r.Message = domain.RunAborted, &now, msg
+		if err := enqueueRunNotices(tx, r, now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // LastSuccessfulRun returns the newest run of job key that succeeded (with
