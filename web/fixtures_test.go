@@ -41,3 +41,18 @@ func (e *testEnv) importedUser(t *testing.T, name string) *store.UserDetail {
 	}
 	return u
 }
+
+// storedWebhook stores an enabled webhook told of failed runs, whose
+// receiver's port is closed (a Send test fails at once).
+func (e *testEnv) storedWebhook(t *testing.T) *domain.Webhook {
+	t.Helper()
+	sealed, err := e.box.Seal("a signing secret of the receiver")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &domain.Webhook{Name: "On call", URL: "http://127.0.0.1:1/idm", SecretEnc: sealed, OnRunFailed: true, Enabled: true}
+	if err := e.db.CreateWebhook(context.Background(), w, "test"); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}

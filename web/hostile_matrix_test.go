@@ -71,6 +71,8 @@ var controlFills = map[string]url.Values{
 	"/login":                   {"username": {testAdmin}, "password": {testPassword}},
 	"/admin/accounts":          {"name": {"carl"}, "password": {testPassword}, "password2": {testPassword}},
 	"/admin/accounts/password": {"name": {"bob"}, "password": {testPassword}, "password2": {testPassword}},
+	"/admin/notifications": {"name": {"On call"}, "url": {"http://127.0.0.1:1/idm"}, "secret": {"a long enough signing secret"},
+		"event": {domain.EventRunFailed}},
 }
 
 // refusalWrites are the tables a refused request may still write: a
@@ -352,7 +354,8 @@ var (
 	freeTextFields = []string{
 		"/admin/ldap bind_password", "/admin/accounts password", "/admin/accounts password2",
 		"/admin/accounts/password password", "/admin/accounts/password password2", "/operator/users q",
-		"/admin/ldap/test bind_password",
+		"/admin/ldap/test bind_password", "/admin/notifications name", "/admin/notifications secret",
+		"/admin/notifications/{id} name", "/admin/notifications/{id} secret",
 	}
 	droppedFields = []string{"/login next"}
 	ignoredFields = []string{"/admin/batch-sync/{key}/check version", "/admin/batch-sync/{key}/check enabled"}

@@ -246,18 +246,22 @@ type routeTable struct {
 func newRouteTable(t *testing.T, e *testEnv) *routeTable {
 	run := e.finishedRun(t, domain.JobActive, domain.RunSucceeded)
 	ann := e.importedUser(t, "ann")
+	hook, deleted := e.storedWebhook(t), e.storedWebhook(t) // Delete takes its own
 	e.createAccounts([]account{{"bob", domain.RoleOperator}})
 	return &routeTable{e: e, sessions: map[string]*http.Cookie{}, samples: map[string]string{
-		"/static/*":                       "/static/js/htmx.min.js",
-		"/admin/accounts/{name}/disabled": "/admin/accounts/bob/disabled",
-		"/admin/batch-sync/{key}":         "/admin/batch-sync/active",
-		"/admin/batch-sync/{key}/check":   "/admin/batch-sync/active/check",
-		"/operator/jobs/{key}/run":        "/operator/jobs/active/run",
-		"/operator/jobs/{key}/runs":       "/operator/jobs/active/runs",
-		"/operator/jobs/{key}/status":     "/operator/jobs/active/status",
-		"/operator/runs/{id}":             "/operator/runs/" + run.ID,
-		"/operator/runs/{id}/items.csv":   "/operator/runs/" + run.ID + "/items.csv",
-		"/operator/users/{id}":            "/operator/users/" + ann.ID,
+		"/static/*":                        "/static/js/htmx.min.js",
+		"/admin/accounts/{name}/disabled":  "/admin/accounts/bob/disabled",
+		"/admin/batch-sync/{key}":          "/admin/batch-sync/active",
+		"/admin/batch-sync/{key}/check":    "/admin/batch-sync/active/check",
+		"/admin/notifications/{id}":        "/admin/notifications/" + hook.ID,
+		"/admin/notifications/{id}/delete": "/admin/notifications/" + deleted.ID + "/delete",
+		"/admin/notifications/{id}/test":   "/admin/notifications/" + hook.ID + "/test",
+		"/operator/jobs/{key}/run":         "/operator/jobs/active/run",
+		"/operator/jobs/{key}/runs":        "/operator/jobs/active/runs",
+		"/operator/jobs/{key}/status":      "/operator/jobs/active/status",
+		"/operator/runs/{id}":              "/operator/runs/" + run.ID,
+		"/operator/runs/{id}/items.csv":    "/operator/runs/" + run.ID + "/items.csv",
+		"/operator/users/{id}":             "/operator/users/" + ann.ID,
 	}}
 }
 

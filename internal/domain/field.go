@@ -101,6 +101,7 @@ const (
 	MaxUsernameLength       = 256  // users.username
 	MaxRunIDLength          = 36   // job_runs.id
 	MaxUserIDLength         = 36   // users.id
+	MaxWebhookIDLength      = 36   // webhooks.id (00004_notifications.sql)
 	MaxSerialLength         = 128  // credentials.serial, certificates.serial
 	MaxRoleNameLength       = 128  // roles.name
 	MaxRevocationReason     = 64   // certificates.revocation_reason

@@ -42,6 +42,14 @@ func CheckRunID(id string) error {
 	return nil
 }
 
+// CheckWebhookID checks the id of a webhook (its page and its actions).
+func CheckWebhookID(id string) error {
+	if id == "" || lineProblem(id, MaxWebhookIDLength) != "" {
+		return Errorf(ENOTFOUND, "There is no webhook %q.", id)
+	}
+	return nil
+}
+
 // LookupJobKey is ParseJobKey for a key that names a job in a path: an
 // unknown key is not found (NoSuchJob).
 func LookupJobKey(s string) (JobKey, error) {
