@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -34,6 +35,7 @@ const (
 	secretDBPassword   = "DbPw-7f3a9c41"
 	wrongDBPassword    = "WrongDbPw-2b81e6"
 	wrongBindPassword  = "WrongBindPw-c4d2a7"
+	webhookSecret      = "WebhookSecret-9d3e51aa0f"
 	secretBindPassword = testenv.SlapdAdminPassword
 )
 
@@ -52,7 +54,7 @@ func newSecretWitness() *secretWitness {
 	return &secretWitness{secrets: map[string]string{
 		"the database password": secretDBPassword, "a wrong database password": wrongDBPassword,
 		"the bind password": secretBindPassword, "a wrong bind password": wrongBindPassword,
-		"the secret key": secretKey, "the account's password": e2ePassword,
+		"the secret key": secretKey, "the account's password": e2ePassword, "the webhook's signing secret": webhookSecret,
 	}}
 }
 
@@ -66,6 +68,19 @@ func (w *secretWitness) secret(what, value string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.secrets[what] = value
+}
+
+// count is how many things were shown at where.
+func (w *secretWitness) count(where string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, s := range w.seen {
+		if s.where == where {
+			n++
+		}
+	}
+	return n
 }
 
 // check fails for each secret shown anywhere, and says where; it returns
@@ -122,12 +137,12 @@ func (p *witnessedProgram) must(stdin string, args ...string) string {
 	return out
 }
 
-// serve starts idm serve until the returned stop is called; its log goes
-// to the witness at stop.
-func (p *witnessedProgram) serve() (base string, stop func()) {
+// serve starts idm serve with args until the returned stop is called; its
+// output and log go to the witness at stop.
+func (p *witnessedProgram) serve(args ...string) (base string, stop func()) {
 	p.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	base, done := startServeIO(p.t, ctx, p.io("", p.log, p.log), p.log)
+	base, done := startServeIO(p.t, ctx, p.io("", p.log, p.log), p.log, args...)
 	return base, func() {
 		cancel()
 		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
@@ -151,12 +166,19 @@ func TestSecretsNeverShown(t *testing.T) {
 	d.configure(sl.URL, d.right)
 	p.must("", "ldap", "test")
 
-	base, stop := p.serve()
+	base, stop := p.serve("--metrics-listen", "127.0.0.1:0")
 	b := newWitnessedBrowser(t, w, base)
 	b.signIn("alice", e2ePassword)
+	hook := b.createWebhook(newWitnessedReceiver(t, w))
 	d.web = b
-	d.eachFault()
+	d.eachFault() // the failed runs notify the webhook
+	b.do(http.MethodPost, "/admin/notifications/"+hook+"/test", nil)
 	b.crawl("/admin", "/operator")
+	if m := metricsLine.FindStringSubmatch(p.log.String()); m != nil {
+		b.do(http.MethodGet, m[1], nil)
+	} else {
+		t.Error("serve printed no metrics address")
+	}
 	b.signOut()
 	b.signIn("alice", e2ePassword) // a second session, signed out at once
 	b.signOut()
@@ -169,6 +191,9 @@ func TestSecretsNeverShown(t *testing.T) {
 		_, _ = p.run("", args...)
 	}
 	wrongDB(t, p)
+	if n := w.count("what the webhook receiver got"); n < 2 {
+		t.Errorf("the webhook receiver got %d notices; want Send test's and the failed runs'", n)
+	}
 	if n := w.check(t); n < 40 {
 		t.Errorf("the witness read %d places; the test drove too little", n)
 	}
@@ -284,11 +309,16 @@ func newWitnessedBrowser(t *testing.T, w *secretWitness, base string) *witnessed
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
-// do sends a request (a POST as a same-origin form) and shows the witness
-// the answer: status, headers but the session cookie it sets, body.
+// do sends a request to path (or an absolute URL), a POST as a
+// same-origin form, and shows the witness the answer: status, headers but
+// the session cookie it sets, body.
 func (b *witnessedBrowser) do(method, path string, form url.Values) (*http.Response, string) {
 	b.t.Helper()
-	req, err := http.NewRequest(method, b.base+path, strings.NewReader(form.Encode()))
+	u := path
+	if !strings.HasPrefix(path, "http") {
+		u = b.base + path
+	}
+	req, err := http.NewRequest(method, u, strings.NewReader(form.Encode()))
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -323,6 +353,33 @@ func (b *witnessedBrowser) signIn(name, password string) {
 }
 
 func (b *witnessedBrowser) signOut() { b.do(http.MethodPost, "/logout", nil) }
+
+// createWebhook creates a webhook to receiver, signed with webhookSecret,
+// told of every run's end, and returns its id.
+func (b *witnessedBrowser) createWebhook(receiver string) string {
+	b.t.Helper()
+	form := url.Values{"name": {"On call"}, "url": {receiver}, "secret": {webhookSecret}, "enabled": {"true"},
+		"event": {"run_failed", "safety_stop", "succeeded_with_errors", "succeeded"}}
+	res, body := b.do(http.MethodPost, "/admin/notifications", form)
+	id, ok := strings.CutPrefix(res.Header.Get("Location"), "/admin/notifications/")
+	if res.StatusCode != http.StatusSeeOther || !ok {
+		b.t.Fatalf("create webhook: %d %.500s", res.StatusCode, body)
+	}
+	return id
+}
+
+// newWitnessedReceiver is a webhook receiver that shows the witness every
+// notice it gets, headers and body.
+func newWitnessedReceiver(t *testing.T, w *secretWitness) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var head strings.Builder
+		_ = r.Header.Write(&head)
+		w.saw("what the webhook receiver got", r.Method+" "+r.URL.String()+"\n"+head.String()+"\n"+string(body))
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/idm"
+}
 
 // testConnection clicks Test connection on the LDAP page with the fields
 // in changed replaced, and returns the answer.
