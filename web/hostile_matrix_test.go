@@ -87,8 +87,9 @@ func TestHostileInput(t *testing.T) {
 		}
 		t.Run("PathParameters", h.spoilPathParameters)
 		t.Run("EveryPageEscaped", h.everyPageEscaped)
-		t.Logf("%d controls, %d fields × %d kinds, %d path parameters × %d kinds: %d refused, %d accepted harmless",
-			h.controls, h.fields, len(hostileKinds), h.params, len(hostileKinds), h.refused, h.accepted)
+		t.Logf("%d controls, %d fields × %d kinds, %d path parameters × %d kinds: %d refused; accepted: %d by checks, %d by refills, %d ignored, %d free text, %d dropped, %d plausible, %d not designed",
+			h.controls, h.fields, len(hostileKinds), h.params, len(hostileKinds), h.refused, h.accepted[acceptCheck], h.accepted[acceptRefill],
+			h.accepted[acceptIgnored], h.accepted[acceptFreeText], h.accepted[acceptDropped], h.accepted[acceptPlausible], h.accepted[acceptNot])
 	})
 }
 
@@ -102,7 +103,8 @@ type hostileRun struct {
 	// bases are the controls' values as last read from their pages.
 	bases map[string]url.Values
 	// counts for the log, and the last sending address.
-	controls, fields, params, refused, accepted, addr int
+	controls, fields, params, refused, addr int
+	accepted                                map[acceptance]int
 }
 
 // foundControl is a control, the route pattern it is sent to, and whom
@@ -121,7 +123,7 @@ var (
 func newHostileRun(t *testing.T, dbURL string) *hostileRun {
 	clock := &authClock{}
 	e := newEnv(t, envOptions{dbURL: dbURL, statements: true, authNow: clock.now})
-	h := &hostileRun{e: e, rt: newRouteTable(t, e), clock: clock, bases: map[string]url.Values{}}
+	h := &hostileRun{e: e, rt: newRouteTable(t, e), clock: clock, bases: map[string]url.Values{}, accepted: map[acceptance]int{}}
 	e.configureLDAP(t, "ldap://127.0.0.1:1", "cn=admin,"+testenv.SlapdBaseDN, testBindPassword)
 	h.seedPagers(t)
 	var err error
@@ -278,12 +280,13 @@ func (h *hostileRun) judgeControl(t *testing.T, fc foundControl, values url.Valu
 		h.judgeRefusal(t, res, writes)
 		return
 	}
-	h.accepted++
+	how := acceptedAs(fc.pattern, field, k)
+	h.accepted[how]++
 	if fc.method != http.MethodGet {
 		clear(h.bases) // it may have changed what the pages show
 		h.waitIdle(t)
 	}
-	switch how := acceptedAs(fc.pattern, field, k); how {
+	switch how {
 	case acceptCheck, acceptRefill, acceptIgnored:
 		assertWritesOnly(t, writes, "sessions")
 		if how == acceptCheck && !hasMessage(t, res) {
