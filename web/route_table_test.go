@@ -132,6 +132,9 @@ type variant struct {
 
 var (
 	plainRequest = variant{"plain", nil}
+	// A browser's own form post; plain is a client that is no browser,
+	// which the CSRF check lets through (it has no cookie to abuse).
+	sameOrigin = variant{"same-origin", http.Header{"Sec-Fetch-Site": {"same-origin"}}}
 	htmxRequest  = variant{"htmx", http.Header{"Hx-Request": {"true"}}}
 	// A browser sends one of these with every cross-site POST.
 	crossSiteFetch  = variant{"cross-site", http.Header{"Sec-Fetch-Site": {"cross-site"}}}
@@ -149,7 +152,7 @@ func expect(rule routeRule, ro role, method string, registered bool, v variant) 
 		}
 		return outcomeUnauthorized
 	}
-	if v.header.Get("Sec-Fetch-Site") != "" || v.header.Get("Origin") != "" {
+	if v.header.Get("Sec-Fetch-Site") == "cross-site" || v.header.Get("Origin") != "" {
 		return outcomeCrossSite
 	}
 	switch {
@@ -166,9 +169,10 @@ func expect(rule routeRule, ro role, method string, registered bool, v variant) 
 }
 
 // variantsFor are the ways each method is sent: plain; a GET also as htmx;
-// anything that may change state also cross-site, both as a browser marks
-// it (Sec-Fetch-Site) and as an older one does (Origin alone). A request
-// with neither header is not a browser's and passes the CSRF check.
+// anything that may change state also as a browser's same-origin post and
+// cross-site, both as a browser marks it (Sec-Fetch-Site) and as an older
+// one does (Origin alone). A request with neither header is not a
+// browser's and passes the CSRF check (http.CrossOriginProtection).
 func variantsFor(method string) []variant {
 	switch method {
 	case http.MethodGet:
@@ -176,7 +180,7 @@ func variantsFor(method string) []variant {
 	case http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodConnect:
 		return []variant{plainRequest}
 	}
-	return []variant{plainRequest, crossSiteFetch, crossSiteOrigin}
+	return []variant{plainRequest, sameOrigin, crossSiteFetch, crossSiteOrigin}
 }
 
 // triedMethods are the methods tried on every route besides its own.
