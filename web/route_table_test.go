@@ -134,8 +134,8 @@ var (
 	plainRequest = variant{"plain", nil}
 	// A browser's own form post; plain is a client that is no browser,
 	// which the CSRF check lets through (it has no cookie to abuse).
-	sameOrigin = variant{"same-origin", http.Header{"Sec-Fetch-Site": {"same-origin"}}}
-	htmxRequest  = variant{"htmx", http.Header{"Hx-Request": {"true"}}}
+	sameOrigin  = variant{"same-origin", http.Header{"Sec-Fetch-Site": {"same-origin"}}}
+	htmxRequest = variant{"htmx", http.Header{"Hx-Request": {"true"}}}
 	// A browser sends one of these with every cross-site POST.
 	crossSiteFetch  = variant{"cross-site", http.Header{"Sec-Fetch-Site": {"cross-site"}}}
 	crossSiteOrigin = variant{"other-origin", http.Header{"Origin": {"https://evil.example"}}}
