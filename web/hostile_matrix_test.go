@@ -157,7 +157,7 @@ func (h *hostileRun) seedPagers(t *testing.T) {
 func (h *hostileRun) pages(t *testing.T) (paths []string, as []role) {
 	for _, r := range h.routes {
 		rule, err := classify(r.Pattern)
-		if err != nil || r.Method != http.MethodGet || rule.access == accessToken {
+		if err != nil || r.Method != http.MethodGet || rule.api {
 			continue
 		}
 		path, err := h.rt.samplePath(r.Pattern, rule)
@@ -436,7 +436,7 @@ func resultRows(t *testing.T, res *httptest.ResponseRecorder) int {
 func (h *hostileRun) spoilPathParameters(t *testing.T) {
 	for _, r := range h.routes {
 		rule, err := classify(r.Pattern)
-		if err != nil || rule.access == accessToken || !strings.ContainsAny(r.Pattern, "{*") {
+		if err != nil || rule.api || !strings.ContainsAny(r.Pattern, "{*") {
 			continue
 		}
 		sample, err := h.rt.samplePath(r.Pattern, rule)

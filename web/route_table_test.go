@@ -43,6 +43,9 @@ const (
 type routeRule struct {
 	pattern string
 	access  access
+	// api: the JSON API, mounted outside the sessions and the CSRF check
+	// (no cookie counts there, so there is nothing to forge).
+	api bool
 	// signedInGet is what a plain GET answers an account allowed here,
 	// when not 200 (a page that sends the account on).
 	signedInGet int
@@ -62,7 +65,9 @@ var routeRules = []routeRule{
 	{pattern: "/logout", access: accessPublic},
 	{pattern: "/admin/**", access: accessAdministrators},
 	{pattern: "/operator/**", access: accessOperators},
-	{pattern: "/api/v1/**", access: accessToken},
+	{pattern: "/api/v1/**", access: accessToken, api: true},
+	// The API's OpenAPI document is public: it says how to call, not what is stored.
+	{pattern: "/api/v1/openapi.json", access: accessPublic, api: true},
 }
 
 func (r routeRule) matches(pattern string) bool {
@@ -73,18 +78,25 @@ func (r routeRule) matches(pattern string) bool {
 	return pattern == prefix || strings.HasPrefix(pattern, prefix+"/")
 }
 
-// classify is the one rule for pattern; none or two is an error.
+// classify is the rule for pattern: the one that names it exactly, else
+// the one prefix rule that covers it; none or two is an error.
 func classify(pattern string) (routeRule, error) {
-	var found []routeRule
+	var exact, prefix []routeRule
 	for _, r := range routeRules {
-		if r.matches(pattern) {
-			found = append(found, r)
+		switch {
+		case r.pattern == pattern:
+			exact = append(exact, r)
+		case r.matches(pattern):
+			prefix = append(prefix, r)
 		}
 	}
-	if len(found) != 1 {
-		return routeRule{}, fmt.Errorf("%d rules classify the route %s (%v): add exactly one to routeRules", len(found), pattern, found)
+	if len(exact) == 1 {
+		return exact[0], nil
 	}
-	return found[0], nil
+	if len(exact) == 0 && len(prefix) == 1 {
+		return prefix[0], nil
+	}
+	return routeRule{}, fmt.Errorf("%d rules classify the route %s (%v): add exactly one to routeRules", len(exact)+len(prefix), pattern, append(exact, prefix...))
 }
 
 // role is who sends a request: an account, or nobody ("anonymous").
@@ -144,13 +156,16 @@ var (
 // expect is the designed answer to ro sending method to a route of rule
 // (registered: the route takes the method) as v.
 func expect(rule routeRule, ro role, method string, registered bool, v variant) outcome {
-	if rule.access == accessToken {
-		// The API never reads a cookie, so nothing but a method it does not
-		// take gets past 401.
-		if !registered {
+	if rule.api {
+		// The API never reads a cookie: a method it does not take is 405,
+		// anything else is 401 without a token.
+		switch {
+		case !registered:
 			return outcomeNoMethod
+		case rule.access == accessToken:
+			return outcomeUnauthorized
 		}
-		return outcomeUnauthorized
+		return outcomeAllowed
 	}
 	if v.header.Get("Sec-Fetch-Site") == "cross-site" || v.header.Get("Origin") != "" {
 		return outcomeCrossSite
@@ -278,7 +293,7 @@ func (rt *routeTable) samplePath(pattern string, rule routeRule) (string, error)
 	if !strings.ContainsAny(pattern, "{*") {
 		return pattern, nil
 	}
-	if rule.access == accessToken {
+	if rule.api {
 		return strings.NewReplacer("{", "", "}", "", "*", "x").Replace(pattern), nil
 	}
 	return "", fmt.Errorf("no sample path for the route %s: add one, naming a stored record, to newRouteTable's samples", pattern)
@@ -379,7 +394,7 @@ func checkRefused(t *testing.T, rule routeRule, path string, want outcome, v var
 		if loc := res.Header().Get("Location"); loc != "/login?next="+url.QueryEscape(path) {
 			t.Errorf("sign-in goes to %q, which does not come back to %s", loc, path)
 		}
-	case want == outcomeUnauthorized && v.name == htmxRequest.name && rule.access != accessToken:
+	case want == outcomeUnauthorized && v.name == htmxRequest.name && !rule.api:
 		if to := res.Header().Get("HX-Redirect"); to != "/login" {
 			t.Errorf("HX-Redirect %q, want /login", to)
 		}
