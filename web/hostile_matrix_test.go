@@ -7,10 +7,13 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/PuerkitoBio/goquery"
 
 	"idm/internal/auth"
 	"idm/internal/domain"
@@ -67,12 +70,14 @@ const matchesNothing = "zq-matches-nothing"
 // controlFills are the values a person types into fields a page leaves
 // empty, so that the form as sent is accepted and a spoiled field is the
 // only thing wrong. A new form whose baseline is refused needs its own.
+// "{n}" becomes a number of its own each time (names that must be unique).
 var controlFills = map[string]url.Values{
 	"/login":                   {"username": {testAdmin}, "password": {testPassword}},
-	"/admin/accounts":          {"name": {"carl"}, "password": {testPassword}, "password2": {testPassword}},
+	"/admin/accounts":          {"name": {"carl{n}"}, "password": {testPassword}, "password2": {testPassword}},
 	"/admin/accounts/password": {"name": {"bob"}, "password": {testPassword}, "password2": {testPassword}},
 	"/admin/notifications": {"name": {"On call"}, "url": {"http://127.0.0.1:1/idm"}, "secret": {"a long enough signing secret"},
 		"event": {domain.EventRunFailed}},
+	"/admin/tokens": {"name": {"ci-deploy-{n}"}},
 }
 
 // refusalWrites are the tables a refused request may still write: a
@@ -103,8 +108,8 @@ type hostileRun struct {
 	// bases are the controls' values as last read from their pages.
 	bases map[string]url.Values
 	// counts for the log, and the last sending address.
-	controls, fields, params, refused, addr int
-	accepted                                map[acceptance]int
+	controls, fields, params, refused, addr, fills int
+	accepted                                       map[acceptance]int
 }
 
 // foundControl is a control, the route pattern it is sent to, and whom
@@ -239,7 +244,7 @@ func (h *hostileRun) spoilControl(t *testing.T, fc foundControl) {
 			res = h.sendControl(t, fc, h.current(t, fc))
 		}
 		if res.Code >= 400 {
-			t.Fatalf("the control as the page fills it (with controlFills) is refused, %d: %.400s", res.Code, res.Body)
+			t.Fatalf("the control as the page fills it (with controlFills) is refused, %d: %s", res.Code, messages(t, res))
 		}
 		h.waitIdle(t)
 	})
@@ -261,9 +266,14 @@ func (h *hostileRun) current(t *testing.T, fc foundControl) url.Values {
 		h.bases[k] = base
 	}
 	values := cloneValues(base)
-	for k, v := range controlFills[fc.action] {
+	h.fills++
+	unique := strings.NewReplacer("{n}", strconv.Itoa(h.fills))
+	for k, vs := range controlFills[fc.action] {
 		if values.Get(k) == "" {
-			values[k] = v
+			values[k] = nil
+			for _, v := range vs {
+				values.Add(k, unique.Replace(v))
+			}
 		}
 	}
 	return values
@@ -420,6 +430,18 @@ func hasMessage(t *testing.T, res *httptest.ResponseRecorder) bool {
 	}
 	msg := parseHTML(t, res).Find(`[data-testid^="error-"], [role="alert"]`).Text()
 	return strings.TrimSpace(msg) != ""
+}
+
+// messages are the messages a page shows, for a failure's report.
+func messages(t *testing.T, res *httptest.ResponseRecorder) string {
+	if !strings.HasPrefix(res.Header().Get("Content-Type"), "text/html") {
+		return res.Body.String()
+	}
+	var msgs []string
+	parseHTML(t, res).Find(`[data-testid^="error-"], [role="alert"]`).Each(func(_ int, s *goquery.Selection) {
+		msgs = append(msgs, strings.Join(strings.Fields(s.Text()), " "))
+	})
+	return strings.Join(msgs, "; ")
 }
 
 // resultRows counts the rows of the tables a page lists.

@@ -130,9 +130,12 @@ const (
 	outcomeUnauthorized                // 401
 	outcomeForbidden                   // 403: the account's role may not
 	outcomeCrossSite                   // 403: refused as a cross-site request (CSRF)
+	// outcomeMethodOrCrossSite: a method the route does not take, sent
+	// cross-site: 405 or 403, whichever check comes first.
+	outcomeMethodOrCrossSite
 )
 
-var outcomeNames = []string{"allowed", "405", "to sign-in", "401", "403 role", "403 cross-site"}
+var outcomeNames = []string{"allowed", "405", "to sign-in", "401", "403 role", "403 cross-site", "405 or 403 cross-site"}
 
 func (o outcome) String() string { return outcomeNames[o] }
 
@@ -168,6 +171,9 @@ func expect(rule routeRule, ro role, method string, registered bool, v variant) 
 		return outcomeAllowed
 	}
 	if v.header.Get("Sec-Fetch-Site") == "cross-site" || v.header.Get("Origin") != "" {
+		if !registered {
+			return outcomeMethodOrCrossSite
+		}
 		return outcomeCrossSite
 	}
 	switch {
@@ -379,6 +385,8 @@ func refusedAs(o outcome, res *httptest.ResponseRecorder) bool {
 		return res.Code == http.StatusForbidden && strings.Contains(body, "This page is for administrators.")
 	case outcomeCrossSite:
 		return res.Code == http.StatusForbidden && strings.Contains(body, "This request came from another site and was refused.")
+	case outcomeMethodOrCrossSite:
+		return refusedAs(outcomeNoMethod, res) || refusedAs(outcomeCrossSite, res)
 	}
 	return false
 }
