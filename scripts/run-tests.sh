@@ -11,6 +11,7 @@ go=${GO:-go}
 
 $go test -race -count=1 -timeout 45m -v ./... >"$log" 2>&1
 status=$?
+$go test -run '^$' -fuzz '^FuzzDecodeMessage$' -fuzztime 10s ./internal/directory >>"$log" 2>&1 || status=1 # the LDAP decoder, briefly fuzzed
 
 grep -E '^(ok|FAIL|panic:|--- )|^\s+--- (FAIL|SKIP)|^\?' "$log"
 if ((status != 0)); then

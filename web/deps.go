@@ -10,6 +10,7 @@ import (
 	"idm/internal/engine"
 	"idm/internal/opcache"
 	"idm/internal/store"
+	"idm/web/api"
 )
 
 // Deps are what the handlers need; the composition root (internal/cli's
@@ -20,6 +21,9 @@ type Deps struct {
 	Store Store
 	Auth  Authenticator
 	Box   SecretBox
+	// Tokens are the API tokens: the Admin page makes and revokes them,
+	// the API checks them.
+	Tokens TokenService
 	// Admin side (Batch Synchronization, LDAP connection).
 	Scheduler Scheduler
 	// Operator side (batch jobs, Run now, cache).
@@ -50,7 +54,7 @@ func (d *Deps) check() error {
 		name   string
 		absent bool
 	}{
-		{"Store", d.Store == nil}, {"Auth", d.Auth == nil}, {"Box", d.Box == nil},
+		{"Store", d.Store == nil}, {"Auth", d.Auth == nil}, {"Box", d.Box == nil}, {"Tokens", d.Tokens == nil},
 		{"Scheduler", d.Scheduler == nil}, {"Engine", d.Engine == nil}, {"Cache", d.Cache == nil},
 		{"Webhooks", d.Webhooks == nil},
 	} {
@@ -87,6 +91,8 @@ type Store interface {
 	RunStore
 	UserStore
 	NotificationStore
+	// api.Store is what the JSON API reads.
+	api.Store
 }
 
 // SessionStore is what the frame and the health checks need: the one-time
@@ -204,6 +210,14 @@ type Notifier interface {
 type singleInstance struct{}
 
 func (singleInstance) Notify(context.Context, string) {}
+
+// TokenService makes, lists, revokes and checks API tokens (auth.Tokens).
+type TokenService interface {
+	Create(ctx context.Context, account, name, expires, actor string) (string, *domain.APIToken, error)
+	List(ctx context.Context) ([]store.TokenDetail, error)
+	Revoke(ctx context.Context, id, actor string) (*store.TokenDetail, error)
+	Authenticate(ctx context.Context, token string) (*domain.APIToken, *domain.Account, error)
+}
 
 // Authenticator signs accounts in and checks sessions.
 type Authenticator interface {

@@ -79,6 +79,8 @@ type envOptions struct {
 	scheduledRuns bool
 	// statements records every SQL statement of the store from the start.
 	statements bool
+	// logs, when set, receives every log line, debug ones included.
+	logs io.Writer
 }
 
 // testEnv is the web handler over everything serve wires, served both
@@ -123,6 +125,9 @@ func newEnv(t *testing.T, o envOptions) *testEnv {
 	// Warnings and errors only: the pages and the scheduler log every
 	// request and save at Info.
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if o.logs != nil {
+		log = slog.New(slog.NewTextHandler(o.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	e.eng = engine.New(engine.Deps{DB: e.db, Dial: o.dial, OpenSecret: e.box.Open, Instance: "web-test", Now: e.db.Now, Logger: log})
 	t.Cleanup(func() {
 		if err := e.eng.Shutdown(context.Background()); err != nil {
@@ -141,7 +146,7 @@ func newEnv(t *testing.T, o envOptions) *testEnv {
 		o.authNow = e.db.Now
 	}
 	e.h, err = web.New(web.Deps{
-		Store: e.db, Auth: auth.New(e.db, o.authNow, time.Hour, 8*time.Hour), Box: e.box,
+		Store: e.db, Auth: auth.New(e.db, o.authNow, time.Hour, 8*time.Hour), Box: e.box, Tokens: auth.NewTokens(e.db, e.db.Now),
 		Scheduler: e.sched, Engine: e.eng, Cache: e.cache, Webhooks: e.notifier, Notify: e.notified,
 		Location: e.loc, Now: o.now, Logger: log,
 	})

@@ -15,7 +15,7 @@ import (
 // an interface left empty, so a call would panic (and fail the test).
 func standIns(store web.Store) web.Deps {
 	return web.Deps{
-		Store: store, Auth: struct{ web.Authenticator }{}, Box: struct{ web.SecretBox }{},
+		Store: store, Auth: struct{ web.Authenticator }{}, Box: struct{ web.SecretBox }{}, Tokens: struct{ web.TokenService }{},
 		Scheduler: struct{ web.Scheduler }{}, Engine: struct{ web.JobEngine }{}, Cache: struct{ web.OperatorCache }{},
 		Webhooks: struct{ web.WebhookSender }{},
 	}

@@ -11,6 +11,7 @@ func (s *Server) handleAdminHome(w http.ResponseWriter, r *http.Request) {
 		templates.Tile{Title: "Batch Synchronization", Description: "Schedule the LDAP synchronization jobs with cron expressions.", Href: "/admin/batch-sync", TestID: "tile-batch-sync"},
 		templates.Tile{Title: "LDAP connection", Description: "Directory address, bind account, filters and attribute mapping.", Href: "/admin/ldap", TestID: "tile-ldap"},
 		templates.Tile{Title: "Accounts", Description: "Administrators and operators who sign in to Admin and Operator.", Href: "/admin/accounts", TestID: "tile-accounts"},
+		templates.Tile{Title: "API tokens", Description: "Tokens that let programs use the JSON API as an account.", Href: "/admin/tokens", TestID: "tile-tokens"},
 		templates.Tile{Title: "Audit", Description: "Who changed what, and when.", Href: "/admin/audit", TestID: "tile-audit"},
 		templates.Tile{Title: "Notifications", Description: "Webhooks told when a run fails, stops by a safety check or ends.", Href: "/admin/notifications", TestID: "tile-notifications"},
 	)

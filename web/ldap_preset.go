@@ -26,11 +26,11 @@ func (s *Server) handleLDAPPreset(w http.ResponseWriter, r *http.Request) {
 		s.renderLDAP(w, r, http.StatusUnprocessableEntity, cur, templates.LDAPView{S: f.S, Errors: errs.Map()})
 		return
 	}
-	name := "OpenLDAP"
+	name, note := "OpenLDAP", ""
 	if f.S.Preset == domain.PresetActiveDirectory {
-		name = "Active Directory"
+		name, note = "Active Directory", " "+domain.ActiveDirectoryPresetNote
 	}
-	notice := "The " + name + " preset filled in the filters and the attribute mapping. Nothing is saved yet: review them and click Save."
+	notice := "The " + name + " preset filled in the filters and the attribute mapping." + note + " Nothing is saved yet: review them and click Save."
 	if f.Password.New != "" {
 		notice += " Type the bind password again: it is never shown back."
 	}

@@ -1,9 +1,9 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 
-	"idm/internal/cluster"
 	"idm/internal/domain"
 	"idm/templates"
 )
@@ -14,6 +14,7 @@ const ldapSavedFlash = "LDAP connection saved. To see this update in Identity Ma
 // with a message at each field and saves nothing; the bind password is
 // sealed before it is stored and kept as it is when the field is empty,
 // unless the server or the bind DN changed (domain.ValidateLDAPChange).
+// admin.SaveLDAP saves it, as it does for the API.
 func (s *Server) handleLDAPSave(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	cur, err := s.deps.Store.LDAPSettings(ctx)
@@ -26,24 +27,20 @@ func (s *Server) handleLDAPSave(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	errs := f.Errors
-	errs.Merge(domain.ValidateLDAPChange(cur, f.S, f.Password))
-	if len(errs) > 0 {
+	if len(f.Errors) > 0 {
+		// A number or a switch that is not one: say so, with what the
+		// domain's rule says of the rest, and save nothing.
+		errs := f.Errors
+		errs.Merge(domain.ValidateLDAPChange(cur, f.S, f.Password))
 		s.renderLDAP(w, r, http.StatusUnprocessableEntity, cur, templates.LDAPView{S: f.S, Errors: errs.Map()})
 		return
 	}
-	switch {
-	case f.Password.Clear:
-		f.S.BindPasswordEnc = ""
-	case f.Password.New != "":
-		sealed, err := s.deps.Box.Seal(f.Password.New)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		f.S.BindPasswordEnc = sealed
+	_, err = s.admin.SaveLDAP(ctx, cur, f.S, f.Password, actor(r))
+	var fe domain.FieldErrors
+	if errors.As(err, &fe) {
+		s.renderLDAP(w, r, http.StatusUnprocessableEntity, cur, templates.LDAPView{S: f.S, Errors: fe.Map()})
+		return
 	}
-	saved, err := s.deps.Store.SaveLDAPSettings(ctx, f.S, actor(r))
 	if domain.ErrorCode(err) == domain.ECONFLICT {
 		latest, getErr := s.deps.Store.LDAPSettings(ctx)
 		if getErr != nil {
@@ -58,7 +55,5 @@ func (s *Server) handleLDAPSave(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.log.Info("ldap connection saved", "settings", saved.String(), "version", saved.Version, "by", actor(r))
-	s.deps.Notify.Notify(ctx, cluster.TopicSettings)
 	s.redirectWithFlash(w, r, "/admin/ldap", ldapSavedFlash)
 }

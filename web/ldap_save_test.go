@@ -270,6 +270,9 @@ func TestLDAPPreset(t *testing.T) {
 			if !strings.Contains(testid(doc, "notice"), "Nothing is saved yet") {
 				t.Errorf("notice %q", testid(doc, "notice"))
 			}
+			if expires := strings.Contains(testid(doc, "notice"), "accountExpires"); expires != (tc.preset == domain.PresetActiveDirectory) {
+				t.Errorf("notice %q: want the accountExpires rule said for Active Directory only", testid(doc, "notice"))
+			}
 			if s := e.ldapSettings(); s.Version != 0 {
 				t.Error("applying a preset saved the settings")
 			}

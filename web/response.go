@@ -9,38 +9,14 @@ import (
 
 	"idm/internal/domain"
 	"idm/templates"
+	"idm/web/errkind"
 )
 
-// errorKinds map an error's kind to its HTTP status and the title of its
-// page, in one place; anything else is a 500 "Error".
-var errorKinds = map[string]struct {
-	status int
-	title  string
-}{
-	domain.EMALFORMED:    {http.StatusBadRequest, "Bad request"},
-	domain.EINVALID:      {http.StatusUnprocessableEntity, "Invalid input"},
-	domain.ENOTFOUND:     {http.StatusNotFound, "Not found"},
-	domain.ECONFLICT:     {http.StatusConflict, "Conflict"},
-	domain.EUNAUTHORIZED: {http.StatusUnauthorized, "Sign in required"},
-	domain.EFORBIDDEN:    {http.StatusForbidden, "Not allowed"},
-	domain.ETHROTTLED:    {http.StatusTooManyRequests, "Too many attempts"},
-}
-
-// statusOf is the HTTP status of err's kind.
-func statusOf(err error) int {
-	if k, ok := errorKinds[domain.ErrorCode(err)]; ok {
-		return k.status
-	}
-	return http.StatusInternalServerError
-}
+// statusOf is the HTTP status of err's kind (errkind: the API's too).
+func statusOf(err error) int { return errkind.Status(err) }
 
 // titleOf is the title of the error page for err.
-func titleOf(err error) string {
-	if k, ok := errorKinds[domain.ErrorCode(err)]; ok {
-		return k.title
-	}
-	return "Error"
-}
+func titleOf(err error) string { return errkind.Title(err) }
 
 // render writes a component with a status.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {

@@ -25,7 +25,7 @@ func (s *Server) handleRunItemsCSV(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
 	cw := csv.NewWriter(w)
-	if err := cw.Write([]string{"username", "dn", "outcome", "changes", "error"}); err != nil {
+	if err := cw.Write([]string{"username", "dn", "outcome", "changes", "error", "stable_id"}); err != nil {
 		return
 	}
 	for offset := 0; ; offset += csvPage {
@@ -38,7 +38,7 @@ func (s *Server) handleRunItemsCSV(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, it := range items {
-			rec := []string{it.Username, it.DN, it.Outcome, changesText(it.Changes), it.Error}
+			rec := []string{it.Username, it.DN, it.Outcome, changesText(it.Changes), it.Error, it.DirectoryID}
 			for i := range rec {
 				rec[i] = csvSafe(rec[i])
 			}

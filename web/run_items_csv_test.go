@@ -42,16 +42,16 @@ func TestRunItemsCSV(t *testing.T) {
 			if cd := res.Header.Get("Content-Disposition"); cd != `attachment; filename="run-`+run.ID+`-inactive.csv"` {
 				t.Errorf("Content-Disposition %q", cd)
 			}
-			if got := strings.Join(recs[0], ","); got != "username,dn,outcome,changes,error" {
+			if got := strings.Join(recs[0], ","); got != "username,dn,outcome,changes,error,stable_id" {
 				t.Errorf("header row %q", got)
 			}
 			if len(recs) != n+1 {
 				t.Fatalf("%d rows, want a header and %d items", len(recs), n)
 			}
 			want := [][]string{
-				{`'=HYPERLINK("x")`, `cn=Doe\, "Jo",ou=people,dc=example,dc=com`, "deactivated", "state: active → inactive", ""},
-				{"user0002", "uid=user0002,ou=people,dc=example,dc=com", "error", "", "line one\nline two, \"quoted\""},
-				{"user0003", "uid=user0003,ou=people,dc=example,dc=com", "deactivated", "role Approver: assigned → withdrawn; credential Card C-1: active → inactive", ""},
+				{`'=HYPERLINK("x")`, `cn=Doe\, "Jo",ou=people,dc=example,dc=com`, "deactivated", "state: active → inactive", "", ""},
+				{"user0002", "uid=user0002,ou=people,dc=example,dc=com", "error", "", "line one\nline two, \"quoted\"", "9f0c2d3e-1111-2222-3333-444455556666"},
+				{"user0003", "uid=user0003,ou=people,dc=example,dc=com", "deactivated", "role Approver: assigned → withdrawn; credential Card C-1: active → inactive", "", ""},
 			}
 			for i, w := range want {
 				if got := recs[i+1]; strings.Join(got, "|") != strings.Join(w, "|") {
@@ -75,6 +75,9 @@ func TestRunItemsCSV(t *testing.T) {
 			_, body := olga.get(t, "/operator/runs/"+run.ID+"?outcome=error")
 			if !strings.Contains(body, `data-testid="item-user0002"`) || strings.Contains(body, `data-testid="item-user0003"`) {
 				t.Error("the outcome filter does not keep only the errors")
+			}
+			if !strings.Contains(body, "stable id 9f0c2d3e-1111-2222-3333-444455556666") {
+				t.Error("the error item does not show the entry's stable id")
 			}
 			_, body = olga.get(t, "/operator/runs/"+run.ID+"?page=2")
 			if !strings.Contains(body, `data-testid="item-user0051"`) || strings.Contains(body, `data-testid="item-user0050"`) ||
@@ -112,6 +115,7 @@ func seedRunItems(t *testing.T, db *store.DB) *domain.Run {
 	}
 	items[0].Username, items[0].DN = `=HYPERLINK("x")`, `cn=Doe\, "Jo",ou=people,dc=example,dc=com`
 	items[1].Outcome, items[1].Changes, items[1].Error = domain.OutcomeError, "", "line one\nline two, \"quoted\""
+	items[1].DirectoryID = "9f0c2d3e-1111-2222-3333-444455556666"
 	items[2].Changes = `[{"field":"role Approver","before":"assigned","after":"withdrawn"},{"field":"credential Card C-1","before":"active","after":"inactive"}]`
 	if err := db.AddRunItems(ctx, items); err != nil {
 		t.Fatal(err)

@@ -96,7 +96,7 @@ func (s *Server) handleRunShow(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, it := range items {
 		row := templates.OpItemRow{Seq: it.Seq, Username: it.Username, DN: it.DN, Outcome: it.Outcome,
-			Changes: parseChanges(it.Changes), Error: it.Error}
+			Changes: parseChanges(it.Changes), Error: it.Error, DirectoryID: it.DirectoryID}
 		if it.UserID != nil && it.Username != "" {
 			row.UserHref = userHref(*it.UserID)
 		}

@@ -1,9 +1,10 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 
-	"idm/internal/cluster"
+	"idm/internal/admin"
 	"idm/internal/domain"
 )
 
@@ -11,8 +12,8 @@ import (
 const scheduleSavedFlash = "Saved. To see this update in Identity Manager Operator, click Clear cache in the Operator UI."
 
 // handleScheduleSave stores a job's expression and enabled flag, then
-// reschedules the job in the running scheduler at once. An invalid
-// expression or a stale form changes nothing.
+// reschedules the job in the running scheduler at once (admin.SaveSchedule,
+// as the API does). An invalid expression or a stale form changes nothing.
 func (s *Server) handleScheduleSave(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	job, err := s.pathJob(r)
@@ -30,43 +31,36 @@ func (s *Server) handleScheduleSave(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	errs := f.errs
-	sched, err := domain.ParseCronExpression(sf.Expression, s.deps.Location, s.deps.Now())
-	errs.Merge(err)
-	if len(errs) > 0 {
+	if len(f.errs) > 0 {
+		// A switch that was neither on nor off: say so, with what the
+		// expression's rule says, and save nothing.
+		errs := f.errs
+		errs.Merge(domain.ValidateCronExpression(sf.Expression, s.deps.Location, s.deps.Now()))
 		sf.Errors = errs.Map()
 		s.renderBatchJob(w, r, http.StatusUnprocessableEntity, job, sf)
 		return
 	}
-
-	saved, err := s.deps.Store.SaveJobSchedule(ctx, job.Key, sched.Expr(), sf.Enabled, sf.Version, actor(r))
-	if domain.ErrorCode(err) == domain.ECONFLICT {
-		// Say who changed it and when in the configured zone, from the row
-		// as it is now.
-		cur, getErr := s.deps.Store.GetJob(ctx, job.Key)
-		if getErr != nil {
-			s.fail(w, r, getErr)
-			return
-		}
-		sf.Conflict = domain.ErrorMessage(domain.JobChanged(cur.UpdatedBy, cur.UpdatedAt.In(s.deps.Location))) + ". Nothing was saved."
-		s.renderBatchJob(w, r, http.StatusConflict, cur, sf)
+	saved, err := s.admin.SaveSchedule(ctx, job.Key, admin.Schedule{Expression: sf.Expression, Enabled: sf.Enabled, Version: sf.Version}, actor(r))
+	var fe domain.FieldErrors
+	var stale *admin.StaleJobError
+	switch {
+	case errors.As(err, &fe):
+		sf.Errors = fe.Map()
+		s.renderBatchJob(w, r, http.StatusUnprocessableEntity, job, sf)
 		return
-	} else if err != nil {
+	case errors.As(err, &stale):
+		sf.Conflict = domain.ErrorMessage(err) + ". Nothing was saved."
+		s.renderBatchJob(w, r, http.StatusConflict, stale.Current, sf)
+		return
+	case err != nil:
 		s.fail(w, r, err)
 		return
 	}
-	s.log.Info("schedule saved", "job", saved.Key, "expression", saved.CronExpression, "enabled", saved.Enabled,
-		"version", saved.Version, "by", actor(r))
-
 	flash := scheduleSavedFlash
-	if err := s.deps.Scheduler.Reschedule(ctx, saved.Key); err != nil {
-		// The definition is saved; the scheduler records why it could not
-		// take it, and the job's page shows that.
-		s.log.Error("reschedule after save", "job", saved.Key, "err", err)
-		flash = "Saved, but the scheduler could not apply it yet: " + domain.ErrorMessage(err) + " " + flash
+	if saved.NotApplied != nil {
+		flash = "Saved, but the scheduler could not apply it yet: " + domain.ErrorMessage(saved.NotApplied) + " " + flash
 	}
-	s.deps.Notify.Notify(ctx, cluster.TopicJobs)
-	s.redirectWithFlash(w, r, batchJobPath(saved.Key), flash)
+	s.redirectWithFlash(w, r, batchJobPath(saved.Job.Key), flash)
 }
 
 func batchJobPath(key domain.JobKey) string { return "/admin/batch-sync/" + string(key) }

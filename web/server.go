@@ -11,13 +11,17 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"idm/internal/admin"
 	"idm/static"
+	"idm/web/api"
 )
 
 // Server serves Admin and Operator.
 type Server struct {
-	deps Deps
-	log  *slog.Logger
+	deps  Deps
+	log   *slog.Logger
+	admin *admin.Service
+	api   http.Handler
 }
 
 // New builds the HTTP handler; it refuses deps without a service.
@@ -26,6 +30,10 @@ func New(deps Deps) (http.Handler, error) {
 		return nil, err
 	}
 	s := &Server{deps: deps, log: deps.Logger}
+	s.admin = admin.New(admin.Deps{Store: deps.Store, Scheduler: deps.Scheduler, Notify: deps.Notify, Box: deps.Box,
+		Location: deps.Location, Now: deps.Now, Logger: deps.Logger})
+	s.api = api.New(api.Deps{Store: deps.Store, Tokens: deps.Tokens, Engine: deps.Engine, Scheduler: deps.Scheduler,
+		Admin: s.admin, Location: deps.Location, Now: deps.Now, Logger: deps.Logger})
 	return s.routes(), nil
 }
 
@@ -35,8 +43,21 @@ func (s *Server) routes() http.Handler {
 	r.Use(s.recoverer)
 	r.Use(s.logRequests)
 	r.Use(securityHeaders)
-	r.Use(s.crossOriginProtection)
+	// The API takes bearer tokens only and never reads a cookie: nothing a
+	// browser sends on its own authenticates there, so it is mounted
+	// outside the cross-origin protection and the sessions.
+	r.Mount(api.Prefix, s.api)
 
+	r.Group(func(r chi.Router) {
+		r.Use(s.crossOriginProtection)
+		s.mountPages(r)
+	})
+	r.NotFound(s.handleNotFound)
+	return r
+}
+
+// mountPages mounts the pages (and the health checks and static files).
+func (s *Server) mountPages(r chi.Router) {
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
 	staticFS, _ := fs.Sub(static.FS, ".")
@@ -55,6 +76,7 @@ func (s *Server) routes() http.Handler {
 			s.mountAdminBatchSync(r)
 			s.mountAdminLDAP(r)
 			s.mountAdminAccounts(r)
+			s.mountAdminTokens(r)
 			s.mountAdminAudit(r)
 			s.mountAdminNotifications(r)
 		})
@@ -66,6 +88,4 @@ func (s *Server) routes() http.Handler {
 			s.mountOperatorCache(r)
 		})
 	})
-	r.NotFound(s.handleNotFound)
-	return r
 }

@@ -2,9 +2,10 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -14,17 +15,17 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"idm/internal/directory"
+	"idm/internal/domain"
+	"idm/internal/testenv"
 )
 
-// The generated directory.
+// The generated directory: testenv's slapd serves it.
 const (
-	baseDN        = "dc=example,dc=com"
-	peopleDN      = "ou=people,dc=example,dc=com"
-	adminDN       = "cn=admin,dc=example,dc=com"
-	lockedTime    = "000001010000Z" // pwdAccountLockedTime of an account locked until unlocked
-	slapdModules  = "/usr/lib/ldap"
-	slapdSchemas  = "/etc/ldap/schema"
-	slapdStartMax = 60 * time.Second
+	baseDN     = testenv.SlapdBaseDN
+	peopleDN   = testenv.SlapdPeopleDN
+	lockedTime = "000001010000Z" // pwdAccountLockedTime of an account locked until unlocked
 )
 
 // inactive reports whether person i is locked (a tenth of them).
@@ -44,15 +45,14 @@ var (
 	titles      = []string{"Analyst", "Engineer", "Manager", "Specialist", "Coordinator", "Consultant", "Officer"}
 )
 
-// writeLDIF writes the base entries and n people, OpenLDAP style, to path.
+// writeLDIF writes n people, OpenLDAP style, to path (testenv makes the
+// base entries).
 func writeLDIF(path string, n int) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("ldif: %w", err)
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
-	fmt.Fprintf(w, "dn: %s\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n\n", baseDN)
-	fmt.Fprintf(w, "dn: %s\nobjectClass: organizationalUnit\nou: people\n\n", peopleDN)
 	for i := range n {
 		given, sn := givenNames[i%len(givenNames)], surnames[(i/len(givenNames))%len(surnames)]
 		uid := personUID(i)
@@ -70,190 +70,6 @@ func writeLDIF(path string, n int) error {
 		return fmt.Errorf("ldif: %w", err)
 	}
 	return f.Close()
-}
-
-// slapd is a throwaway OpenLDAP server loaded with slapadd.
-type slapd struct {
-	URL, Password string
-	dir           string
-	cmd           *exec.Cmd
-	done          chan struct{}
-}
-
-// startSlapd writes a configuration, bulk-loads ldifPath with slapadd -q
-// (no per-entry sync: seconds for 100,000 entries) and starts slapd on a
-// free loopback port.
-func startSlapd(dir, ldifPath string) (*slapd, error) {
-	s := &slapd{dir: dir, Password: "bench-admin-secret"}
-	cfgDir, dataDir := filepath.Join(dir, "slapd.d"), filepath.Join(dir, "data")
-	for _, d := range []string{cfgDir, dataDir} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, fmt.Errorf("slapd: %w", err)
-		}
-	}
-	slapdBin, err := lookBin("slapd", "/usr/sbin/slapd")
-	if err != nil {
-		return nil, err
-	}
-	slapaddBin, err := lookBin("slapadd", "/usr/sbin/slapadd")
-	if err != nil {
-		return nil, err
-	}
-	cfgPath := filepath.Join(dir, "config.ldif")
-	if err := os.WriteFile(cfgPath, []byte(s.config(dataDir)), 0o600); err != nil {
-		return nil, fmt.Errorf("slapd: %w", err)
-	}
-	if out, err := exec.Command(slapaddBin, "-n0", "-F", cfgDir, "-l", cfgPath).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("slapadd cn=config: %w\n%s", err, out)
-	}
-	if out, err := exec.Command(slapaddBin, "-q", "-F", cfgDir, "-b", baseDN, "-l", ldifPath).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("slapadd the people: %w\n%s", err, out)
-	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	s.URL = fmt.Sprintf("ldap://127.0.0.1:%d", port)
-	s.cmd = exec.Command(slapdBin, "-d", "0", "-h", s.URL+"/", "-F", cfgDir)
-	s.cmd.Dir = dir
-	logf, err := os.Create(filepath.Join(dir, "slapd.log"))
-	if err != nil {
-		return nil, fmt.Errorf("slapd: %w", err)
-	}
-	s.cmd.Stdout, s.cmd.Stderr = logf, logf
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start slapd: %w", err)
-	}
-	s.done = make(chan struct{})
-	go func() { _ = s.cmd.Wait(); logf.Close(); close(s.done) }()
-	deadline := time.Now().Add(slapdStartMax)
-	for {
-		conn, err := ldap.DialURL(s.URL, ldap.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}))
-		if err == nil {
-			err = conn.Bind(adminDN, s.Password)
-			conn.Close()
-		}
-		if err == nil {
-			return s, nil
-		}
-		select {
-		case <-s.done:
-			return nil, fmt.Errorf("slapd exited at start: see %s", filepath.Join(dir, "slapd.log"))
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			_ = s.Close()
-			return nil, fmt.Errorf("slapd not answering after %s: %w", slapdStartMax, err)
-		}
-	}
-}
-
-// config is cn=config: mdb with room for 100,000s of entries, the schemas
-// the people need, ppolicy for pwdAccountLockedTime, no size limit on paged
-// searches, and the indexes a directory serving these filters would have.
-func (s *slapd) config(dataDir string) string {
-	return strings.NewReplacer("{{dir}}", s.dir, "{{data}}", dataDir, "{{modules}}", slapdModules,
-		"{{schema}}", slapdSchemas, "{{base}}", baseDN, "{{admin}}", adminDN, "{{pw}}", s.Password,
-	).Replace(`dn: cn=config
-objectClass: olcGlobal
-cn: config
-olcPidFile: {{dir}}/slapd.pid
-olcArgsFile: {{dir}}/slapd.args
-olcLogLevel: none
-
-dn: cn=module{0},cn=config
-objectClass: olcModuleList
-cn: module{0}
-olcModulePath: {{modules}}
-olcModuleLoad: back_mdb
-olcModuleLoad: ppolicy
-
-dn: cn=schema,cn=config
-objectClass: olcSchemaConfig
-cn: schema
-
-include: file://{{schema}}/core.ldif
-
-include: file://{{schema}}/cosine.ldif
-
-include: file://{{schema}}/nis.ldif
-
-include: file://{{schema}}/inetorgperson.ldif
-
-dn: olcDatabase={-1}frontend,cn=config
-objectClass: olcDatabaseConfig
-objectClass: olcFrontendConfig
-olcDatabase: {-1}frontend
-olcSizeLimit: size.soft=500 size.hard=unlimited size.prtotal=unlimited
-
-dn: olcDatabase={0}config,cn=config
-objectClass: olcDatabaseConfig
-olcDatabase: {0}config
-olcAccess: {0}to * by * none
-
-dn: olcDatabase={1}mdb,cn=config
-objectClass: olcDatabaseConfig
-objectClass: olcMdbConfig
-olcDatabase: {1}mdb
-olcDbDirectory: {{data}}
-olcDbMaxSize: 4294967296
-olcSuffix: {{base}}
-olcRootDN: {{admin}}
-olcRootPW: {{pw}}
-olcSizeLimit: size.soft=500 size.hard=unlimited size.prtotal=unlimited
-olcDbIndex: objectClass eq
-olcDbIndex: entryUUID eq
-olcDbIndex: uid eq
-olcDbIndex: pwdAccountLockedTime pres
-olcAccess: {0}to * by * read
-
-dn: olcOverlay={0}ppolicy,olcDatabase={1}mdb,cn=config
-objectClass: olcOverlayConfig
-objectClass: olcPPolicyConfig
-olcOverlay: {0}ppolicy
-`)
-}
-
-// Close stops slapd (SIGTERM, then SIGKILL) and removes its directory.
-func (s *slapd) Close() error {
-	var err error
-	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.done:
-		case <-time.After(15 * time.Second):
-			_ = s.cmd.Process.Kill()
-			<-s.done
-			err = errors.New("slapd did not stop within 15s; killed it")
-		}
-	}
-	if rmErr := os.RemoveAll(s.dir); rmErr != nil && err == nil {
-		err = rmErr
-	}
-	return err
-}
-
-func lookBin(name string, paths ...string) (string, error) {
-	for _, p := range paths {
-		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	p, err := exec.LookPath(name)
-	if err != nil {
-		return "", fmt.Errorf("%s not found (install slapd and ldap-utils: scripts/install-test-deps.sh): %w", name, err)
-	}
-	return p, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // floorRead is the floor: a bare paged search of filter with go-ldap,
@@ -288,4 +104,79 @@ func floorRead(ctx context.Context, url, bindDN, password, filter string, attrs 
 		}
 		paging.SetCookie(pc.Cookie)
 	}
+}
+
+// streamFloor is the same bare read through the product's reader: a
+// directory connection as the engine dials it, Search with the job's
+// attribute map (so entries are decoded and mapped, as a run needs them),
+// doing nothing with the pages.
+func streamFloor(ctx context.Context, s domain.LDAPSettings, password, filter string) (int, error) {
+	c, err := directory.Dial(ctx, s, password)
+	if err != nil {
+		return 0, fmt.Errorf("floor: %w", err)
+	}
+	defer c.Close()
+	n := 0
+	err = c.Search(ctx, filter, s.AttributeMap, func(page []directory.Entry) error {
+		n += len(page)
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("floor: %w", err)
+	}
+	return n, nil
+}
+
+// libldapFloor is the C floor: OpenLDAP's own ldapsearch with the same
+// filter, attributes and page size, its LDIF counted and thrown away. It
+// returns the entries, the wall time and ldapsearch's CPU time.
+func libldapFloor(ctx context.Context, dir string, s domain.LDAPSettings, password, filter string) (int, time.Duration, time.Duration, error) {
+	bin, err := exec.LookPath("ldapsearch")
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("libldap floor: ldapsearch not found (install ldap-utils): %w", err)
+	}
+	pwFile := filepath.Join(dir, "bind-password")
+	if err := os.WriteFile(pwFile, []byte(password), 0o600); err != nil {
+		return 0, 0, 0, err
+	}
+	defer os.Remove(pwFile)
+	args := []string{"-x", "-LLL", "-o", "ldif-wrap=no", "-H", s.URL, "-D", s.BindDN, "-y", pwFile,
+		"-b", s.BaseDN, "-s", "sub", "-l", "120", "-E", fmt.Sprintf("pr=%d/noprompt", s.PageSize), filter}
+	cmd := exec.CommandContext(ctx, bin, append(args, s.AttributeMap.Attributes()...)...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, 0, 0, fmt.Errorf("libldap floor: %w", err)
+	}
+	n, countErr := countDNLines(out)
+	if err := cmd.Wait(); err != nil {
+		return n, 0, 0, fmt.Errorf("libldap floor: ldapsearch: %w: %s", err, stderr.String())
+	}
+	wall := time.Since(start)
+	if countErr != nil {
+		return n, 0, 0, fmt.Errorf("libldap floor: read its output: %w", countErr)
+	}
+	var cpu time.Duration
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	return n, wall, cpu, nil
+}
+
+// countDNLines counts the entries of unwrapped LDIF.
+func countDNLines(r io.Reader) (int, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	n := 0
+	for sc.Scan() {
+		if bytes.HasPrefix(sc.Bytes(), []byte("dn: ")) {
+			n++
+		}
+	}
+	return n, sc.Err()
 }

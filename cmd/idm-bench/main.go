@@ -38,6 +38,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"idm/internal/domain"
 	"idm/internal/secret"
 	"idm/internal/store"
 	"idm/internal/testenv"
@@ -191,7 +192,7 @@ func (b *bench) size(ctx context.Context, n int, latency bool) (sizeReport, erro
 	sr.Setup.LDIFSeconds = time.Since(start).Seconds()
 	progress("N=%d: LDIF written in %.1fs; loading slapd", n, sr.Setup.LDIFSeconds)
 	start = time.Now()
-	sl, err := startSlapd(filepath.Join(dir, "slapd"), ldif)
+	sl, err := testenv.StartSlapdServer(ldif)
 	if err != nil {
 		return sr, err
 	}
@@ -211,7 +212,7 @@ func (b *bench) size(ctx context.Context, n int, latency bool) (sizeReport, erro
 
 // database measures the phases at size n on one database. The floors are
 // measured on the first database only: they do not touch it.
-func (b *bench) database(ctx context.Context, dir string, sl *slapd, n int, dbName string, latency bool, sr *sizeReport) (dbReport, error) {
+func (b *bench) database(ctx context.Context, dir string, sl *testenv.SlapdServer, n int, dbName string, latency bool, sr *sizeReport) (dbReport, error) {
 	dr := dbReport{DB: dbName}
 	url, drop, err := b.freshStore(ctx, dir, dbName, sl, n)
 	if err != nil {
@@ -220,28 +221,8 @@ func (b *bench) database(ctx context.Context, dir string, sl *slapd, n int, dbNa
 	defer drop()
 
 	if sr.FloorActive == nil {
-		// The best of three reads: the first warms slapd's caches, and a
-		// low floor makes the ratios stricter, not looser.
-		for _, kind := range []string{phaseFloorActive, phaseFloorInactive, phaseFloorCount} {
-			var best *measurement
-			for range 3 {
-				m, err := b.phase(ctx, url, kind, "(a) "+kind, n, dbName, nil)
-				if err != nil {
-					return dr, err
-				}
-				if best == nil || m.WallSeconds < best.WallSeconds {
-					best = m
-				}
-			}
-			progress("N=%d: floor %s: %d entries in %.2fs", n, kind, best.Entries, best.WallSeconds)
-			switch kind {
-			case phaseFloorActive:
-				sr.FloorActive = best
-			case phaseFloorInactive:
-				sr.FloorInactive = best
-			default:
-				sr.FloorCount = best
-			}
+		if err := b.floors(ctx, dir, url, sl, n, dbName, sr); err != nil {
+			return dr, err
 		}
 	}
 
@@ -275,12 +256,17 @@ func (b *bench) database(ctx context.Context, dir string, sl *slapd, n int, dbNa
 	dr.SeedSeconds = time.Since(start).Seconds()
 	progress("N=%d %s: %d locked people given credentials, certificates and roles in %.1fs", n, dbName, seeded, dr.SeedSeconds)
 
-	m, err := b.phase(ctx, url, phaseInactive, "(d)", n, dbName, sr.FloorInactive)
-	if err != nil {
-		return dr, err
+	for _, s := range []struct {
+		name string
+		dst  **measurement
+	}{{"(d)", &dr.Inactive}, {"(e)", &dr.SecondInactive}} {
+		m, err := b.phase(ctx, url, phaseInactive, s.name, n, dbName, sr.FloorInactive)
+		if err != nil {
+			return dr, err
+		}
+		*s.dst = m
+		progress("N=%d %s: %s inactive %.2fs, %d entries, %d data rows written, peak RSS %.1f MiB", n, dbName, s.name, m.WallSeconds, m.Entries, m.DataRows, m.PeakRSSMiB)
 	}
-	dr.Inactive = m
-	progress("N=%d %s: (d) inactive %.2fs, %d entries, %d data rows written, peak RSS %.1f MiB", n, dbName, m.WallSeconds, m.Entries, m.DataRows, m.PeakRSSMiB)
 
 	if latency {
 		lurl, ldrop, err := b.freshStore(ctx, dir, dbName, sl, n)
@@ -300,9 +286,77 @@ func (b *bench) database(ctx context.Context, dir string, sl *slapd, n int, dbNa
 	return dr, nil
 }
 
+// floors measures the reads a run cannot beat, each the best of three (the
+// first warms slapd's caches, and a low floor makes the ratios stricter):
+// go-ldap's bare read of each filter and the count, the product's reader,
+// and libldap's ldapsearch. They do not touch the store.
+func (b *bench) floors(ctx context.Context, dir, url string, sl *testenv.SlapdServer, n int, dbName string, sr *sizeReport) error {
+	dsts := map[string]**measurement{
+		phaseFloorActive: &sr.FloorActive, phaseFloorInactive: &sr.FloorInactive, phaseFloorCount: &sr.FloorCount,
+		phaseFloorStreamActive: &sr.StreamActive, phaseFloorStreamInactive: &sr.StreamInactive,
+	}
+	for _, kind := range []string{phaseFloorActive, phaseFloorInactive, phaseFloorCount, phaseFloorStreamActive, phaseFloorStreamInactive} {
+		best, err := bestOf3(func() (*measurement, error) { return b.phase(ctx, url, kind, "(a) "+kind, n, dbName, nil) })
+		if err != nil {
+			return err
+		}
+		progress("N=%d: floor %s: %d entries in %.2fs", n, kind, best.Entries, best.WallSeconds)
+		*dsts[kind] = best
+	}
+	set, err := b.settings(ctx, url)
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		kind, filter string
+		dst          **measurement
+	}{{"libldap-active", set.ActiveFilter, &sr.LibLDAPActive}, {"libldap-inactive", set.InactiveFilter, &sr.LibLDAPInactive}} {
+		best, err := bestOf3(func() (*measurement, error) {
+			load := loadAvg()
+			entries, wall, cpu, err := libldapFloor(ctx, dir, set, sl.AdminPassword, f.filter)
+			m := &measurement{phaseResult: phaseResult{Kind: f.kind, WallSeconds: wall.Seconds(), Entries: entries},
+				Phase: "(a) " + f.kind, CPUSeconds: cpu.Seconds(), LoadAvg: load}
+			return m, err
+		})
+		if err != nil {
+			return err
+		}
+		best.EntriesPerSecond = float64(best.Entries) / best.WallSeconds
+		progress("N=%d: floor %s (ldapsearch): %d entries in %.2fs", n, f.kind, best.Entries, best.WallSeconds)
+		*f.dst = best
+	}
+	return nil
+}
+
+// bestOf3 runs measure three times and keeps the fastest.
+func bestOf3(measure func() (*measurement, error)) (*measurement, error) {
+	var best *measurement
+	for range 3 {
+		m, err := measure()
+		if err != nil {
+			return nil, err
+		}
+		if best == nil || m.WallSeconds < best.WallSeconds {
+			best = m
+		}
+	}
+	return best, nil
+}
+
+// settings are the LDAP settings the bench stored, for the floors the
+// parent measures itself.
+func (b *bench) settings(ctx context.Context, url string) (domain.LDAPSettings, error) {
+	db, err := store.Open(ctx, url)
+	if err != nil {
+		return domain.LDAPSettings{}, err
+	}
+	defer db.Close()
+	return db.LDAPSettings(ctx)
+}
+
 // freshStore makes an empty, migrated database pointed at the directory,
 // with limits that let the inactive job deactivate the whole tenth.
-func (b *bench) freshStore(ctx context.Context, dir, dbName string, sl *slapd, n int) (string, func(), error) {
+func (b *bench) freshStore(ctx context.Context, dir, dbName string, sl *testenv.SlapdServer, n int) (string, func(), error) {
 	b.seq++
 	var url string
 	var drop func()
@@ -346,8 +400,8 @@ func (b *bench) freshStore(ctx context.Context, dir, dbName string, sl *slapd, n
 	if err != nil {
 		return "", nil, err
 	}
-	s.URL, s.BindDN, s.BaseDN = sl.URL, adminDN, baseDN
-	if s.BindPasswordEnc, err = box.Seal(sl.Password); err != nil {
+	s.URL, s.BindDN, s.BaseDN = sl.URL, sl.AdminDN, sl.BaseDN
+	if s.BindPasswordEnc, err = box.Seal(sl.AdminPassword); err != nil {
 		return "", nil, err
 	}
 	// The benchmark deactivates a whole tenth of the directory at once, as

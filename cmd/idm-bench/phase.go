@@ -30,9 +30,12 @@ const (
 	// phaseFloorCount reads the active filter's result for no attributes,
 	// as the active job's count before its write pass does.
 	phaseFloorCount = "floor-count"
-	phaseActive     = "active"
-	phaseInactive   = "inactive"
-	phaseLatency    = "active-latency"
+	// The same reads of each filter through the product's reader.
+	phaseFloorStreamActive   = "floor-stream-active"
+	phaseFloorStreamInactive = "floor-stream-inactive"
+	phaseActive              = "active"
+	phaseInactive            = "inactive"
+	phaseLatency             = "active-latency"
 )
 
 // phaseResult is what a child reports on its standard output, its own peak
@@ -235,7 +238,7 @@ func runPhase(args []string) error {
 		res.Profiles = append(res.Profiles, *cpuProfile)
 	}
 	switch *kind {
-	case phaseFloorActive, phaseFloorInactive, phaseFloorCount:
+	case phaseFloorActive, phaseFloorInactive, phaseFloorCount, phaseFloorStreamActive, phaseFloorStreamInactive:
 		err = measureFloor(ctx, db, box, *kind, &res)
 	case phaseActive, phaseInactive:
 		peak := ""
@@ -291,13 +294,18 @@ func measureFloor(ctx context.Context, db *store.DB, box *secret.Box, kind strin
 	}
 	filter, attrs := s.ActiveFilter, s.AttributeMap.Attributes()
 	switch kind {
-	case phaseFloorInactive:
+	case phaseFloorInactive, phaseFloorStreamInactive:
 		filter = s.InactiveFilter
 	case phaseFloorCount:
 		attrs = []string{"1.1"}
 	}
 	start := time.Now()
-	n, err := floorRead(ctx, s.URL, s.BindDN, pw, filter, attrs, s.PageSize)
+	var n int
+	if strings.HasPrefix(kind, "floor-stream") {
+		n, err = streamFloor(ctx, s, pw, filter)
+	} else {
+		n, err = floorRead(ctx, s.URL, s.BindDN, pw, filter, attrs, s.PageSize)
+	}
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// Targets of issue 6.
+// Targets of issue 6, then issue 16's against libldap's read.
 const (
 	targetFirstRatio    = 2.0  // (b) against the active floor
 	targetSecondRatio   = 1.3  // (c) against the active floor, with no row written
@@ -22,6 +22,9 @@ const (
 	targetGrowth        = 1.5  // peak RSS at the largest size against the smallest
 	targetP99Millis     = 50.0 // Batch jobs page while (b) runs at 100,000
 	targetRSSSize       = 100000
+
+	targetStreamLibLDAP = 2.0 // the product's read of the active filter against ldapsearch's
+	targetSecondLibLDAP = 2.5 // (c) against ldapsearch's read of the active filter
 )
 
 // report is the whole benchmark, as printed and as written to JSON.
@@ -55,7 +58,15 @@ type sizeReport struct {
 	// FloorCount is the active filter read for no attributes: what the
 	// active job's count pass costs at the least. Not a target, a clue.
 	FloorCount *measurement `json:"floor_count"`
-	DBs        []dbReport   `json:"databases"`
+	// StreamActive and StreamInactive are the same reads through the
+	// product's streaming reader, entries mapped.
+	StreamActive   *measurement `json:"floor_stream_active"`
+	StreamInactive *measurement `json:"floor_stream_inactive"`
+	// LibLDAPActive and LibLDAPInactive are ldapsearch's reads (OpenLDAP's
+	// C library) with the same filter, attributes and page size.
+	LibLDAPActive   *measurement `json:"floor_libldap_active"`
+	LibLDAPInactive *measurement `json:"floor_libldap_inactive"`
+	DBs             []dbReport   `json:"databases"`
 }
 
 type dbReport struct {
@@ -64,7 +75,9 @@ type dbReport struct {
 	SecondActive *measurement `json:"c_second_active"`
 	SeedSeconds  float64      `json:"seed_seconds"`
 	Inactive     *measurement `json:"d_inactive"`
-	Latency      *measurement `json:"latency_during_b,omitempty"`
+	// SecondInactive is the inactive job again with nothing to change.
+	SecondInactive *measurement `json:"e_second_inactive"`
+	Latency        *measurement `json:"latency_during_b,omitempty"`
 }
 
 // measurement is a phase as the parent saw it.
@@ -73,8 +86,11 @@ type measurement struct {
 	Phase            string  `json:"phase"`
 	EntriesPerSecond float64 `json:"entries_per_second"`
 	FloorRatio       float64 `json:"floor_ratio,omitempty"`
-	PeakRSSMiB       float64 `json:"peak_rss_mib"`
-	CPUSeconds       float64 `json:"cpu_seconds"`
+	// LibLDAPRatio is the wall time against ldapsearch's read of the same
+	// filter.
+	LibLDAPRatio float64 `json:"libldap_ratio,omitempty"`
+	PeakRSSMiB   float64 `json:"peak_rss_mib"`
+	CPUSeconds   float64 `json:"cpu_seconds"`
 	// LoadAvg is the one-minute load average when the phase began: on a
 	// shared machine, a figure measured under load says so.
 	LoadAvg float64 `json:"load_avg_1m"`
@@ -115,8 +131,17 @@ func (r *report) check() {
 		if largest == nil || s.N > largest.N {
 			largest = s
 		}
+		s.libldapRatios()
+		if s.StreamActive != nil && s.LibLDAPActive != nil {
+			v := s.StreamActive.LibLDAPRatio
+			r.add(fmt.Sprintf("N=%d streaming read active / libldap", s.N), v, fmt.Sprintf("≤ %.1f×", targetStreamLibLDAP), v <= targetStreamLibLDAP)
+		}
 		for _, d := range s.DBs {
 			at := fmt.Sprintf("N=%d %s", s.N, d.DB)
+			if s.LibLDAPActive != nil {
+				v := d.SecondActive.LibLDAPRatio
+				r.add(at+" (c) second active / libldap", v, fmt.Sprintf("≤ %.1f×", targetSecondLibLDAP), v <= targetSecondLibLDAP)
+			}
 			r.add(at+" (b) first active / floor", d.FirstActive.FloorRatio, fmt.Sprintf("≤ %.1f×", targetFirstRatio), d.FirstActive.FloorRatio <= targetFirstRatio)
 			r.add(at+" (c) second active / floor", d.SecondActive.FloorRatio, fmt.Sprintf("≤ %.1f×", targetSecondRatio), d.SecondActive.FloorRatio <= targetSecondRatio)
 			r.add(at+" (c) data rows written", float64(d.SecondActive.DataRows), "0", d.SecondActive.DataRows == 0)
@@ -153,14 +178,38 @@ func (r *report) check() {
 
 func (m *measurement) label() string { return m.Phase }
 
+// libldapRatios sets each active read's and run's ratio to ldapsearch's
+// read of the active filter, and each inactive one's to the inactive.
+func (s *sizeReport) libldapRatios() {
+	set := func(floor *measurement, ms ...*measurement) {
+		for _, m := range ms {
+			if m != nil && floor != nil && floor.WallSeconds > 0 {
+				m.LibLDAPRatio = m.WallSeconds / floor.WallSeconds
+			}
+		}
+	}
+	set(s.LibLDAPActive, s.FloorActive, s.StreamActive, s.FloorCount)
+	set(s.LibLDAPInactive, s.FloorInactive, s.StreamInactive)
+	for _, d := range s.DBs {
+		set(s.LibLDAPActive, d.FirstActive, d.SecondActive, d.Latency)
+		set(s.LibLDAPInactive, d.Inactive, d.SecondInactive)
+	}
+}
+
 // print writes the table of figures and the target checks.
 func (r *report) print(out io.Writer) {
 	fmt.Fprintf(out, "\nidm-bench %s at %s — %s, %d cores, %d MiB, %s, %s\n\n", r.StartedAt.Format(time.RFC3339), r.Machine.Commit,
 		r.Machine.CPU, r.Machine.Cores, r.Machine.MemoryMiB, r.Machine.GoVersion, r.Machine.OS)
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "N\tdb\tphase\twall s\tentries\tentries/s\t× floor\tdata rows\trun rows\tpeak RSS MiB\tCPU s\tload\t")
+	fmt.Fprintln(w, "N\tdb\tphase\twall s\tentries\tentries/s\t× floor\t× libldap\tdata rows\trun rows\tpeak RSS MiB\tCPU s\tload\t")
 	row := func(n int, db, phase string, m *measurement, floor bool) {
-		ratio, rows, runRows := "", "", ""
+		if m == nil {
+			return
+		}
+		ratio, rows, runRows, lib := "", "", "", ""
+		if m.LibLDAPRatio > 0 {
+			lib = fmt.Sprintf("%.2f", m.LibLDAPRatio)
+		}
 		if m.Kind == phaseLatency {
 			// The run was the server's: its writes went through the
 			// server's store, which the child does not count.
@@ -169,19 +218,26 @@ func (r *report) print(out io.Writer) {
 			ratio = fmt.Sprintf("%.2f", m.FloorRatio)
 			rows, runRows = strconv.FormatInt(m.DataRows, 10), strconv.FormatInt(m.RunRecordRows, 10)
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%.2f\t%d\t%.0f\t%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t\n", n, db, phase, m.WallSeconds, m.Entries,
-			m.EntriesPerSecond, ratio, rows, runRows, m.PeakRSSMiB, m.CPUSeconds, m.LoadAvg)
+		rss := "-" // ldapsearch's own is not measured
+		if m.PeakRSSMiB > 0 {
+			rss = fmt.Sprintf("%.1f", m.PeakRSSMiB)
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%.2f\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t\n", n, db, phase, m.WallSeconds, m.Entries,
+			m.EntriesPerSecond, ratio, lib, rows, runRows, rss, m.CPUSeconds, m.LoadAvg)
 	}
 	for _, s := range r.Sizes {
 		row(s.N, "-", "(a) floor active", s.FloorActive, true)
 		row(s.N, "-", "(a) floor inactive", s.FloorInactive, true)
-		if s.FloorCount != nil {
-			row(s.N, "-", "count only (1.1)", s.FloorCount, true)
-		}
+		row(s.N, "-", "count only (1.1)", s.FloorCount, true)
+		row(s.N, "-", "streaming read active", s.StreamActive, true)
+		row(s.N, "-", "streaming read inactive", s.StreamInactive, true)
+		row(s.N, "-", "libldap active", s.LibLDAPActive, true)
+		row(s.N, "-", "libldap inactive", s.LibLDAPInactive, true)
 		for _, d := range s.DBs {
 			row(s.N, d.DB, "(b) first active", d.FirstActive, false)
 			row(s.N, d.DB, "(c) second active", d.SecondActive, false)
 			row(s.N, d.DB, "(d) inactive", d.Inactive, false)
+			row(s.N, d.DB, "(e) second inactive", d.SecondInactive, false)
 			if d.Latency != nil {
 				row(s.N, d.DB, "(b) with page load", d.Latency, false)
 			}

@@ -160,7 +160,8 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	return s.store.DeleteSession(ctx, HashToken(token))
 }
 
-// HashToken is how a session token is kept in the database.
+// HashToken is how a session token or an API token is kept in the
+// database: its SHA-256, in hex.
 func HashToken(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])

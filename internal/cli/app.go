@@ -205,6 +205,7 @@ func (a *app) openMetrics(context.Context) error {
 func (a *app) openWeb(context.Context) error {
 	deps := web.Deps{
 		Store: a.db, Auth: auth.New(a.db, a.db.Now, a.cfg.SessionIdle, a.cfg.SessionMax), Box: a.box,
+		Tokens:    auth.NewTokens(a.db, a.db.Now),
 		Scheduler: a.sched, Engine: a.eng, Cache: a.cache, Webhooks: a.notifier,
 		Location: a.cfg.Location, Now: a.db.Now, Logger: a.log, Demo: a.cfg.Demo, SecureCookies: a.cfg.TLSCert != "",
 	}

@@ -41,6 +41,7 @@ func commands() map[string]command {
 		"export":  {"print the stored users with credentials, certificates and roles", runExport},
 		"user":    {"show one stored user", runUser},
 		"ldap":    {"show or configure the LDAP connection", runLDAP},
+		"token":   {"create, list and revoke API tokens", runToken},
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"idm/internal/demo/ldapserver"
 	"idm/internal/secret"
@@ -35,6 +36,12 @@ type Demo struct {
 // already stored are never touched again, so that what the jobs changed
 // survives a restart. Close stops the directory.
 func Setup(ctx context.Context, db *store.DB, box *secret.Box, logger *slog.Logger, addr string) (*Demo, error) {
+	return setup(ctx, db, box, logger, addr, DemoPageDelay)
+}
+
+// setup is Setup with the directory's delay per page (tests that do not
+// watch progress pass 0).
+func setup(ctx context.Context, db *store.DB, box *secret.Box, logger *slog.Logger, addr string, pageDelay time.Duration) (*Demo, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -43,6 +50,7 @@ func Setup(ctx context.Context, db *store.DB, box *secret.Box, logger *slog.Logg
 		return nil, err
 	}
 	cfg := DemoServerConfig(password, logger)
+	cfg.PageDelay = pageDelay
 	if addr != "" {
 		cfg.Addr = addr
 	}

@@ -22,7 +22,8 @@ type demoEnv struct {
 	d   *Demo
 }
 
-func newDemoEnv(t *testing.T) *demoEnv {
+// newDemoEnv's directory waits pageDelay before each page (see setup).
+func newDemoEnv(t *testing.T, pageDelay time.Duration) *demoEnv {
 	t.Helper()
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
@@ -34,7 +35,7 @@ func newDemoEnv(t *testing.T) *demoEnv {
 	}
 	db := testenv.MustOpenDB(t, testenv.SQLiteURL(t))
 	env := &demoEnv{db: db, box: box}
-	env.setup(t)
+	env.setup(t, pageDelay)
 	env.eng = engine.New(engine.Deps{
 		DB: db, Dial: engine.DialDirectory, OpenSecret: box.Open, Instance: "demo-test",
 		Logger: slog.New(slog.DiscardHandler),
@@ -42,11 +43,12 @@ func newDemoEnv(t *testing.T) *demoEnv {
 	return env
 }
 
-// setup runs Setup as a start of the server does, and stops the directory
-// when the test ends.
-func (env *demoEnv) setup(t *testing.T) {
+// setup runs Setup as a start of the server does, with a directory that
+// waits pageDelay before each page (0 but in TestRunNowProgressMoves, the
+// one that watches a run), and stops the directory when the test ends.
+func (env *demoEnv) setup(t *testing.T, pageDelay time.Duration) {
 	t.Helper()
-	d, err := Setup(context.Background(), env.db, env.box, slog.New(slog.DiscardHandler), "127.0.0.1:0")
+	d, err := setup(context.Background(), env.db, env.box, slog.New(slog.DiscardHandler), "127.0.0.1:0", pageDelay)
 	if err != nil {
 		t.Fatalf("Setup: %v", err)
 	}
@@ -70,14 +72,20 @@ func (env *demoEnv) run(t *testing.T, key domain.JobKey) domain.RunCounts {
 	return r.RunCounts
 }
 
-// sampleFigures counts what SampleHoldings gives the demo directory.
-func sampleFigures() (holders, lockedHolders int) {
+// lockedPeople are the usernames the demo directory locks.
+func lockedPeople() map[string]bool {
 	locked := map[string]bool{}
 	for _, e := range SampleDirectory(DemoBaseDN, DemoPeople, DemoSeed) {
 		if len(e.Get("pwdAccountLockedTime")) > 0 {
 			locked[e.Get("uid")[0]] = true
 		}
 	}
+	return locked
+}
+
+// sampleFigures counts what SampleHoldings gives the demo directory.
+func sampleFigures() (holders, lockedHolders int) {
+	locked := lockedPeople()
 	for _, r := range SampleHoldings(SampleDirectory(DemoBaseDN, DemoPeople, DemoSeed), time.Now()) {
 		holders++
 		if locked[r.Username] {
@@ -92,6 +100,7 @@ func TestSampleHoldings(t *testing.T) {
 	now := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
 	records := SampleHoldings(entries, now)
 	holders, lockedHolders := sampleFigures()
+	locked := lockedPeople()
 	if lockedHolders < 26 || lockedHolders > 49 {
 		t.Errorf("%d of the 50 locked people hold something; want most but not all", lockedHolders)
 	}
@@ -100,7 +109,7 @@ func TestSampleHoldings(t *testing.T) {
 	if lockedHolders > holders*domain.DefaultLDAPSettings().DeactivateMaxPercent/100 {
 		t.Errorf("%d locked holders exceed the default deactivation limit for %d active users", lockedHolders, holders)
 	}
-	types := map[domain.CredentialType]int{}
+	types, lockedTypes := map[domain.CredentialType]int{}, map[domain.CredentialType]int{}
 	certStates := map[domain.CertificateState]int{}
 	roles := map[string]int{}
 	serials := map[string]bool{}
@@ -113,6 +122,9 @@ func TestSampleHoldings(t *testing.T) {
 		}
 		for _, c := range r.Credentials {
 			types[c.Type]++
+			if locked[r.Username] {
+				lockedTypes[c.Type]++
+			}
 			if n := len(c.Certificates); n < 1 || n > 2 {
 				t.Errorf("%s: credential %s has %d certificates, want one or two", r.Username, c.Serial, n)
 			}
@@ -139,6 +151,11 @@ func TestSampleHoldings(t *testing.T) {
 		if types[ty] < 20 {
 			t.Errorf("%d credentials of type %s; want every type well represented", types[ty], ty)
 		}
+		// The inactive job shows the seeds' whole table: every type among
+		// the people it deactivates.
+		if lockedTypes[ty] < 5 {
+			t.Errorf("locked people hold %d credentials of type %s; want every type among them", lockedTypes[ty], ty)
+		}
 	}
 	if certStates[domain.CertificateRevoked] == 0 || certStates[domain.CertificateExpired] == 0 ||
 		certStates[domain.CertificateActive] < certStates[domain.CertificateRevoked]+certStates[domain.CertificateExpired] {
@@ -160,7 +177,7 @@ func TestSetup(t *testing.T) {
 
 	t.Run("JobsChangeUsersThenNothing", func(t *testing.T) {
 		t.Parallel()
-		env := newDemoEnv(t)
+		env := newDemoEnv(t, 0)
 		ctx := context.Background()
 		if env.d.Loaded != holders {
 			t.Fatalf("loaded %d sample users, want %d", env.d.Loaded, holders)
@@ -207,7 +224,7 @@ func TestSetup(t *testing.T) {
 		if err := env.d.Close(); err != nil {
 			t.Fatal(err)
 		}
-		env.setup(t)
+		env.setup(t, 0)
 		if env.d.Loaded != 0 {
 			t.Errorf("second start loaded %d users, want 0", env.d.Loaded)
 		}
@@ -224,7 +241,7 @@ func TestSetup(t *testing.T) {
 
 	t.Run("InactiveFirstPassesTheDefaultLimit", func(t *testing.T) {
 		t.Parallel()
-		env := newDemoEnv(t)
+		env := newDemoEnv(t, 0)
 		c := env.run(t, domain.JobInactive)
 		if c.Deactivated != lockedHolders {
 			t.Fatalf("inactive run first: %+v; want %d deactivated", c, lockedHolders)
@@ -238,6 +255,7 @@ func assertDeactivated(t *testing.T, db *store.DB, before map[string]*store.User
 	t.Helper()
 	ctx := context.Background()
 	checked := 0
+	types := map[domain.CredentialType]bool{}
 	for _, e := range SampleDirectory(DemoBaseDN, DemoPeople, DemoSeed) {
 		if len(e.Get("pwdAccountLockedTime")) == 0 {
 			continue
@@ -264,6 +282,7 @@ func assertDeactivated(t *testing.T, db *store.DB, before map[string]*store.User
 			if c.State != credWant {
 				t.Errorf("%s: %s %s is %s, want %s", u.Username, c.Type, c.Serial, c.State, credWant)
 			}
+			types[c.Type] = true
 			for j, cert := range c.Certificates {
 				was := old.Credentials[i].Certificates[j]
 				want := certTarget
@@ -284,5 +303,52 @@ func assertDeactivated(t *testing.T, db *store.DB, before map[string]*store.User
 	}
 	if checked == 0 {
 		t.Fatal("no locked sample user was checked")
+	}
+	for _, ty := range domain.CredentialTypes {
+		if !types[ty] {
+			t.Errorf("no deactivated user held a %s: the demo does not show the seeds' whole table", ty.Label())
+		}
+	}
+}
+
+// TestRunNowProgressMoves watches a Run now of the active job in the demo
+// as the Operator's Batch jobs page does, once a second: the entries read
+// and written go up while it runs, not only at its end. The demo
+// directory's DemoPageDelay makes a run last long enough to see that.
+func TestRunNowProgressMoves(t *testing.T) {
+	env := newDemoEnv(t, DemoPageDelay)
+	h, err := env.eng.Start(context.Background(), domain.JobActive, engine.RunOptions{Trigger: domain.TriggerManual, By: "demo-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type view struct{ read, written int }
+	var seen []view
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for running := true; running; {
+		select {
+		case <-h.Done():
+			running = false
+		case <-tick.C:
+			if r, ok := env.eng.Status(domain.JobActive); ok {
+				seen = append(seen, view{r.Read, r.Created + r.Updated})
+			}
+		}
+	}
+	final, err := h.Wait()
+	if err != nil || final.Status != domain.RunSucceeded {
+		t.Fatalf("run: %v %+v", err, final)
+	}
+	reads, writes := map[int]bool{}, map[int]bool{}
+	for _, v := range seen {
+		if v.read > 0 && v.read < final.Read {
+			reads[v.read] = true
+		}
+		if v.written > 0 && v.written < final.Created+final.Updated {
+			writes[v.written] = true
+		}
+	}
+	if len(reads) < 3 || len(writes) < 3 {
+		t.Fatalf("the page saw %+v while %d entries were read: want the read and written figures to move at least three times", seen, final.Read)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"time"
 
 	"idm/internal/demo/ldapserver"
 	"idm/internal/domain"
@@ -19,8 +20,16 @@ const (
 	DemoBindDN   = "cn=idm-reader,dc=example,dc=com"
 	DemoPeople   = 500
 	DemoSeed     = 1
-	demoPageSize = 100 // below DemoPeople, so a demo run pages as a real one does
+	demoPageSize = 10 // far below DemoPeople, so a demo run pages as a real one does, page by page
 )
+
+// DemoPageDelay is how long the sample directory takes for each page of
+// entries (a count, which asks for no attributes, is answered at once). A
+// directory on loopback answers 500 people in a blink; with the delay a
+// Run now of the active job takes about seven seconds, and its progress
+// (entries read and written) visibly moves on the Batch jobs page. Only
+// the demo directory waits: the engine never does.
+const DemoPageDelay = 150 * time.Millisecond
 
 // LockedTime is the pwdAccountLockedTime OpenLDAP's ppolicy overlay writes
 // for an account locked by an administrator until unlocked; the OpenLDAP
@@ -125,6 +134,7 @@ func DemoServerConfig(password string, logger *slog.Logger) ldapserver.Config {
 		BindPassword: password,
 		Entries:      SampleDirectory(DemoBaseDN, DemoPeople, DemoSeed),
 		Logger:       logger,
+		PageDelay:    DemoPageDelay,
 	}
 }
 

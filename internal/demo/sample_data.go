@@ -94,14 +94,18 @@ func SampleHoldings(entries []ldapserver.Entry, now time.Time) []store.UserDetai
 // people), their types going round every type, with one or two certificates
 // each.
 func sampleCredentials(rng *rand.Rand, person int, locked bool, p domain.Person, now time.Time) []store.CredentialDetail {
-	n := 1 + person%3
+	n, first := 1+person%3, person
 	if locked {
 		n++
+		// Every tenth person is locked, so person%5 is the same for all of
+		// them and their types would skip one (the virtual smart card):
+		// shift each locked person's round by one more than the last's.
+		first += person / 10
 	}
 	types := domain.CredentialTypes
 	var out []store.CredentialDetail
 	for c := range n {
-		t := types[(person+c*2)%len(types)]
+		t := types[(first+c*2)%len(types)]
 		cred := store.CredentialDetail{Credential: domain.Credential{
 			Type:   t,
 			Serial: fmt.Sprintf("%s-%s-%d", credentialPrefix[t], p.EmployeeNumber, c+1),

@@ -42,7 +42,7 @@ const (
 // Conn is a bound connection to the directory. It runs one search at a
 // time: the paging cookie belongs to the connection. Close it when done.
 type Conn struct {
-	conn      *ldap.Conn
+	conn      link
 	settings  domain.LDAPSettings
 	log       *slog.Logger
 	referrals int
@@ -172,7 +172,7 @@ func caPool(text string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-func dial(ctx context.Context, s domain.LDAPSettings, bindPassword string, rec recorder) (*Conn, error) {
+func dial(ctx context.Context, s domain.LDAPSettings, bindPassword string, rec recorder, opts ...dialOption) (*Conn, error) {
 	if rec == nil {
 		rec = func(string, time.Duration, string, error) {}
 	}
@@ -218,9 +218,7 @@ func dial(ctx context.Context, s domain.LDAPSettings, bindPassword string, rec r
 		nc = tc
 	}
 
-	lc := ldap.NewConn(nc, t.usesTLS())
-	lc.Start()
-	lc.SetTimeout(seconds(s.SearchTimeoutSeconds, defaultSearchTimeout))
+	lc := newLink(nc, t.usesTLS(), seconds(s.SearchTimeoutSeconds, defaultSearchTimeout), opts)
 	c := &Conn{conn: lc, settings: s, log: slog.Default()}
 
 	start = time.Now()
@@ -260,7 +258,7 @@ func bindDetail(dn string) string {
 	return "Bound as " + dn
 }
 
-// bind does the simple bind; go-ldap has no context, so a cancelled ctx
+// bind does the simple bind; the link has no context, so a cancelled ctx
 // closes the connection under it.
 func (c *Conn) bind(ctx context.Context, dn, password string) error {
 	if dn == "" {

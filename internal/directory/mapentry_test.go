@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"unicode"
@@ -41,130 +42,154 @@ func TestFormatGUID(t *testing.T) {
 	}
 }
 
+// mapEntryDN and mapEntryGUID are the DN and objectGUID of mapEntryCases.
+const mapEntryDN = "uid=jdoe,ou=people,dc=example,dc=com"
+
+var mapEntryGUID = []byte{0xd4, 0xc3, 0xb2, 0xa1, 0xf6, 0xe5, 0x18, 0x07, 0x29, 0x3a, 0x4b, 0x5c, 0x6d, 0x7e, 0x8f, 0x90}
+
+// mapEntryCases are TestMapEntry's entries and what each maps to.
+var mapEntryCases = []struct {
+	name    string
+	m       domain.AttributeMap
+	e       *ldap.Entry
+	want    domain.Person
+	wantErr string // substring of the error; "" for success
+	// errOf is what the error must say of the entry (DN, stable id,
+	// username), the Err left out.
+	errOf EntryError
+}{
+	{
+		name: "OpenLDAPAllFields",
+		m:    openLDAPMap(),
+		e: entry(mapEntryDN, map[string][]byte{
+			"uid": []byte("jdoe"), "entryUUID": []byte("0C2A3B4D-1111-2222-3333-444455556666"),
+			"givenName": []byte("Jane"), "sn": []byte("Doe"), "displayName": []byte("Jane Doe"),
+			"mail": []byte("jane@example.com"), "telephoneNumber": []byte("+358 40 123"),
+			"title": []byte("Engineer"), "departmentNumber": []byte("R&D"), "employeeNumber": []byte("E-1"),
+		}),
+		want: domain.Person{
+			DN: mapEntryDN, DirectoryID: "0c2a3b4d-1111-2222-3333-444455556666", Username: "jdoe",
+			GivenName: "Jane", Surname: "Doe", DisplayName: "Jane Doe", Email: "jane@example.com",
+			Phone: "+358 40 123", Title: "Engineer", Department: "R&D", EmployeeNumber: "E-1",
+		},
+	},
+	{
+		name: "AttributeNamesMatchWhateverTheirCase",
+		m:    openLDAPMap(),
+		e:    entry(mapEntryDN, map[string][]byte{"UID": []byte("jdoe"), "ENTRYUUID": []byte("abc"), "GIVENNAME": []byte("Jane")}),
+		want: domain.Person{DN: mapEntryDN, DirectoryID: "abc", Username: "jdoe", GivenName: "Jane"},
+	},
+	{
+		name: "ValuesTrimmed",
+		m:    openLDAPMap(),
+		e:    entry(mapEntryDN, map[string][]byte{"uid": []byte("  jdoe\u00a0"), "sn": []byte(" Doe ")}),
+		want: domain.Person{DN: mapEntryDN, Username: "jdoe", Surname: "Doe"},
+	},
+	{
+		name: "FirstValueOfMany",
+		m:    openLDAPMap(),
+		e: &ldap.Entry{DN: mapEntryDN, Attributes: []*ldap.EntryAttribute{
+			{Name: "uid", Values: []string{"first", "second"}, ByteValues: [][]byte{[]byte("first"), []byte("second")}},
+		}},
+		want: domain.Person{DN: mapEntryDN, Username: "first"},
+	},
+	{
+		name: "ADObjectGUIDBinary",
+		m:    adMap(),
+		e:    entry("CN=Jane Doe,OU=Staff,DC=corp,DC=example", map[string][]byte{"sAMAccountName": []byte("jdoe"), "objectGUID": mapEntryGUID}),
+		want: domain.Person{DN: "CN=Jane Doe,OU=Staff,DC=corp,DC=example", DirectoryID: "a1b2c3d4-e5f6-0718-293a-4b5c6d7e8f90", Username: "jdoe"},
+	},
+	{
+		name: "NoStableIDIsAllowed",
+		m:    adMap(),
+		e:    entry(mapEntryDN, map[string][]byte{"sAMAccountName": []byte("jdoe")}),
+		want: domain.Person{DN: mapEntryDN, Username: "jdoe"},
+	},
+	{
+		name: "UnicodeKept",
+		m:    openLDAPMap(),
+		e:    entry(mapEntryDN, map[string][]byte{"uid": []byte("jyrki"), "sn": []byte("Äijälä-Ŝ 李")}),
+		want: domain.Person{DN: mapEntryDN, Username: "jyrki", Surname: "Äijälä-Ŝ 李"},
+	},
+	{
+		name:    "ErrNoUsername",
+		m:       openLDAPMap(),
+		e:       entry(mapEntryDN, map[string][]byte{"sn": []byte("Doe")}),
+		wantErr: "the entry has no uid, which is mapped to the username",
+		errOf:   EntryError{DN: mapEntryDN},
+	},
+	{
+		name:    "ErrNoUsernameKeepsTheStableID",
+		m:       domain.AttributeMap{Username: "userPrincipalName", StableID: "objectGUID"},
+		e:       entry(mapEntryDN, map[string][]byte{"sAMAccountName": []byte("jdoe"), "objectGUID": mapEntryGUID}),
+		wantErr: "the entry has no userPrincipalName, which is mapped to the username",
+		errOf:   EntryError{DN: mapEntryDN, DirectoryID: "a1b2c3d4-e5f6-0718-293a-4b5c6d7e8f90"},
+	},
+	{
+		name:    "ErrBlankUsername",
+		m:       openLDAPMap(),
+		e:       entry(mapEntryDN, map[string][]byte{"uid": []byte("   ")}),
+		wantErr: "the entry has no uid, which is mapped to the username",
+		errOf:   EntryError{DN: mapEntryDN},
+	},
+	{
+		name:    "ErrInvalidUTF8NamesAttribute",
+		m:       openLDAPMap(),
+		e:       entry(mapEntryDN, map[string][]byte{"uid": []byte("jdoe"), "sn": {0xff, 0xfe, 'x'}}),
+		wantErr: "attribute sn is not valid UTF-8",
+		errOf:   EntryError{DN: mapEntryDN, Username: "jdoe"},
+	},
+	{
+		name:    "ErrNULNamesAttribute",
+		m:       openLDAPMap(),
+		e:       entry(mapEntryDN, map[string][]byte{"uid": []byte("jdoe"), "mail": []byte("a\x00b@example.com")}),
+		wantErr: "attribute mail contains a NUL byte",
+		errOf:   EntryError{DN: mapEntryDN, Username: "jdoe"},
+	},
+	{
+		name:    "ErrNewlineInsideValue",
+		m:       openLDAPMap(),
+		e:       entry(mapEntryDN, map[string][]byte{"uid": []byte("jdoe"), "title": []byte("a\nb")}),
+		wantErr: "attribute title contains a line break or another control character (U+000A)",
+		errOf:   EntryError{DN: mapEntryDN, Username: "jdoe"},
+	},
+	{
+		name:    "ErrControlInStableID",
+		m:       openLDAPMap(),
+		e:       entry(mapEntryDN, map[string][]byte{"uid": []byte("jdoe"), "entryUUID": []byte("ab\x01c")}),
+		wantErr: "attribute entryUUID contains a line break or another control character (U+0001)",
+		errOf:   EntryError{DN: mapEntryDN, Username: "jdoe"},
+	},
+	{
+		name:    "ErrObjectGUIDWrongLength",
+		m:       adMap(),
+		e:       entry(mapEntryDN, map[string][]byte{"sAMAccountName": []byte("jdoe"), "objectGUID": mapEntryGUID[:15]}),
+		wantErr: "attribute objectGUID is 15 bytes, not the 16 of a GUID",
+		errOf:   EntryError{DN: mapEntryDN, Username: "jdoe"},
+	},
+	{
+		name:    "ErrValueLongerThanColumn",
+		m:       openLDAPMap(),
+		e:       entry(mapEntryDN, map[string][]byte{"uid": []byte("jdoe"), "telephoneNumber": []byte(strings.Repeat("1", 65))}),
+		wantErr: "phone is 65 characters, longer than the 64 allowed",
+		errOf:   EntryError{DN: mapEntryDN, Username: "jdoe"},
+	},
+	{
+		name:    "ErrDNInvalidUTF8",
+		m:       openLDAPMap(),
+		e:       entry("uid=\xff,dc=x", map[string][]byte{"uid": []byte("jdoe")}),
+		wantErr: "the DN is not valid UTF-8",
+		errOf:   EntryError{DN: "uid=\uFFFD,dc=x"},
+	},
+	{
+		name:    "ErrNilEntry",
+		m:       openLDAPMap(),
+		wantErr: "empty directory entry",
+	},
+}
+
 func TestMapEntry(t *testing.T) {
-	const dn = "uid=jdoe,ou=people,dc=example,dc=com"
-	guid := []byte{0xd4, 0xc3, 0xb2, 0xa1, 0xf6, 0xe5, 0x18, 0x07, 0x29, 0x3a, 0x4b, 0x5c, 0x6d, 0x7e, 0x8f, 0x90}
-	tests := []struct {
-		name    string
-		m       domain.AttributeMap
-		e       *ldap.Entry
-		want    domain.Person
-		wantErr string // substring of the error; "" for success
-	}{
-		{
-			name: "OpenLDAPAllFields",
-			m:    openLDAPMap(),
-			e: entry(dn, map[string][]byte{
-				"uid": []byte("jdoe"), "entryUUID": []byte("0C2A3B4D-1111-2222-3333-444455556666"),
-				"givenName": []byte("Jane"), "sn": []byte("Doe"), "displayName": []byte("Jane Doe"),
-				"mail": []byte("jane@example.com"), "telephoneNumber": []byte("+358 40 123"),
-				"title": []byte("Engineer"), "departmentNumber": []byte("R&D"), "employeeNumber": []byte("E-1"),
-			}),
-			want: domain.Person{
-				DN: dn, DirectoryID: "0c2a3b4d-1111-2222-3333-444455556666", Username: "jdoe",
-				GivenName: "Jane", Surname: "Doe", DisplayName: "Jane Doe", Email: "jane@example.com",
-				Phone: "+358 40 123", Title: "Engineer", Department: "R&D", EmployeeNumber: "E-1",
-			},
-		},
-		{
-			name: "AttributeNamesMatchWhateverTheirCase",
-			m:    openLDAPMap(),
-			e:    entry(dn, map[string][]byte{"UID": []byte("jdoe"), "ENTRYUUID": []byte("abc"), "GIVENNAME": []byte("Jane")}),
-			want: domain.Person{DN: dn, DirectoryID: "abc", Username: "jdoe", GivenName: "Jane"},
-		},
-		{
-			name: "ValuesTrimmed",
-			m:    openLDAPMap(),
-			e:    entry(dn, map[string][]byte{"uid": []byte("  jdoe\u00a0"), "sn": []byte(" Doe ")}),
-			want: domain.Person{DN: dn, Username: "jdoe", Surname: "Doe"},
-		},
-		{
-			name: "FirstValueOfMany",
-			m:    openLDAPMap(),
-			e: &ldap.Entry{DN: dn, Attributes: []*ldap.EntryAttribute{
-				{Name: "uid", Values: []string{"first", "second"}, ByteValues: [][]byte{[]byte("first"), []byte("second")}},
-			}},
-			want: domain.Person{DN: dn, Username: "first"},
-		},
-		{
-			name: "ADObjectGUIDBinary",
-			m:    adMap(),
-			e:    entry("CN=Jane Doe,OU=Staff,DC=corp,DC=example", map[string][]byte{"sAMAccountName": []byte("jdoe"), "objectGUID": guid}),
-			want: domain.Person{DN: "CN=Jane Doe,OU=Staff,DC=corp,DC=example", DirectoryID: "a1b2c3d4-e5f6-0718-293a-4b5c6d7e8f90", Username: "jdoe"},
-		},
-		{
-			name: "NoStableIDIsAllowed",
-			m:    adMap(),
-			e:    entry(dn, map[string][]byte{"sAMAccountName": []byte("jdoe")}),
-			want: domain.Person{DN: dn, Username: "jdoe"},
-		},
-		{
-			name: "UnicodeKept",
-			m:    openLDAPMap(),
-			e:    entry(dn, map[string][]byte{"uid": []byte("jyrki"), "sn": []byte("Äijälä-Ŝ 李")}),
-			want: domain.Person{DN: dn, Username: "jyrki", Surname: "Äijälä-Ŝ 李"},
-		},
-		{
-			name:    "ErrNoUsername",
-			m:       openLDAPMap(),
-			e:       entry(dn, map[string][]byte{"sn": []byte("Doe")}),
-			wantErr: "has no username",
-		},
-		{
-			name:    "ErrBlankUsername",
-			m:       openLDAPMap(),
-			e:       entry(dn, map[string][]byte{"uid": []byte("   ")}),
-			wantErr: "has no username",
-		},
-		{
-			name:    "ErrInvalidUTF8NamesAttribute",
-			m:       openLDAPMap(),
-			e:       entry(dn, map[string][]byte{"uid": []byte("jdoe"), "sn": {0xff, 0xfe, 'x'}}),
-			wantErr: "attribute sn is not valid UTF-8",
-		},
-		{
-			name:    "ErrNULNamesAttribute",
-			m:       openLDAPMap(),
-			e:       entry(dn, map[string][]byte{"uid": []byte("jdoe"), "mail": []byte("a\x00b@example.com")}),
-			wantErr: "attribute mail contains a NUL byte",
-		},
-		{
-			name:    "ErrNewlineInsideValue",
-			m:       openLDAPMap(),
-			e:       entry(dn, map[string][]byte{"uid": []byte("jdoe"), "title": []byte("a\nb")}),
-			wantErr: "attribute title contains a line break or another control character (U+000A)",
-		},
-		{
-			name:    "ErrControlInStableID",
-			m:       openLDAPMap(),
-			e:       entry(dn, map[string][]byte{"uid": []byte("jdoe"), "entryUUID": []byte("ab\x01c")}),
-			wantErr: "attribute entryUUID contains a line break or another control character (U+0001)",
-		},
-		{
-			name:    "ErrObjectGUIDWrongLength",
-			m:       adMap(),
-			e:       entry(dn, map[string][]byte{"sAMAccountName": []byte("jdoe"), "objectGUID": guid[:15]}),
-			wantErr: "attribute objectGUID is 15 bytes, not the 16 of a GUID",
-		},
-		{
-			name:    "ErrValueLongerThanColumn",
-			m:       openLDAPMap(),
-			e:       entry(dn, map[string][]byte{"uid": []byte("jdoe"), "telephoneNumber": []byte(strings.Repeat("1", 65))}),
-			wantErr: "phone is 65 characters, longer than the 64 allowed",
-		},
-		{
-			name:    "ErrDNInvalidUTF8",
-			m:       openLDAPMap(),
-			e:       entry("uid=\xff,dc=x", map[string][]byte{"uid": []byte("jdoe")}),
-			wantErr: "the DN is not valid UTF-8",
-		},
-		{
-			name:    "ErrNilEntry",
-			m:       openLDAPMap(),
-			wantErr: "empty directory entry",
-		},
-	}
-	for _, tt := range tests {
+	for _, tt := range mapEntryCases {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := MapEntry(tt.e, tt.m)
 			if tt.wantErr != "" {
@@ -173,6 +198,16 @@ func TestMapEntry(t *testing.T) {
 				}
 				if domain.ErrorCode(err) != domain.EINVALID {
 					t.Errorf("error code = %s, want %s", domain.ErrorCode(err), domain.EINVALID)
+				}
+				var ee *EntryError
+				if !errors.As(err, &ee) {
+					t.Fatalf("error %T, want an *EntryError", err)
+				}
+				if got := (EntryError{DN: ee.DN, DirectoryID: ee.DirectoryID, Username: ee.Username}); got != tt.errOf {
+					t.Errorf("error names the entry as %+v, want %+v", got, tt.errOf)
+				}
+				if strings.HasPrefix(err.Error(), domain.EINVALID) {
+					t.Errorf("error %q shows the internal code", err)
 				}
 				if got != (domain.Person{}) {
 					t.Errorf("Person on error = %+v, want zero", got)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"idm/internal/domain"
 	"idm/internal/testenv"
@@ -128,14 +129,16 @@ func (f sambaFixture) testReferrals(t *testing.T) {
 	set := f.skip
 	set.BaseDN = f.dc.BaseDN
 	c := mustDial(t, set, f.dc.BindPassword)
-	n, err := c.Count(context.Background(), set.ActiveFilter)
-	// OU=People's 1,890 and the Administrator (Guest and krbtgt are
-	// disabled).
-	if err != nil || n != len(f.wantActive)+1 {
-		t.Fatalf("Count from the domain root = %d, %v; want %d", n, err, len(f.wantActive)+1)
+	// OU=People's 1,890 only: the preset leaves out the critical system
+	// objects (Administrator; Guest and krbtgt are disabled) and the DC's
+	// computer account.
+	for filter, want := range map[string]int{set.ActiveFilter: len(f.wantActive), set.InactiveFilter: len(f.wantInactive)} {
+		if n, err := c.Count(context.Background(), filter); err != nil || n != want {
+			t.Fatalf("Count %s from the domain root = %d, %v; want %d", filter, n, err, want)
+		}
 	}
-	if c.Referrals() != 3 {
-		t.Fatalf("Referrals() = %d, want 3 (DomainDnsZones, ForestDnsZones, Configuration)", c.Referrals())
+	if c.Referrals() != 6 {
+		t.Fatalf("Referrals() = %d, want 3 a search (DomainDnsZones, ForestDnsZones, Configuration)", c.Referrals())
 	}
 }
 
@@ -147,8 +150,8 @@ func (f sambaFixture) testReportFilters(t *testing.T) {
 		t.Fatalf("report OK=%v, filters %+v, steps %+v", r.OK, r.Filters, r.Steps)
 	}
 	active, inactive := r.Filters[0], r.Filters[1]
-	if active.Count != len(f.wantActive)+1 || inactive.Count != len(f.wantInactive)+2 || active.Warning != "" {
-		t.Errorf("filters %+v, want %d active and %d inactive without warnings", r.Filters, len(f.wantActive)+1, len(f.wantInactive)+2)
+	if active.Count != len(f.wantActive) || inactive.Count != len(f.wantInactive) || active.Warning != "" {
+		t.Errorf("filters %+v, want %d active and %d inactive without warnings", r.Filters, len(f.wantActive), len(f.wantInactive))
 	}
 	var zones []string
 	for _, ref := range active.Referrals {
@@ -159,7 +162,7 @@ func (f sambaFixture) testReportFilters(t *testing.T) {
 	if want := []string{"CN=Configuration", "DC=DomainDnsZones", "DC=ForestDnsZones"}; !slices.Equal(zones, want) {
 		t.Errorf("referrals %v, want ones for %v", active.Referrals, want)
 	}
-	if d := r.Steps[len(r.Steps)-2].Detail; d != "1891 entries match; 3 continuation references not followed" {
+	if d := r.Steps[len(r.Steps)-2].Detail; d != "1890 entries match; 3 continuation references not followed" {
 		t.Errorf("active filter step says %q", d)
 	}
 }
@@ -239,13 +242,20 @@ func sambaSearch(t *testing.T, set domain.LDAPSettings, filter string, pageSize 
 	return all
 }
 
-// TestSambaRenameKeepsObjectGUID renames a user as an AD administrator
-// does (new CN, sAMAccountName and userPrincipalName): the entry keeps its
-// stable id, so the product can follow it.
-func TestSambaRenameKeepsObjectGUID(t *testing.T) {
+// TestSambaChanges changes the directory as an AD administrator does, on
+// a DC of its own.
+func TestSambaChanges(t *testing.T) {
 	dc := testenv.StartSamba(t)
 	set := sambaSettings(dc, dc.LDAPSURL)
 	set.InsecureSkipVerify = true
+	t.Run("RenameKeepsObjectGUID", func(t *testing.T) { testSambaRename(t, dc, set) })
+	t.Run("TestReportCountsExpiredAccountsAsInactive", func(t *testing.T) { testSambaExpiredReport(t, dc, set) })
+}
+
+// testSambaRename renames a user (new CN, sAMAccountName and
+// userPrincipalName): the entry keeps its stable id, so the product can
+// follow it.
+func testSambaRename(t *testing.T, dc *testenv.Samba, set domain.LDAPSettings) {
 	find := func(username string) Entry {
 		entries := sambaSearch(t, set, UserFilter(set.AttributeMap, username), 10)
 		if len(entries) != 1 || entries[0].Err != nil {
@@ -259,5 +269,25 @@ func TestSambaRenameKeepsObjectGUID(t *testing.T) {
 	if after.Person.DirectoryID != before.Person.DirectoryID || after.DN != newDN || after.DN == before.DN {
 		t.Fatalf("before %s %s, after %s %s: want the same objectGUID under the new DN %s",
 			before.DN, before.Person.DirectoryID, after.DN, after.Person.DirectoryID, newDN)
+	}
+}
+
+// testSambaExpiredReport: Test connection counts what the jobs would
+// search for now, so an enabled account past accountExpires is counted
+// with the inactive filter, and one that expires later with the active.
+func testSambaExpiredReport(t *testing.T, dc *testenv.Samba, set domain.LDAPSettings) {
+	dc.SetAccountExpires(t, "user00001", testenv.FileTime(time.Now().Add(-time.Minute)))
+	dc.SetAccountExpires(t, "user00002", testenv.FileTime(time.Now().Add(time.Hour)))
+	dc.SetAccountExpires(t, "user00003", 0)
+	active, inactive := sambaExpected()
+	r := Test(context.Background(), set, dc.BindPassword)
+	if !r.OK || len(r.Filters) != 2 {
+		t.Fatalf("report OK=%v, filters %+v, steps %+v", r.OK, r.Filters, r.Steps)
+	}
+	if r.Filters[0].Count != len(active)-1 || r.Filters[1].Count != len(inactive)+1 {
+		t.Errorf("counts %d and %d, want %d active and %d inactive", r.Filters[0].Count, r.Filters[1].Count, len(active)-1, len(inactive)+1)
+	}
+	if r.Filters[0].Filter != set.ActiveFilter {
+		t.Errorf("the report shows the filter %s, want the configured one", r.Filters[0].Filter)
 	}
 }

@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -28,31 +29,58 @@ type Entry struct {
 // Callers must therefore never treat what fn saw before an error as the
 // complete result. fn may keep the page slice.
 func (c *Conn) Search(ctx context.Context, filter string, m domain.AttributeMap, fn func(page []Entry) error) error {
-	return c.pages(ctx, filter, m.Attributes(), c.pageSize(), func(res *ldap.SearchResult) error {
-		if len(res.Entries) == 0 {
-			return nil
-		}
-		page := make([]Entry, len(res.Entries))
-		for i, e := range res.Entries {
-			p, err := MapEntry(e, m)
-			page[i] = Entry{DN: e.DN, Person: p, Err: err}
-		}
-		return fn(page)
-	})
+	size := c.pageSize()
+	return c.pages(ctx, filter, m.Attributes(), size, &pageCollector{mp: newMapper(m), size: size, fn: fn})
 }
+
+// pageSink receives a paged search's entries: entry for each entry as it
+// is decoded (its view valid only during the call), then flush with the
+// page's references once the page has ended well. A page that fails is
+// never flushed: the search ends.
+type pageSink interface {
+	entry(e *rawEntry)
+	flush(referrals []string) error
+}
+
+// pageCollector maps each entry as it arrives and hands fn the page.
+type pageCollector struct {
+	mp   *mapper
+	size int
+	page []Entry
+	fn   func([]Entry) error
+}
+
+func (pc *pageCollector) entry(e *rawEntry) {
+	if pc.page == nil {
+		pc.page = make([]Entry, 0, min(pc.size, 1000))
+	}
+	dn, p, err := pc.mp.mapEntry(e)
+	pc.page = append(pc.page, Entry{DN: dn, Person: p, Err: err})
+}
+
+func (pc *pageCollector) flush([]string) error {
+	page := pc.page
+	pc.page = nil
+	if len(page) == 0 {
+		return nil
+	}
+	return pc.fn(page)
+}
+
+// counter counts entries, keeping nothing.
+type counter struct{ n int }
+
+func (k *counter) entry(*rawEntry)      { k.n++ }
+func (k *counter) flush([]string) error { return nil }
 
 // Count returns how many entries filter finds, paging like Search and
 // requesting no attributes ("1.1").
 func (c *Conn) Count(ctx context.Context, filter string) (int, error) {
-	n := 0
-	err := c.pages(ctx, filter, []string{"1.1"}, c.pageSize(), func(res *ldap.SearchResult) error {
-		n += len(res.Entries)
-		return nil
-	})
-	if err != nil {
+	var k counter
+	if err := c.pages(ctx, filter, []string{"1.1"}, c.pageSize(), &k); err != nil {
 		return 0, err
 	}
-	return n, nil
+	return k.n, nil
 }
 
 // ReadBase reads the base DN entry itself, so that a wrong base DN is named
@@ -71,30 +99,71 @@ func (c *Conn) ReadBase(ctx context.Context) error {
 	return nil
 }
 
+// do sends one search request, not paged, and returns its answer shaped as
+// go-ldap's Search shapes it (entries copied out of the reader, the first
+// URI of each reference): for the small reads such as the base entry. The
+// request's controls are not sent and aliases are never dereferenced.
+func (c *Conn) do(ctx context.Context, req *ldap.SearchRequest) (*ldap.SearchResult, error) {
+	compiled, err := ldap.CompileFilter(req.Filter)
+	if err != nil {
+		return nil, err
+	}
+	pr := &pageRequest{baseDN: req.BaseDN, scope: req.Scope, sizeLimit: req.SizeLimit, timeLimit: req.TimeLimit,
+		filter: req.Filter, compiled: compiled, attrs: req.Attributes}
+	res := &ldap.SearchResult{}
+	end, err := c.conn.searchPage(ctx, pr, func(e *rawEntry) { res.Entries = append(res.Entries, toLDAPEntry(e)) })
+	res.Referrals = end.referrals
+	return res, err
+}
+
+// toLDAPEntry copies a decoded entry into a go-ldap entry.
+func toLDAPEntry(e *rawEntry) *ldap.Entry {
+	out := &ldap.Entry{DN: string(e.dn)}
+	for i, a := range e.attrs {
+		attr := &ldap.EntryAttribute{Name: string(a.name)}
+		for _, v := range e.values(i) {
+			attr.Values = append(attr.Values, string(v))
+			attr.ByteValues = append(attr.ByteValues, bytes.Clone(v))
+		}
+		out.Attributes = append(out.Attributes, attr)
+	}
+	return out
+}
+
 // errStop ends a paged search early without it being an error.
 var errStop = errors.New("directory: stop paging")
+
+// sampler keeps the first n entries, mapped, and stops the search once it
+// has them.
+type sampler struct {
+	mp  *mapper
+	n   int
+	out []Entry
+}
+
+func (s *sampler) entry(e *rawEntry) {
+	if len(s.out) < s.n {
+		dn, p, err := s.mp.mapEntry(e)
+		s.out = append(s.out, Entry{DN: dn, Person: p, Err: err})
+	}
+}
+
+func (s *sampler) flush([]string) error {
+	if len(s.out) == s.n {
+		return errStop
+	}
+	return nil
+}
 
 // Sample returns up to n entries that filter finds, mapped, reading a single
 // small page and abandoning the rest.
 func (c *Conn) Sample(ctx context.Context, filter string, m domain.AttributeMap, n int) ([]Entry, error) {
-	var out []Entry
-	err := c.pages(ctx, filter, m.Attributes(), n, func(res *ldap.SearchResult) error {
-		for _, e := range res.Entries {
-			if len(out) == n {
-				break
-			}
-			p, err := MapEntry(e, m)
-			out = append(out, Entry{DN: e.DN, Person: p, Err: err})
-		}
-		if len(out) == n {
-			return errStop
-		}
-		return nil
-	})
+	s := &sampler{mp: newMapper(m), n: n}
+	err := c.pages(ctx, filter, m.Attributes(), n, s)
 	if err != nil && !errors.Is(err, errStop) {
 		return nil, err
 	}
-	return out, nil
+	return s.out, nil
 }
 
 func (c *Conn) pageSize() int {
@@ -122,33 +191,19 @@ func scope(s string) (int, error) {
 	return 0, fmt.Errorf("scope %q is not sub, one or base", s)
 }
 
-// do sends one request; go-ldap takes no context, so a ctx that ends while
-// the request waits closes the connection, and the error becomes ctx's.
-func (c *Conn) do(ctx context.Context, req *ldap.SearchRequest) (*ldap.SearchResult, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	stop := context.AfterFunc(ctx, func() { _ = c.conn.Close() })
-	res, err := c.conn.Search(req)
-	if !stop() && ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	return res, err
-}
-
 // pages runs the paged search loop: one request per page, the cookie of each
 // answer sent back with the next, until the server returns an empty cookie.
-func (c *Conn) pages(ctx context.Context, filter string, attrs []string, size int, fn func(*ldap.SearchResult) error) error {
-	if _, err := ldap.CompileFilter(filter); err != nil {
+func (c *Conn) pages(ctx context.Context, filter string, attrs []string, size int, sink pageSink) error {
+	compiled, err := ldap.CompileFilter(filter)
+	if err != nil {
 		return &StepError{Step: StepFilter, Subject: filter, Err: err}
 	}
 	sc, err := scope(c.settings.Scope)
 	if err != nil {
 		return &StepError{Step: StepSearch, Subject: filter, Err: err}
 	}
-	paging := ldap.NewControlPaging(uint32(size))
-	req := ldap.NewSearchRequest(c.settings.BaseDN, sc, ldap.NeverDerefAliases, 0,
-		c.timeLimit(), false, filter, attrs, []ldap.Control{paging})
+	req := &pageRequest{baseDN: c.settings.BaseDN, scope: sc, timeLimit: c.timeLimit(),
+		filter: filter, compiled: compiled, attrs: attrs, paged: true, pageSize: uint32(size)}
 
 	referrals := 0
 	defer func() {
@@ -159,23 +214,22 @@ func (c *Conn) pages(ctx context.Context, filter string, attrs []string, size in
 		}
 	}()
 	for page := 1; ; page++ {
-		res, err := c.do(ctx, req)
+		end, err := c.conn.searchPage(ctx, req, sink.entry)
 		if err != nil {
 			return c.searchError(filter, page, err)
 		}
-		referrals += len(res.Referrals)
-		if err := fn(res); err != nil {
-			c.abandon(ctx, req, paging, res)
+		referrals += len(end.referrals)
+		if err := sink.flush(end.referrals); err != nil {
+			c.abandon(ctx, req, end.cookie)
 			return err
 		}
-		pc, ok := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging)
-		if !ok || len(pc.Cookie) == 0 {
-			// No control back means the server ignored paging and sent
+		if len(end.cookie) == 0 {
+			// No cookie back means the server ignored paging and sent
 			// everything at once; it would have failed with a size limit
 			// error rather than cut the result short.
 			return nil
 		}
-		paging.SetCookie(pc.Cookie)
+		req.cookie = end.cookie
 		if err := ctx.Err(); err != nil {
 			return &StepError{Step: StepSearch, Subject: filter, Page: page + 1, Err: err}
 		}
@@ -194,14 +248,12 @@ func (c *Conn) searchError(filter string, page int, err error) error {
 
 // abandon tells the server to drop the paged search (RFC 2696: page size 0
 // with the cookie), so that it does not keep the result set for us. It is a
-// courtesy: errors are ignored, and nothing is sent once ctx has ended (do
-// has closed the connection by then).
-func (c *Conn) abandon(ctx context.Context, req *ldap.SearchRequest, paging *ldap.ControlPaging, res *ldap.SearchResult) {
-	pc, ok := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging)
-	if !ok || len(pc.Cookie) == 0 || ctx.Err() != nil {
+// courtesy: errors are ignored, and nothing is sent once ctx has ended (the
+// connection is closed by then).
+func (c *Conn) abandon(ctx context.Context, req *pageRequest, cookie []byte) {
+	if len(cookie) == 0 || ctx.Err() != nil {
 		return
 	}
-	paging.PagingSize = 0
-	paging.SetCookie(pc.Cookie)
-	_, _ = c.conn.Search(req)
+	req.pageSize, req.cookie = 0, cookie
+	_, _ = c.conn.searchPage(ctx, req, func(*rawEntry) {})
 }

@@ -127,15 +127,18 @@ func Test(ctx context.Context, s domain.LDAPSettings, bindPassword string) (r Re
 	}
 	add(StepBaseDN, time.Since(start), "Found "+s.BaseDN, nil)
 
+	// What the jobs would search for now: with Active Directory, accounts
+	// past accountExpires move from the active to the inactive result.
+	activeNow, inactiveNow := s.JobFilters(time.Now())
 	start = time.Now()
-	active, err := c.testFilter(ctx, StepActive, s.ActiveFilter)
+	active, err := c.testFilter(ctx, StepActive, s.ActiveFilter, activeNow)
 	if err != nil {
 		add(StepActive, time.Since(start), err.Error(), err)
 		return r
 	}
 	r.ActiveCount = active.Count
 	r.Filters = append(r.Filters, active)
-	samples, err := c.Sample(ctx, s.ActiveFilter, s.AttributeMap, SampleSize)
+	samples, err := c.Sample(ctx, activeNow, s.AttributeMap, SampleSize)
 	if err != nil {
 		add(StepActive, time.Since(start), "Reading sample entries failed: "+err.Error(), err)
 		return r
@@ -150,7 +153,7 @@ func Test(ctx context.Context, s domain.LDAPSettings, bindPassword string) (r Re
 	add(StepActive, time.Since(start), active.detail(), nil)
 
 	start = time.Now()
-	inactive, err := c.testFilter(ctx, StepInactive, s.InactiveFilter)
+	inactive, err := c.testFilter(ctx, StepInactive, s.InactiveFilter, inactiveNow)
 	if err != nil {
 		add(StepInactive, time.Since(start), err.Error(), err)
 		return r
@@ -161,10 +164,12 @@ func Test(ctx context.Context, s domain.LDAPSettings, bindPassword string) (r Re
 	return r
 }
 
-// testFilter checks a filter's syntax before anything is sent, then counts
-// its entries and collects the continuation references it returns; when
-// nothing matches, it looks for the reason in the directory's schema.
-func (c *Conn) testFilter(ctx context.Context, step, filter string) (FilterResult, error) {
+// testFilter checks the configured filter's syntax before anything is
+// sent, then counts the entries of the filter the jobs search with now
+// (domain.LDAPSettings.JobFilters) and collects the continuation
+// references it returns; when nothing matches, it looks for the reason in
+// the directory's schema.
+func (c *Conn) testFilter(ctx context.Context, step, filter, jobFilter string) (FilterResult, error) {
 	res := FilterResult{Step: step, Filter: filter}
 	if filter == "" {
 		return res, &StepError{Step: StepFilter, Subject: `""`, Err: errors.New("it is empty")}
@@ -173,17 +178,7 @@ func (c *Conn) testFilter(ctx context.Context, step, filter string) (FilterResul
 	if err != nil {
 		return res, &StepError{Step: StepFilter, Subject: filter, Err: err}
 	}
-	seen := map[string]bool{}
-	err = c.pages(ctx, filter, []string{"1.1"}, c.pageSize(), func(page *ldap.SearchResult) error {
-		res.Count += len(page.Entries)
-		for _, ref := range page.Referrals {
-			if !seen[ref] {
-				seen[ref] = true
-				res.Referrals = append(res.Referrals, ref)
-			}
-		}
-		return nil
-	})
+	err = c.pages(ctx, jobFilter, []string{"1.1"}, c.pageSize(), &filterSink{res: &res, seen: map[string]bool{}})
 	if err != nil {
 		return res, err
 	}
@@ -191,6 +186,25 @@ func (c *Conn) testFilter(ctx context.Context, step, filter string) (FilterResul
 		res.Warning = c.noMatchWarning(ctx, compiled)
 	}
 	return res, nil
+}
+
+// filterSink counts a filter's entries and collects the references its
+// pages return, each once.
+type filterSink struct {
+	res  *FilterResult
+	seen map[string]bool
+}
+
+func (f *filterSink) entry(*rawEntry) { f.res.Count++ }
+
+func (f *filterSink) flush(referrals []string) error {
+	for _, ref := range referrals {
+		if !f.seen[ref] {
+			f.seen[ref] = true
+			f.res.Referrals = append(f.res.Referrals, ref)
+		}
+	}
+	return nil
 }
 
 // detail is the step's line: the count, what was not followed, and the

@@ -24,4 +24,6 @@ const (
 	AuditAccountDisable    = "account.disable"
 	AuditCacheClear        = "cache.clear"
 	AuditJobRun            = "job.run"
+	AuditTokenCreate       = "token.create"
+	AuditTokenRevoke       = "token.revoke"
 )

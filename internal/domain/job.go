@@ -49,7 +49,11 @@ const (
 	TriggerSchedule = "schedule"
 	TriggerManual   = "manual"
 	TriggerCLI      = "command line"
+	TriggerAPI      = "api"
 )
+
+// Triggers lists every trigger, for those that report on each (metrics).
+var Triggers = []string{TriggerSchedule, TriggerManual, TriggerCLI, TriggerAPI}
 
 // RunStatus is where a run is, or how it ended.
 type RunStatus string
@@ -161,6 +165,10 @@ type RunItem struct {
 	Outcome  string  `gorm:"column:outcome" json:"outcome"`
 	Changes  string  `gorm:"column:changes" json:"changes,omitempty"` // JSON list of FieldChange
 	Error    string  `gorm:"column:error" json:"error,omitempty"`
+
+	// DirectoryID is the entry's stable identifier, on error items: an
+	// entry that could not be mapped is still named by it.
+	DirectoryID string `gorm:"column:directory_id" json:"directory_id,omitempty"`
 }
 
 func (RunItem) TableName() string { return "run_items" }

@@ -118,8 +118,11 @@ const (
 func (s *LDAPSettings) ApplyPreset(name string) error {
 	switch name {
 	case PresetActiveDirectory:
-		s.ActiveFilter = "(&(objectCategory=person)(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))"
-		s.InactiveFilter = "(&(objectCategory=person)(objectClass=user)(userAccountControl:1.2.840.113556.1.4.803:=2))"
+		// People only: no computer accounts, and none of the critical
+		// system objects (Administrator, Guest, krbtgt). Accounts past
+		// accountExpires count as inactive at run time (JobFilters).
+		s.ActiveFilter = "(&(objectCategory=person)(objectClass=user)(!(objectClass=computer))(!(isCriticalSystemObject=TRUE))(!(userAccountControl:1.2.840.113556.1.4.803:=2)))"
+		s.InactiveFilter = "(&(objectCategory=person)(objectClass=user)(!(objectClass=computer))(!(isCriticalSystemObject=TRUE))(userAccountControl:1.2.840.113556.1.4.803:=2))"
 		s.AttributeMap = AttributeMap{
 			Username: "sAMAccountName", StableID: "objectGUID", GivenName: "givenName", Surname: "sn",
 			DisplayName: "displayName", Email: "mail", Phone: "telephoneNumber", Title: "title",
@@ -151,11 +154,25 @@ func DefaultLDAPSettings() LDAPSettings {
 	return s
 }
 
+// DeactivationFloor is the fewest users the percentage limit allows to be
+// deactivated in one run. A share of a small organisation rounds down to
+// nothing (10% of 9 active users is 0), which would stop every
+// deactivation; the absolute limit still applies as set.
+const DeactivationFloor = 5
+
 // DeactivationLimit is the most users the inactive job may deactivate in one
-// run: the lower of the absolute limit and the share of active users.
+// run: the lower of the absolute limit and the share of active users, the
+// share never below DeactivationFloor.
 func (s *LDAPSettings) DeactivationLimit(activeUsers int) int {
-	byShare := activeUsers * s.DeactivateMaxPercent / 100
+	byShare := max(activeUsers*s.DeactivateMaxPercent/100, DeactivationFloor)
 	return min(s.DeactivateMaxUsers, byShare)
+}
+
+// DeactivationLimitRule says how DeactivationLimit(activeUsers) came
+// about, for a message.
+func (s *LDAPSettings) DeactivationLimitRule(activeUsers int) string {
+	return fmt.Sprintf("the lower of %d users and %d%% of the %d active users, the share never below %d users",
+		s.DeactivateMaxUsers, s.DeactivateMaxPercent, activeUsers, DeactivationFloor)
 }
 
 // String describes the connection without its secret.

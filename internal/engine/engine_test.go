@@ -390,7 +390,7 @@ title: ` + strings.Repeat("x", 300) + "\n"
 			text = append(text, it.DN+": "+it.Error)
 		}
 		joined := strings.Join(text, "\n")
-		for _, want := range []string{"no username", "more than one directory entry", "longer than"} {
+		for _, want := range []string{"the entry has no uid, which is mapped to the username", "more than one directory entry", "longer than"} {
 			if !strings.Contains(joined, want) {
 				t.Errorf("error items lack %q:\n%s", want, joined)
 			}

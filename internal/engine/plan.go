@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -89,14 +90,15 @@ type planned struct {
 // looks their users up, matches each entry to its user and decides each
 // user's change, in that order (the items are numbered in it).
 func (s *session) plan(ctx context.Context, page []directory.Entry) ([]planned, error) {
-	out, cands := s.screen(page)
-	if len(cands) == 0 {
+	out, unmapped, cands := s.screen(page)
+	if len(cands) == 0 && len(unmapped) == 0 {
 		return out, nil
 	}
-	byDir, byName, err := s.lookUp(ctx, cands)
+	byDir, byName, err := s.lookUp(ctx, append(cands, unmapped.people()...))
 	if err != nil {
 		return nil, err
 	}
+	out = append(out, s.unmappedItems(unmapped, byDir, byName)...)
 	matched, matchedIDs, refused := s.matchAll(cands, byDir, byName)
 	out = append(out, refused...)
 	var holdings map[string]*store.Holdings
@@ -117,30 +119,78 @@ func (s *session) plan(ctx context.Context, page []directory.Entry) ([]planned, 
 }
 
 // screen counts the entries read and keeps those that can be matched: an
-// entry the directory could not map, an invalid one, or one whose username
-// or stable identifier an earlier entry of this pass had, becomes an error
-// item.
-func (s *session) screen(page []directory.Entry) (out []planned, cands []domain.Person) {
+// invalid entry, or one whose username or stable identifier an earlier
+// entry of this pass had, becomes an error item; an entry the directory
+// could not map is set aside in unmapped, to be named by its user.
+func (s *session) screen(page []directory.Entry) (out []planned, unmapped unmappedEntries, cands []domain.Person) {
 	for _, en := range page {
 		s.counts.Read++
+		if en.Err != nil {
+			unmapped = append(unmapped, newUnmapped(en))
+			continue
+		}
 		p := en.Person
 		if p.DN == "" {
 			p.DN = en.DN
 		}
-		if msg := s.screenOut(en, p); msg != "" {
+		if msg := s.screenOut(p); msg != "" {
 			out = append(out, s.errorItem(p, nil, msg))
 			continue
 		}
 		cands = append(cands, p)
 	}
-	return out, cands
+	return out, unmapped, cands
 }
 
-// screenOut says why entry en (mapped to p) cannot be used, "" when it can.
-func (s *session) screenOut(en directory.Entry, p domain.Person) string {
-	if en.Err != nil {
-		return en.Err.Error()
+// unmapped is an entry the directory could not map: what could be read of
+// it, and why the rest could not.
+type unmapped struct {
+	p   domain.Person
+	msg string
+}
+
+type unmappedEntries []unmapped
+
+func newUnmapped(en directory.Entry) unmapped {
+	u := unmapped{p: domain.Person{DN: en.DN}, msg: domain.ErrorMessage(en.Err)}
+	var ee *directory.EntryError
+	if errors.As(en.Err, &ee) {
+		u.p.DirectoryID, u.p.Username = ee.DirectoryID, ee.Username
+		if ee.DN != "" {
+			u.p.DN = ee.DN
+		}
 	}
+	return u
+}
+
+// people are the parts of the entries that can be looked up.
+func (us unmappedEntries) people() []domain.Person {
+	var out []domain.Person
+	for _, u := range us {
+		if u.p.DirectoryID != "" || u.p.Username != "" {
+			out = append(out, u.p)
+		}
+	}
+	return out
+}
+
+// unmappedItems makes one error item for each entry that could not be
+// mapped, on the user its stable identifier (or else its username) finds:
+// the directory still returns that user, so it is not an orphan.
+func (s *session) unmappedItems(us unmappedEntries, byDir, byName map[string]*domain.User) []planned {
+	out := make([]planned, 0, len(us))
+	for _, en := range us {
+		u, _ := match(en.p, byDir, byName)
+		if u != nil && s.seenUsers.Add(u.ID) && s.inJobState(u) {
+			s.inState++
+		}
+		out = append(out, s.errorItem(en.p, u, en.msg))
+	}
+	return out
+}
+
+// screenOut says why the entry mapped to p cannot be used, "" when it can.
+func (s *session) screenOut(p domain.Person) string {
 	if err := domain.ValidatePerson(p); err != nil {
 		return domain.ErrorMessage(err)
 	}
@@ -169,6 +219,9 @@ func (s *session) lookUp(ctx context.Context, cands []domain.Person) (byDir, byN
 	}
 	var names []string
 	for _, p := range cands {
+		if p.Username == "" {
+			continue
+		}
 		if u := byDir[p.DirectoryID]; p.DirectoryID == "" || u == nil || u.Username != p.Username {
 			names = append(names, p.Username)
 		}
@@ -226,7 +279,7 @@ func (s *session) decide(p domain.Person, u *domain.User, holdings map[string]*s
 		}
 	case s.countOnly:
 		// Who would be deactivated: an existing user not yet inactive.
-		if u.State != domain.UserInactive {
+		if becomesInactive(u) {
 			return planned{counts: domain.RunCounts{Deactivated: 1}}, true
 		}
 		return planned{}, false
@@ -276,9 +329,16 @@ func (s *session) nextItem(p domain.Person, u *domain.User, outcome string) *dom
 func (s *session) errorItem(p domain.Person, u *domain.User, msg string) planned {
 	it := s.nextItem(p, u, domain.OutcomeError)
 	it.Error = msg
-	if it.Username == "" && u != nil {
-		it.Username = u.Username
+	it.DirectoryID = p.DirectoryID
+	if u != nil {
+		if it.Username == "" {
+			it.Username = u.Username
+		}
+		if it.DirectoryID == "" && u.DirectoryID != nil {
+			it.DirectoryID = *u.DirectoryID
+		}
 	}
+	it.DirectoryID = clip(it.DirectoryID, domain.FieldLimits["directory_id"])
 	it.Username = clip(it.Username, domain.FieldLimits["username"])
 	it.DN = clip(it.DN, domain.FieldLimits["dn"])
 	return planned{change: &store.UserChange{Item: it}, counts: domain.RunCounts{Errors: 1}}
@@ -386,11 +446,23 @@ func (s *session) deactivate(u *domain.User, p domain.Person, h *store.Holdings)
 		fields["last_synced_at"] = s.now
 		ch.UserFields = fields
 	}
-	counts.Deactivated = 1
-	ch.Item = s.nextItem(p, u, domain.OutcomeDeactivated)
+	outcome := domain.OutcomeUpdated
+	if becomesInactive(u) {
+		counts.Deactivated, outcome = 1, domain.OutcomeDeactivated
+	} else {
+		counts.Updated = 1
+	}
+	ch.Item = s.nextItem(p, u, outcome)
 	ch.Item.Changes = changesJSON(changes)
 	return planned{change: ch, counts: counts}, true, nil
 }
+
+// becomesInactive reports whether the inactive job deactivates u: its
+// state becomes inactive. A user already inactive that the job only links
+// to its entry (DN, stable id, source) or whose holdings it ends is
+// updated, not deactivated; the planning pass, a dry run and the run count
+// by this one rule.
+func becomesInactive(u *domain.User) bool { return u.State != domain.UserInactive }
 
 // endHoldings adds to ch, changes and counts what brings every credential
 // and certificate of h to its end state and withdraws every role.

@@ -23,6 +23,9 @@ type runner struct {
 	note string
 	// password is the bind password, for the second connection that counts.
 	password string
+	// referrals is how many continuation references the write pass's
+	// search returned and the run did not follow.
+	referrals int
 }
 
 // storeError marks a failure of the database inside a search callback, so
@@ -76,10 +79,9 @@ func (r *runner) execute(ctx context.Context) {
 		}
 	}()
 
-	filter := settings.ActiveFilter
-	if r.run.JobKey == domain.JobInactive {
-		filter = settings.InactiveFilter
-	}
+	// Once per run, from the engine's clock: the planning pass, the count
+	// and the write pass search for the same people.
+	filter := settings.JobFilter(r.run.JobKey, r.e.now())
 	r.password = password
 	if r.run.JobKey == domain.JobInactive && !r.checkDeactivations(ctx, src, filter, &settings) {
 		return
@@ -172,11 +174,13 @@ func (r *runner) checkDeactivations(ctx context.Context, src Source, filter stri
 	}
 	limit := s.DeactivationLimit(active)
 	over := would > limit
-	overMsg := fmt.Sprintf("this run would deactivate %d users, more than the limit of %d (the lower of %d users and %d%% of the %d active users).",
-		would, limit, s.DeactivateMaxUsers, s.DeactivateMaxPercent, active)
+	overMsg := fmt.Sprintf("this run would deactivate %d users, more than the limit of %d (%s).",
+		would, limit, s.DeactivationLimitRule(active))
 	switch {
 	case over && !s.AllowNextPastThreshold:
-		r.stop(ctx, domain.StopDeactivationLimit, overMsg+" If this is expected, an administrator can allow the next run past the limit on the LDAP connection page.")
+		r.run.Read = sess.counts.Read // a stopped run shows what its planning pass read
+		r.stop(ctx, domain.StopDeactivationLimit, overMsg+" If this is expected, an administrator can allow the next run past the limit, once: "+
+			"on the LDAP connection page (Allow the next inactive run past the threshold) or with idm ldap allow-next-run.")
 		return false
 	case over && r.opts.DryRun:
 		r.note = fmt.Sprintf(" A real run would deactivate %d users, more than the limit of %d, using the administrator's permission to pass it.", would, limit)
@@ -189,6 +193,7 @@ func (r *runner) checkDeactivations(ctx context.Context, src Source, filter stri
 			return false
 		}
 		if over && !used {
+			r.run.Read = sess.counts.Read
 			r.stop(ctx, domain.StopDeactivationLimit, overMsg+" The administrator's permission to pass the limit was already used by another run.")
 			return false
 		}
@@ -221,7 +226,9 @@ func (r *runner) write(ctx context.Context, src Source, filter string, s *domain
 		defer stopCount()
 		r.progressMessage(ctx, "Reading the directory")
 	}
+	before := referralCount(src)
 	err := r.pipeline(ctx, src, filter, s, func(page []directory.Entry) error { return w.handle(ctx, page) })
+	r.referrals = referralCount(src) - before
 	if err == nil && w.counted != nil {
 		select {
 		case res := <-w.counted:
@@ -356,7 +363,31 @@ func (w *pageWriter) end(ctx context.Context, err error) {
 	if sess.counts.Errors > 0 {
 		status = domain.RunSucceededWithErrors
 	}
-	r.finish(status, summary(status, r.run, r.opts.DryRun)+r.note)
+	r.finish(status, summary(status, r.run, r.opts.DryRun)+referralNote(r.referrals)+r.note)
+}
+
+// referralCounter is a Source that counts the continuation references
+// (referrals) its searches returned; *directory.Conn is one.
+type referralCounter interface{ Referrals() int }
+
+func referralCount(src Source) int {
+	if rc, ok := src.(referralCounter); ok {
+		return rc.Referrals()
+	}
+	return 0
+}
+
+// referralNote tells the run's reader about the referrals it ignored: the
+// jobs read one directory, and a base DN below the referred partitions
+// (an OU) avoids them.
+func referralNote(n int) string {
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return " The directory also returned 1 continuation reference (referral); it was not followed."
+	}
+	return fmt.Sprintf(" The directory also returned %d continuation references (referrals); they were not followed.", n)
 }
 
 // errPipelineStopped ends the search when the page handler has failed; the

@@ -83,7 +83,7 @@ func NewRunCounters() *RunCounters {
 		c.duration.WithLabelValues(job)
 		c.read.WithLabelValues(job)
 		for _, st := range finalStatuses {
-			for _, tr := range []string{domain.TriggerSchedule, domain.TriggerManual, domain.TriggerCLI} {
+			for _, tr := range domain.Triggers {
 				c.runs.WithLabelValues(job, string(st), triggerLabel(tr))
 			}
 		}
@@ -98,7 +98,7 @@ func NewRunCounters() *RunCounters {
 }
 
 // triggerLabel is a trigger as a label value: "schedule", "manual",
-// "command_line".
+// "command_line", "api".
 func triggerLabel(trigger string) string {
 	if trigger == "" {
 		return "unknown"

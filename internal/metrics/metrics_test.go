@@ -91,12 +91,15 @@ func (w *world) run(key domain.JobKey, dryRun bool) *domain.Run {
 
 // expectStop runs the inactive job and checks that a safety check stopped
 // it for reason.
-func (w *world) expectStop(reason string) {
+// expectStop runs the inactive job, which must stop for reason, and
+// returns how many entries the stopped run read (its planning pass).
+func (w *world) expectStop(reason string) int {
 	w.t.Helper()
 	r := w.run(domain.JobInactive, false)
 	if r.Status != domain.RunSafetyStop || r.StopReason != reason {
 		w.t.Fatalf("inactive run: %s (%q), want a safety stop (%q): %s", r.Status, r.StopReason, reason, r.Message)
 	}
+	return r.Read
 }
 
 // limitDeactivations sets how many users a run may deactivate.
@@ -215,10 +218,10 @@ func TestMetricsFollowRuns(t *testing.T) {
 		w.ldap.Modify(t, "dn: uid=alice,ou=people,dc=example,dc=com\nchangetype: modify\nadd: pwdAccountLockedTime\npwdAccountLockedTime: 000001010000Z\n\n"+
 			"dn: uid=bob,ou=people,dc=example,dc=com\nchangetype: modify\nadd: pwdAccountLockedTime\npwdAccountLockedTime: 000001010000Z\n")
 		w.limitDeactivations(0)
-		w.expectStop(domain.StopDeactivationLimit)
+		stoppedRead := w.expectStop(domain.StopDeactivationLimit)
 		w.limitDeactivations(1000)
 		w.ldap.Stop()
-		w.expectStop(domain.StopDirectoryUnreachable)
+		stoppedRead += w.expectStop(domain.StopDirectoryUnreachable)
 		w.ldap.Start()
 		inactive := w.run(domain.JobInactive, false)
 		if inactive.Status != domain.RunSucceeded || inactive.Deactivated != 2 {
@@ -226,7 +229,7 @@ func TestMetricsFollowRuns(t *testing.T) {
 		}
 		w.run(domain.JobActive, true) // a dry run: counted nowhere
 		final := w.scrape()
-		checkInactiveRuns(t, final, inactive)
+		checkInactiveRuns(t, final, inactive, stoppedRead)
 		checkRunning(t, w)
 		checkExposition(t, final.text)
 	})
@@ -266,7 +269,9 @@ func checkActiveRun(t *testing.T, e *exposition, r *domain.Run) {
 	e.expectNone(t, "idm_job_last_run_status", "job", "inactive")
 }
 
-func checkInactiveRuns(t *testing.T, e *exposition, r *domain.Run) {
+// checkInactiveRuns: r is the run that succeeded; the stopped runs read
+// stoppedRead entries before they stopped.
+func checkInactiveRuns(t *testing.T, e *exposition, r *domain.Run, stoppedRead int) {
 	t.Helper()
 	e.expect(t, 1, "idm_safety_stops_total", "job", "inactive", "reason", domain.StopDeactivationLimit)
 	e.expect(t, 1, "idm_safety_stops_total", "job", "inactive", "reason", domain.StopDirectoryUnreachable)
@@ -276,7 +281,7 @@ func checkInactiveRuns(t *testing.T, e *exposition, r *domain.Run) {
 	e.expect(t, 1, "idm_job_runs_total", "job", "active", "status", "succeeded", "trigger", "command_line") // the dry run is not counted
 	e.expect(t, 3, "idm_sync_changes_total", "job", "inactive", "kind", "created")
 	e.expect(t, 2, "idm_sync_changes_total", "job", "inactive", "kind", "deactivated")
-	e.expect(t, float64(r.Read), "idm_sync_entries_read_total", "job", "inactive")
+	e.expect(t, float64(r.Read+stoppedRead), "idm_sync_entries_read_total", "job", "inactive")
 	e.expect(t, 5, "idm_users", "state", "inactive")
 	e.expect(t, 5, "idm_users", "state", "active")
 	e.expect(t, 1, "idm_job_last_run_status", "job", "inactive", "status", "succeeded")

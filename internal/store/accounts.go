@@ -55,16 +55,27 @@ func (db *DB) ListAccounts(ctx context.Context) ([]domain.Account, error) {
 // SetAccountPassword replaces an account's password hash and ends its sessions.
 func (db *DB) SetAccountPassword(ctx context.Context, name, passwordHash, actor string) error {
 	return db.updateAccount(ctx, name, actor, domain.AuditAccountPassword, "password changed",
-		map[string]any{"password_hash": passwordHash})
+		map[string]any{"password_hash": passwordHash}, nil)
 }
 
-// SetAccountDisabled disables or enables an account; disabling ends its sessions.
+// SetAccountDisabled disables or enables an account; disabling ends its
+// sessions and revokes its API tokens for good (enabling it again brings
+// none back).
 func (db *DB) SetAccountDisabled(ctx context.Context, name string, disabled bool, actor string) error {
+	var also func(tx *gorm.DB, a *domain.Account, now time.Time) error
+	if disabled {
+		also = func(tx *gorm.DB, a *domain.Account, now time.Time) error {
+			return revokeTokensOf(tx, a, now, actor, "account disabled")
+		}
+	}
 	return db.updateAccount(ctx, name, actor, domain.AuditAccountDisable, fmt.Sprintf("disabled → %t", disabled),
-		map[string]any{"disabled": disabled})
+		map[string]any{"disabled": disabled}, also)
 }
 
-func (db *DB) updateAccount(ctx context.Context, name, actor, action, detail string, fields map[string]any) error {
+// updateAccount sets fields of account name, ends its sessions, does also
+// (when not nil) in the same transaction, and audits action.
+func (db *DB) updateAccount(ctx context.Context, name, actor, action, detail string, fields map[string]any,
+	also func(tx *gorm.DB, a *domain.Account, now time.Time) error) error {
 	now := db.Now()
 	fields["updated_at"] = now
 	return db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -79,6 +90,11 @@ func (db *DB) updateAccount(ctx context.Context, name, actor, action, detail str
 		}
 		if err := tx.Where("account_id = ?", a.ID).Delete(&domain.Session{}).Error; err != nil {
 			return fmt.Errorf("store: end sessions of %s: %w", name, err)
+		}
+		if also != nil {
+			if err := also(tx, &a, now); err != nil {
+				return err
+			}
 		}
 		return addAudit(tx, domain.AuditEvent{At: now, Actor: actor, Action: action, Target: name, Detail: detail})
 	})

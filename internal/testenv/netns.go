@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"runtime"
 	"sync"
 	"syscall"
 	"time"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // netns is a private network namespace, held by one OS thread that lives
@@ -22,7 +25,8 @@ import (
 // changes: the namespace goes away with its last process and thread.
 //
 // A child started with Pdeathsig gets the signal when the thread that
-// started it ends, so close must come after the server has exited.
+// started it ends, so close must come after the server has exited (and
+// hold gives its thread back rather than end it: see there).
 type netns struct {
 	reqs chan func() // run on the namespace's thread, one at a time
 	done chan struct{}
@@ -41,16 +45,33 @@ func newNetns() (*netns, error) {
 }
 
 // hold moves its thread into a new namespace and runs requests there until
-// close. The thread stays locked and is never given back: the runtime ends
-// a locked thread when its goroutine returns, so no other goroutine ever
-// runs in the namespace by accident.
+// close. The thread stays locked meanwhile, so no other goroutine ever runs
+// in the namespace. At the end it goes back to the process's namespace and
+// is unlocked, not ended: the runtime hands threads from one goroutine to
+// the next, so this one may have started other children before (the
+// package's shared PostgreSQL or slapd), and ending it would send them
+// their Pdeathsig. Only when it cannot go back does it end with the
+// goroutine, as the runtime does with a locked thread.
 func (n *netns) hold(errc chan<- error) {
 	runtime.LockOSThread()
 	defer close(n.done)
+	home, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", syscall.Gettid()))
+	if err != nil {
+		runtime.UnlockOSThread()
+		errc <- fmt.Errorf("testenv: network namespace: %w", err)
+		return
+	}
+	defer home.Close()
 	if err := syscall.Unshare(syscall.CLONE_NEWNET); err != nil {
+		runtime.UnlockOSThread()
 		errc <- fmt.Errorf("testenv: a private network namespace needs root (CAP_SYS_ADMIN): %w", err)
 		return
 	}
+	defer func() {
+		if unix.Setns(int(home.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+	}()
 	if err := loopbackUp(); err != nil {
 		errc <- err
 		return

@@ -45,13 +45,14 @@ type Slapd struct {
 	BaseDN, PeopleDN, AdminDN, AdminPassword string
 	CACertPEM                                string
 
-	tb     testing.TB
-	dir    string
-	cfgDir string
-	slapd  string
-	log    *logBuffer
-	cmd    *exec.Cmd
-	done   chan struct{}
+	tb      testing.TB // nil for a SlapdServer
+	dir     string
+	cfgDir  string
+	slapd   string
+	slapadd string
+	log     *logBuffer
+	cmd     *exec.Cmd
+	done    chan struct{}
 }
 
 // StartSlapd starts an OpenLDAP server for this test and waits until it
@@ -65,83 +66,187 @@ type Slapd struct {
 // server is stopped and its directory removed when the test ends.
 func StartSlapd(tb testing.TB, ldif ...string) *Slapd {
 	tb.Helper()
-	slapdBin, err := lookBin("slapd", "/usr/sbin/slapd")
+	bins, err := findSlapd()
 	Require(tb, "slapd", err)
-	slapaddBin, err := lookBin("slapadd", "/usr/sbin/slapadd")
-	Require(tb, "slapd", err)
-	for _, f := range []string{filepath.Join(slapdModuleDir, "back_mdb.la"), filepath.Join(slapdModuleDir, "ppolicy.la"), filepath.Join(slapdSchemaDir, "inetorgperson.ldif")} {
-		_, err := os.Stat(f)
-		Require(tb, "slapd", err)
-	}
-
-	s := &Slapd{
-		Host: "127.0.0.1", BaseDN: SlapdBaseDN, PeopleDN: SlapdPeopleDN,
-		AdminDN: SlapdAdminDN, AdminPassword: SlapdAdminPassword,
-		tb: tb, dir: tb.TempDir(), slapd: slapdBin, log: &logBuffer{},
-	}
-	s.cfgDir = filepath.Join(s.dir, "slapd.d")
-	dataDir := filepath.Join(s.dir, "data")
-	for _, d := range []string{s.cfgDir, dataDir} {
-		if err := os.Mkdir(d, 0o700); err != nil {
-			tb.Fatalf("testenv: slapd directory: %v", err)
-		}
-	}
-	pki, err := newTestPKI()
+	s, err := newSlapd(tb.TempDir(), bins)
 	if err != nil {
 		tb.Fatalf("%v", err)
 	}
-	s.CACertPEM = string(pki.CACertPEM)
-	files := map[string][]byte{
-		"ca.pem": pki.CACertPEM, "server.pem": pki.ServerCertPEM, "server.key": pki.ServerKeyPEM,
-		"config.ldif": []byte(s.configLDIF(dataDir)),
-		"data.ldif":   []byte(s.dataLDIF(ldif)),
+	s.tb = tb
+	data := filepath.Join(s.dir, "data.ldif")
+	if err := os.WriteFile(data, []byte(s.dataLDIF(ldif)), 0o600); err != nil {
+		tb.Fatalf("testenv: slapd file: %v", err)
 	}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(s.dir, name), content, 0o600); err != nil {
-			tb.Fatalf("testenv: slapd file: %v", err)
-		}
+	if err := s.load(data); err != nil {
+		tb.Fatalf("%v", err)
 	}
-	if out, err := exec.Command(slapaddBin, "-n0", "-F", s.cfgDir, "-l", filepath.Join(s.dir, "config.ldif")).CombinedOutput(); err != nil {
-		tb.Fatalf("testenv: slapadd cn=config: %v\n%s", err, out)
-	}
-	// -q skips the per-entry sync (13 times faster for 1,200 entries) but
-	// still checks the schema and that every parent exists.
-	if out, err := exec.Command(slapaddBin, "-q", "-F", s.cfgDir, "-b", s.BaseDN, "-l", filepath.Join(s.dir, "data.ldif")).CombinedOutput(); err != nil {
-		tb.Fatalf("testenv: slapadd the fixtures: %v\n%s", err, out)
-	}
-
 	tb.Cleanup(func() {
 		if err := s.stop(); err != nil {
 			tb.Errorf("%v", err)
 		}
 	})
-	// A port can be taken between freePort and slapd's bind: try new ones.
+	if err := s.launch(); err != nil {
+		tb.Fatalf("%v", err)
+	}
+	// make test counts these lines to show what the tests ran against.
+	tb.Logf("testenv: uses slapd at %s", s.URL)
+	return s
+}
+
+// SlapdServer is a throwaway slapd for a program rather than a test (the
+// benchmark, cmd/idm-bench): the server tests get, with errors returned
+// instead of failing a testing.TB. Close stops it and removes its directory.
+type SlapdServer struct {
+	URL                                      string // ldap://127.0.0.1:port
+	BaseDN, PeopleDN, AdminDN, AdminPassword string
+	srv                                      *Slapd
+}
+
+// StartSlapdServer starts a slapd like StartSlapd's in a new temporary
+// directory, makes dc=example,dc=com and ou=people, then bulk-loads each
+// LDIF file in turn (slapadd -q: seconds for 100,000 entries), and waits
+// until it answers. The files must not hold the two base entries.
+func StartSlapdServer(ldifFiles ...string) (*SlapdServer, error) {
+	bins, err := findSlapd()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "testenv-slapd-")
+	if err != nil {
+		return nil, fmt.Errorf("testenv: slapd directory: %w", err)
+	}
+	s, err := startSlapdIn(dir, bins, ldifFiles)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	return &SlapdServer{URL: s.URL, BaseDN: s.BaseDN, PeopleDN: s.PeopleDN, AdminDN: s.AdminDN, AdminPassword: s.AdminPassword, srv: s}, nil
+}
+
+func startSlapdIn(dir string, bins slapdBins, ldifFiles []string) (*Slapd, error) {
+	s, err := newSlapd(dir, bins)
+	if err != nil {
+		return nil, err
+	}
+	base := filepath.Join(dir, "base.ldif")
+	if err := os.WriteFile(base, []byte(s.dataLDIF(nil)), 0o600); err != nil {
+		return nil, fmt.Errorf("testenv: slapd file: %w", err)
+	}
+	for _, f := range append([]string{base}, ldifFiles...) {
+		if err := s.load(f); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.launch(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close stops the server and removes its directory.
+func (p *SlapdServer) Close() error {
+	err := p.srv.stop()
+	if rmErr := os.RemoveAll(p.srv.dir); rmErr != nil && err == nil {
+		err = fmt.Errorf("testenv: remove slapd directory: %w", rmErr)
+	}
+	return err
+}
+
+// slapdBins are the programs a Slapd runs.
+type slapdBins struct{ slapd, slapadd string }
+
+// findSlapd finds slapd, slapadd, the modules and the schema.
+func findSlapd() (slapdBins, error) {
+	var b slapdBins
+	var err error
+	if b.slapd, err = lookBin("slapd", "/usr/sbin/slapd"); err != nil {
+		return b, err
+	}
+	if b.slapadd, err = lookBin("slapadd", "/usr/sbin/slapadd"); err != nil {
+		return b, err
+	}
+	for _, f := range []string{filepath.Join(slapdModuleDir, "back_mdb.la"), filepath.Join(slapdModuleDir, "ppolicy.la"), filepath.Join(slapdSchemaDir, "inetorgperson.ldif")} {
+		if _, err := os.Stat(f); err != nil {
+			return b, fmt.Errorf("testenv: slapd: %w", err)
+		}
+	}
+	return b, nil
+}
+
+// newSlapd writes a server's configuration, certificates and empty
+// database into dir and loads cn=config; load adds entries, launch starts it.
+func newSlapd(dir string, bins slapdBins) (*Slapd, error) {
+	s := &Slapd{
+		Host: "127.0.0.1", BaseDN: SlapdBaseDN, PeopleDN: SlapdPeopleDN,
+		AdminDN: SlapdAdminDN, AdminPassword: SlapdAdminPassword,
+		dir: dir, slapd: bins.slapd, slapadd: bins.slapadd, log: &logBuffer{},
+	}
+	s.cfgDir = filepath.Join(s.dir, "slapd.d")
+	dataDir := filepath.Join(s.dir, "data")
+	for _, d := range []string{s.cfgDir, dataDir} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return nil, fmt.Errorf("testenv: slapd directory: %w", err)
+		}
+	}
+	pki, err := newTestPKI()
+	if err != nil {
+		return nil, err
+	}
+	s.CACertPEM = string(pki.CACertPEM)
+	files := map[string][]byte{
+		"ca.pem": pki.CACertPEM, "server.pem": pki.ServerCertPEM, "server.key": pki.ServerKeyPEM,
+		"config.ldif": []byte(s.configLDIF(dataDir)),
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(s.dir, name), content, 0o600); err != nil {
+			return nil, fmt.Errorf("testenv: slapd file: %w", err)
+		}
+	}
+	if out, err := exec.Command(s.slapadd, "-n0", "-F", s.cfgDir, "-l", filepath.Join(s.dir, "config.ldif")).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("testenv: slapadd cn=config: %v\n%s", err, out)
+	}
+	return s, nil
+}
+
+// load bulk-loads an LDIF file. -q skips the per-entry sync (13 times
+// faster for 1,200 entries) but still checks the schema and that every
+// parent exists.
+func (s *Slapd) load(path string) error {
+	if out, err := exec.Command(s.slapadd, "-q", "-F", s.cfgDir, "-b", s.BaseDN, "-l", path).CombinedOutput(); err != nil {
+		return fmt.Errorf("testenv: slapadd the fixtures: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// launch starts slapd on free ports: a port can be taken between freePort
+// and slapd's bind, so it tries new ones.
+func (s *Slapd) launch() error {
+	var err error
 	for attempt := 0; ; attempt++ {
 		if s.Port, err = freePort(); err == nil {
 			s.TLSPort, err = freePort()
 		}
 		if err != nil {
-			tb.Fatalf("%v", err)
+			return err
 		}
 		if err = s.start(); err == nil {
 			break
 		}
 		if attempt == 2 {
-			tb.Fatalf("%v", err)
+			return err
 		}
 	}
 	s.URL = fmt.Sprintf("ldap://%s:%d", s.Host, s.Port)
 	s.LDAPSURL = fmt.Sprintf("ldaps://%s:%d", s.Host, s.TLSPort)
-	// make test counts these lines to show what the tests ran against.
-	tb.Logf("testenv: uses slapd at %s", s.URL)
-	return s
+	return nil
 }
 
 // configLDIF is the server's cn=config, loaded with slapadd -n0. The
 // ppolicy module defines pwdAccountLockedTime; the overlay is on the
 // database, as on a real server, but with no default policy it locks no one
 // out of binds. Paged searches are not limited, so tests can page through
-// more than the default 500 entries as any user.
+// more than the default 500 entries as any user. The map size (4 GiB,
+// sparse) leaves room for the benchmark's 100,000s of entries.
 func (s *Slapd) configLDIF(dataDir string) string {
 	return strings.NewReplacer("{{dir}}", s.dir, "{{data}}", dataDir, "{{modules}}", slapdModuleDir,
 		"{{schema}}", slapdSchemaDir, "{{base}}", s.BaseDN, "{{admin}}", s.AdminDN, "{{pw}}", s.AdminPassword,
@@ -190,7 +295,7 @@ objectClass: olcDatabaseConfig
 objectClass: olcMdbConfig
 olcDatabase: {1}mdb
 olcDbDirectory: {{data}}
-olcDbMaxSize: 268435456
+olcDbMaxSize: 4294967296
 olcSuffix: {{base}}
 olcRootDN: {{admin}}
 olcRootPW: {{pw}}

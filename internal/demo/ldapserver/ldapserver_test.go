@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -610,5 +611,31 @@ func TestSearchEscapedFilterValue(t *testing.T) {
 		if err != nil || len(res.Entries) != 1 {
 			t.Fatalf("search %s: %v, %v", f, err, res)
 		}
+	}
+}
+
+// TestPageDelay: each page of a paged search for attributes waits
+// PageDelay, as the demo's stand-in for a directory across a network.
+func TestPageDelay(t *testing.T) {
+	const delay = 100 * time.Millisecond
+	s, err := Start(t.Context(), Config{BaseDN: testBase, BindDN: testBindDN, BindPassword: testPassword,
+		Entries: manyPeople(30), PageDelay: delay})
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	c := mustBind(t, s)
+	began := time.Now()
+	uids, pages, err := pagedSearch(c, "(objectClass=inetOrgPerson)", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEveryUserOnce(t, uids, 30)
+	if took := time.Since(began); pages != 3 || took < 3*delay {
+		t.Fatalf("%d pages in %s, want 3 taking at least %s", pages, took, 3*delay)
 	}
 }

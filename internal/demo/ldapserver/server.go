@@ -66,6 +66,12 @@ type Config struct {
 	Entries []Entry
 	// Logger receives the server's warnings and errors; nil discards them.
 	Logger *slog.Logger
+	// PageDelay is how long the server waits before it answers each page
+	// of a paged search for attributes, as a directory across a network
+	// takes its time; a search for no attributes ("1.1", a count) is
+	// answered at once, as it costs a real directory a fraction of a read.
+	// 0 answers every page at once.
+	PageDelay time.Duration
 }
 
 // Server is a running LDAP server. Its methods are safe for concurrent use.
@@ -76,6 +82,7 @@ type Server struct {
 	baseDN   []string
 	bindDN   []string
 	bindPass []byte
+	delay    time.Duration
 
 	writeMu sync.Mutex // serializes Replace and Modify
 	dir     atomic.Pointer[snapshot]
@@ -125,6 +132,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		baseDN:   baseDN,
 		bindDN:   bindDN,
 		bindPass: []byte(cfg.BindPassword),
+		delay:    cfg.PageDelay,
 		bound:    map[int]bool{},
 		cursors:  map[string]*pageCursor{},
 		runErr:   make(chan error, 1),
@@ -275,6 +283,9 @@ func (s *Server) handleSearch(w *gldap.ResponseWriter, r *gldap.Request) {
 		s.write(w, done)
 		return
 	}
+	if !s.pause(msg) {
+		return // the server is closing
+	}
 	send := func(rec *record) error {
 		entry := r.NewSearchResponseEntry(rec.entry.DN)
 		for _, a := range selectAttributes(rec, msg.Attributes) {
@@ -298,6 +309,23 @@ func (s *Server) handleSearch(w *gldap.ResponseWriter, r *gldap.Request) {
 		done.SetControls(res.paging)
 	}
 	s.write(w, done)
+}
+
+// pause waits PageDelay before a page of a paged search for attributes;
+// false when the server closes meanwhile.
+func (s *Server) pause(msg *gldap.SearchMessage) bool {
+	paged := slices.ContainsFunc(msg.Controls, func(c gldap.Control) bool { _, ok := c.(*gldap.ControlPaging); return ok })
+	if s.delay <= 0 || !paged || slices.Equal(msg.Attributes, []string{"1.1"}) {
+		return true
+	}
+	t := time.NewTimer(s.delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.closed:
+		return false
+	}
 }
 
 type searchResult struct {

@@ -1,0 +1,197 @@
+package auth_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"idm/internal/auth"
+	"idm/internal/domain"
+	"idm/internal/store"
+	"idm/internal/testenv"
+)
+
+// tokenEnv is the token service over a fresh database with an account
+// "svc" (operator) and a clock the test moves.
+type tokenEnv struct {
+	db     *store.DB
+	tokens *auth.Tokens
+	now    time.Time
+}
+
+func newTokenEnv(t *testing.T, url string) *tokenEnv {
+	t.Helper()
+	e := &tokenEnv{db: testenv.MustOpenDB(t, url), now: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)}
+	e.db.Now = func() time.Time { return e.now }
+	e.tokens = auth.NewTokens(e.db, func() time.Time { return e.now })
+	if _, err := e.db.CreateAccount(context.Background(), "svc", domain.RoleOperator, "x", "test"); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (e *tokenEnv) create(t *testing.T, name, expires string) (string, *domain.APIToken) {
+	t.Helper()
+	plain, tok, err := e.tokens.Create(context.Background(), "svc", name, expires, "cli:root")
+	if err != nil {
+		t.Fatalf("create %s: %v", name, err)
+	}
+	return plain, tok
+}
+
+func TestTokenLifecycle(t *testing.T) {
+	testenv.EachStore(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		e := newTokenEnv(t, url)
+		plain, tok := e.create(t, "deploy", "30d")
+		t.Run("Format", func(t *testing.T) {
+			if !strings.HasPrefix(plain, "idm_") || len(plain) != 47 {
+				t.Fatalf("token %q", plain)
+			}
+			if tok.TokenHash == plain || tok.TokenHash != auth.HashToken(plain) {
+				t.Fatal("the stored hash is not the token's SHA-256")
+			}
+			if !tok.ExpiresAt.Equal(e.now.Add(30 * 24 * time.Hour)) {
+				t.Fatalf("expires %v", tok.ExpiresAt)
+			}
+		})
+		t.Run("OKAuthenticateTouchesOncePerMinute", func(t *testing.T) {
+			got, acct, err := e.tokens.Authenticate(ctx, plain)
+			if err != nil || got.ID != tok.ID || acct.Username != "svc" {
+				t.Fatalf("authenticate: %v %v %v", got, acct, err)
+			}
+			first := e.now
+			e.now = e.now.Add(30 * time.Second)
+			if _, _, err := e.tokens.Authenticate(ctx, plain); err != nil {
+				t.Fatal(err)
+			}
+			if d := e.lastUsed(t, tok.ID); !d.Equal(first) {
+				t.Fatalf("last used %v after 30 s, want %v (no write)", d, first)
+			}
+			e.now = e.now.Add(31 * time.Second)
+			if _, _, err := e.tokens.Authenticate(ctx, plain); err != nil {
+				t.Fatal(err)
+			}
+			if d := e.lastUsed(t, tok.ID); !d.Equal(e.now) {
+				t.Fatalf("last used %v after 61 s, want %v", d, e.now)
+			}
+		})
+		t.Run("ErrNotAToken", func(t *testing.T) {
+			for _, bad := range []string{"", "idm_", "Bearer " + plain, plain + "x", strings.Replace(plain, "idm_", "idx_", 1), plain[:46] + "\x00"} {
+				if _, _, err := e.tokens.Authenticate(ctx, bad); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
+					t.Fatalf("%q: %v", bad, err)
+				}
+			}
+		})
+		t.Run("ErrUnknown", func(t *testing.T) {
+			other := "idm_" + strings.Repeat("A", 43)
+			if _, _, err := e.tokens.Authenticate(ctx, other); !strings.Contains(domain.ErrorMessage(err), "not known") {
+				t.Fatalf("unknown token: %v", err)
+			}
+		})
+		t.Run("ErrExpired", func(t *testing.T) {
+			short, _ := e.create(t, "short", "1h")
+			e.now = e.now.Add(time.Hour)
+			if _, _, err := e.tokens.Authenticate(ctx, short); !strings.Contains(domain.ErrorMessage(err), "expired") {
+				t.Fatalf("expired token: %v", err)
+			}
+		})
+		t.Run("ErrRevoked", func(t *testing.T) {
+			rev, rtok := e.create(t, "revoke-me", "")
+			if _, err := e.tokens.Revoke(ctx, rtok.ID, "alice"); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := e.tokens.Authenticate(ctx, rev); !strings.Contains(domain.ErrorMessage(err), "revoked") {
+				t.Fatalf("revoked token: %v", err)
+			}
+			if _, err := e.tokens.Revoke(ctx, rtok.ID, "alice"); domain.ErrorCode(err) != domain.ECONFLICT {
+				t.Fatalf("second revoke: %v", err)
+			}
+		})
+		t.Run("ErrRevokeUnknown", func(t *testing.T) {
+			for _, id := range []string{"", "nope", "a\x00", strings.Repeat("a", 37)} {
+				if _, err := e.tokens.Revoke(ctx, id, "alice"); domain.ErrorCode(err) != domain.ENOTFOUND {
+					t.Fatalf("revoke %q: %v", id, err)
+				}
+			}
+		})
+		t.Run("DisablingTheAccountRevokesForGood", func(t *testing.T) {
+			if err := e.db.SetAccountDisabled(ctx, "svc", true, "alice"); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.db.SetAccountDisabled(ctx, "svc", false, "alice"); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := e.tokens.Authenticate(ctx, plain); !strings.Contains(domain.ErrorMessage(err), "revoked") {
+				t.Fatalf("token after disable and enable: %v", err)
+			}
+			e.expectAudit(t, domain.AuditTokenRevoke, "deploy (account svc)", "account disabled")
+		})
+		t.Run("List", func(t *testing.T) {
+			list, err := e.tokens.List(ctx)
+			if err != nil || len(list) != 3 || list[0].Account != "svc" || list[0].Role != domain.RoleOperator {
+				t.Fatalf("list: %+v %v", list, err)
+			}
+		})
+	})
+}
+
+func TestTokenCreateRefuses(t *testing.T) {
+	testenv.EachStore(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		e := newTokenEnv(t, url)
+		e.create(t, "deploy", "")
+		tests := []struct {
+			name, account, token, expires string
+			field, msg                    string
+		}{
+			{"ErrDuplicateName", "svc", "deploy", "", "name", "already has a token named deploy"},
+			{"ErrNoAccount", "nobody", "x", "", "account", "There is no account named nobody"},
+			{"ErrNoAccountAndBadName", "nobody", "", "never", "name", "Give the token a name"},
+			{"ErrNever", "svc", "forever", "never", "expires", "Every token expires"},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				_, _, err := e.tokens.Create(ctx, tc.account, tc.token, tc.expires, "alice")
+				fe, ok := err.(domain.FieldErrors)
+				if !ok || !fe.Has(tc.field) || !strings.Contains(fe.Text(), tc.msg) {
+					t.Fatalf("error %v; want %q at %s", err, tc.msg, tc.field)
+				}
+			})
+		}
+		t.Run("ErrDisabledAccount", func(t *testing.T) {
+			if err := e.db.SetAccountDisabled(ctx, "svc", true, "alice"); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err := e.tokens.Create(ctx, "svc", "later", "", "alice")
+			if fe, ok := err.(domain.FieldErrors); !ok || !fe.Has("account") {
+				t.Fatalf("token of a disabled account: %v", err)
+			}
+		})
+		e.expectAudit(t, domain.AuditTokenCreate, "deploy (account svc)", "expires 2025-05-30T09:00:00Z")
+	})
+}
+
+func (e *tokenEnv) lastUsed(t *testing.T, id string) time.Time {
+	t.Helper()
+	d, err := e.db.TokenByID(context.Background(), id)
+	if err != nil || d.LastUsedAt == nil {
+		t.Fatalf("token %s: %+v %v", id, d, err)
+	}
+	return d.LastUsedAt.UTC()
+}
+
+func (e *tokenEnv) expectAudit(t *testing.T, action, target, detail string) {
+	t.Helper()
+	events, _, err := e.db.ListAudit(context.Background(), 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range events {
+		if ev.Action == action && ev.Target == target && ev.Detail == detail {
+			return
+		}
+	}
+	t.Fatalf("no audit event %s %s %q in %+v", action, target, detail, events)
+}
