@@ -33,7 +33,13 @@ type accessEnv struct {
 
 func newAccessEnv(t *testing.T) *accessEnv {
 	t.Helper()
-	e := &accessEnv{testEnv: newEnv(t, envOptions{accounts: append(opAccounts, account{"dora", domain.RoleAdministrator})})}
+	return newAccessEnvOn(t, "")
+}
+
+// newAccessEnvOn is newAccessEnv on the database dbURL (SQLite when "").
+func newAccessEnvOn(t *testing.T, dbURL string) *accessEnv {
+	t.Helper()
+	e := &accessEnv{testEnv: newEnv(t, envOptions{dbURL: dbURL, statements: true, accounts: append(opAccounts, account{"dora", domain.RoleAdministrator})})}
 	e.configureLDAP(t, "ldap://127.0.0.1:1", "cn=admin,dc=example,dc=com", "secret")
 	e.runID = e.finishedRun(t, domain.JobActive, domain.RunSucceeded).ID
 	if _, err := e.db.ImportUser(context.Background(), store.UserDetail{User: domain.User{Username: "ann", State: domain.UserActive, Source: domain.SourceImport}}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"idm/internal/auth"
 	"idm/internal/domain"
 	"idm/internal/store"
 )
@@ -55,4 +56,15 @@ func (e *testEnv) storedWebhook(t *testing.T) *domain.Webhook {
 		t.Fatal(err)
 	}
 	return w
+}
+
+// storedToken stores an API token of account named name, for 30 days; it
+// returns the token and its record.
+func (e *testEnv) storedAPIToken(t *testing.T, account, name string) (string, *domain.APIToken) {
+	t.Helper()
+	plain, tok, err := auth.NewTokens(e.db, e.db.Now).Create(context.Background(), account, name, "30d", "test")
+	if err != nil {
+		t.Fatalf("token %s of %s: %v", name, account, err)
+	}
+	return plain, tok
 }

@@ -78,6 +78,10 @@ var controlFills = map[string]url.Values{
 	"/admin/notifications": {"name": {"On call"}, "url": {"http://127.0.0.1:1/idm"}, "secret": {"a long enough signing secret"},
 		"event": {domain.EventRunFailed}},
 	"/admin/tokens": {"name": {"ci-deploy-{n}"}},
+	// The password typed again, so that a changed server or bind DN is
+	// checked for itself (without it, it is refused for the password).
+	"/admin/ldap":      {"bind_password": {testBindPassword}},
+	"/admin/ldap/test": {"bind_password": {testBindPassword}},
 }
 
 // refusalWrites are the tables a refused request may still write: a
@@ -368,6 +372,10 @@ var (
 		"/admin/ldap bind_password", "/admin/accounts password", "/admin/accounts password2",
 		"/admin/accounts/password password", "/admin/accounts/password password2", "/operator/users q",
 		"/admin/ldap/test bind_password", "/admin/notifications name", "/admin/notifications secret",
+		// A bind name is whatever the directory takes: a DN, or in Active
+		// Directory user@domain or DOMAIN\user. It is sent in a bind, never
+		// in a filter, and shown escaped.
+		"/admin/ldap bind_dn", "/admin/ldap/test bind_dn",
 		"/admin/notifications/{id} name", "/admin/notifications/{id} secret",
 	}
 	droppedFields = []string{"/login next"}

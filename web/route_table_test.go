@@ -273,6 +273,7 @@ func newRouteTable(t *testing.T, e *testEnv) *routeTable {
 	ann := e.importedUser(t, "ann")
 	hook, deleted := e.storedWebhook(t), e.storedWebhook(t) // Delete takes its own
 	e.createAccounts([]account{{"bob", domain.RoleOperator}})
+	_, token := e.storedAPIToken(t, "bob", "deploy")
 	return &routeTable{e: e, sessions: map[string]*http.Cookie{}, samples: map[string]string{
 		"/static/*":                        "/static/js/htmx.min.js",
 		"/admin/accounts/{name}/disabled":  "/admin/accounts/bob/disabled",
@@ -281,6 +282,7 @@ func newRouteTable(t *testing.T, e *testEnv) *routeTable {
 		"/admin/notifications/{id}":        "/admin/notifications/" + hook.ID,
 		"/admin/notifications/{id}/delete": "/admin/notifications/" + deleted.ID + "/delete",
 		"/admin/notifications/{id}/test":   "/admin/notifications/" + hook.ID + "/test",
+		"/admin/tokens/{id}/revoke":        "/admin/tokens/" + token.ID + "/revoke",
 		"/operator/jobs/{key}/run":         "/operator/jobs/active/run",
 		"/operator/jobs/{key}/runs":        "/operator/jobs/active/runs",
 		"/operator/jobs/{key}/status":      "/operator/jobs/active/status",
