@@ -36,6 +36,7 @@ const (
 	wrongDBPassword    = "WrongDbPw-2b81e6"
 	wrongBindPassword  = "WrongBindPw-c4d2a7"
 	webhookSecret      = "WebhookSecret-9d3e51aa0f"
+	wrongAPIToken      = "idm_WrongApiToken5c8e1d0b7a"
 	secretBindPassword = testenv.SlapdAdminPassword
 )
 
@@ -55,6 +56,7 @@ func newSecretWitness() *secretWitness {
 		"the database password": secretDBPassword, "a wrong database password": wrongDBPassword,
 		"the bind password": secretBindPassword, "a wrong bind password": wrongBindPassword,
 		"the secret key": secretKey, "the account's password": e2ePassword, "the webhook's signing secret": webhookSecret,
+		"a wrong API token": wrongAPIToken,
 	}}
 }
 
@@ -137,6 +139,21 @@ func (p *witnessedProgram) must(stdin string, args ...string) string {
 	return out
 }
 
+// createToken makes an API token with idm token create: the one place it
+// is shown is its standard output, which the witness does not read; from
+// then on it is a secret.
+func (p *witnessedProgram) createToken(account, name string) string {
+	p.t.Helper()
+	var out, errOut bytes.Buffer
+	if err := cli.Run(context.Background(), []string{"token", "create", "--account", account, "--name", name}, p.io("", &out, &errOut)); err != nil {
+		p.t.Fatalf("idm token create: %v\n%s", err, errOut.String())
+	}
+	p.w.saw("idm token create (stderr)", errOut.String())
+	token := strings.TrimSpace(out.String())
+	p.w.secret("an API token", token)
+	return token
+}
+
 // serve starts idm serve with args until the returned stop is called; its
 // output and log go to the witness at stop.
 func (p *witnessedProgram) serve(args ...string) (base string, stop func()) {
@@ -166,13 +183,17 @@ func TestSecretsNeverShown(t *testing.T) {
 	d.configure(sl.URL, d.right)
 	p.must("", "ldap", "test")
 
+	token := p.createToken("alice", "ci")
+
 	base, stop := p.serve("--metrics-listen", "127.0.0.1:0")
 	b := newWitnessedBrowser(t, w, base)
 	b.signIn("alice", e2ePassword)
 	hook := b.createWebhook(newWitnessedReceiver(t, w))
+	b.createToken("alice", "deploy")
 	d.web = b
 	d.eachFault() // the failed runs notify the webhook
 	b.do(http.MethodPost, "/admin/notifications/"+hook+"/test", nil)
+	b.callAPI(token)
 	b.crawl("/admin", "/operator")
 	if m := metricsLine.FindStringSubmatch(p.log.String()); m != nil {
 		b.do(http.MethodGet, m[1], nil)
@@ -187,6 +208,7 @@ func TestSecretsNeverShown(t *testing.T) {
 	d.configure(sl.LDAPSURL, d.right) // the TLS fault again, from the command line
 	for _, args := range [][]string{
 		{"ldap", "show"}, {"ldap", "show", "--json"}, {"export", "--json"}, {"ldap", "test"}, {"job", "run", "active", "--json"},
+		{"token", "list"},
 	} {
 		_, _ = p.run("", args...)
 	}
@@ -366,6 +388,63 @@ func (b *witnessedBrowser) createWebhook(receiver string) string {
 		b.t.Fatalf("create webhook: %d %.500s", res.StatusCode, body)
 	}
 	return id
+}
+
+// createToken makes an API token on the API tokens page, which shows it
+// once: that page alone is not shown to the witness; the token is a
+// secret from then on.
+func (b *witnessedBrowser) createToken(account, name string) {
+	b.t.Helper()
+	form := url.Values{"account": {account}, "name": {name}, "expires": {"30d"}}
+	req, _ := http.NewRequest(http.MethodPost, b.base+"/admin/tokens", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	doc, err := goquery.NewDocumentFromReader(res.Body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	token := doc.Find(`[data-testid="new-token"]`).AttrOr("value", "")
+	if !strings.HasPrefix(token, "idm_") {
+		b.t.Fatalf("the API tokens page shows no new token (%d)", res.StatusCode)
+	}
+	b.w.secret("an API token made on the page", token)
+}
+
+// callAPI reads and changes through the JSON API with token (and once with
+// a wrong one), showing the witness every answer.
+func (b *witnessedBrowser) callAPI(token string) {
+	b.t.Helper()
+	for _, c := range []struct{ method, path, token, body string }{
+		{http.MethodGet, "/api/v1/jobs", token, ""},
+		{http.MethodGet, "/api/v1/ldap", token, ""},
+		{http.MethodPost, "/api/v1/jobs/active/runs", token, `{"dry_run":true}`},
+		{http.MethodPut, "/api/v1/ldap", token, `{"url":"ldap://127.0.0.1:1"}`},
+		{http.MethodGet, "/api/v1/jobs", wrongAPIToken, ""},
+		{http.MethodGet, "/api/v1/ldap", "", ""},
+	} {
+		req, _ := http.NewRequest(c.method, b.base+c.path, strings.NewReader(c.body))
+		req.Header.Set("Content-Type", "application/json")
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.t.Fatalf("%s %s: %v", c.method, c.path, err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		var head strings.Builder
+		_ = res.Header.Write(&head)
+		b.w.saw("API "+c.method+" "+c.path, res.Status+"\n"+head.String()+"\n"+string(body))
+		if c.token == token && c.method == http.MethodGet && res.StatusCode != http.StatusOK {
+			b.t.Errorf("API %s %s: %d %s", c.method, c.path, res.StatusCode, body)
+		}
+	}
 }
 
 // newWitnessedReceiver is a webhook receiver that shows the witness every
