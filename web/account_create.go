@@ -24,10 +24,7 @@ func (s *Server) handleAccountCreate(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		errs.Add("role", "%s", domain.ErrorMessage(err))
 	}
-	hash, msg := hashNewPassword(f.raw("password"), f.raw("password2"))
-	if msg != "" {
-		errs.Add("password", "%s", msg)
-	}
+	hash := hashNewPassword(f.raw("password"), f.raw("password2"), &errs, "password")
 	if len(errs) == 0 {
 		if _, err := s.deps.Store.CreateAccount(r.Context(), name, role, hash, actor(r)); err != nil {
 			if domain.ErrorCode(err) != domain.ECONFLICT {
@@ -45,15 +42,22 @@ func (s *Server) handleAccountCreate(w http.ResponseWriter, r *http.Request) {
 	s.redirectWithFlash(w, r, "/admin/accounts", fmt.Sprintf("Account %s created as %s.", name, role))
 }
 
-// hashNewPassword checks a new password typed twice and hashes it; msg says
-// why it cannot be used.
-func hashNewPassword(pw, again string) (hash, msg string) {
-	if pw != again {
-		return "", "The two passwords differ"
+// hashNewPassword checks a new password typed twice, recording a problem at
+// field in errs, and hashes it when the form has no problem at all: a
+// refused form costs no bcrypt.
+func hashNewPassword(pw, again string, errs *domain.FieldErrors, field string) string {
+	err := domain.ValidatePassword(pw)
+	switch {
+	case pw != again:
+		errs.Add(field, "The two passwords differ.")
+	case err != nil:
+		errs.Add(field, "%s", domain.ErrorMessage(err))
+	case len(*errs) == 0:
+		h, err := auth.HashPassword(pw)
+		if err != nil {
+			errs.Add(field, "%s", domain.ErrorMessage(err))
+		}
+		return h
 	}
-	h, err := auth.HashPassword(pw)
-	if err != nil {
-		return "", domain.ErrorMessage(err)
-	}
-	return h, ""
+	return ""
 }

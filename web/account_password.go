@@ -19,10 +19,7 @@ func (s *Server) handleAccountPassword(w http.ResponseWriter, r *http.Request) {
 	if err := domain.ValidateAccountName(name); err != nil {
 		errs.Add("pw_name", "%s", domain.ErrorMessage(err))
 	}
-	hash, msg := hashNewPassword(f.raw("password"), f.raw("password2"))
-	if msg != "" {
-		errs.Add("pw_password", "%s", msg)
-	}
+	hash := hashNewPassword(f.raw("password"), f.raw("password2"), &errs, "pw_password")
 	if len(errs) == 0 {
 		if err := s.deps.Store.SetAccountPassword(r.Context(), name, hash, actor(r)); err != nil {
 			if domain.ErrorCode(err) != domain.ENOTFOUND {

@@ -33,9 +33,15 @@ type accessEnv struct {
 
 func newAccessEnv(t *testing.T) *accessEnv {
 	t.Helper()
-	e := &accessEnv{testEnv: newEnv(t, envOptions{accounts: append(opAccounts, account{"dora", domain.RoleAdministrator})})}
+	return newAccessEnvOn(t, "")
+}
+
+// newAccessEnvOn is newAccessEnv on the database dbURL (SQLite when "").
+func newAccessEnvOn(t *testing.T, dbURL string) *accessEnv {
+	t.Helper()
+	e := &accessEnv{testEnv: newEnv(t, envOptions{dbURL: dbURL, statements: true, accounts: append(opAccounts, account{"dora", domain.RoleAdministrator})})}
 	e.configureLDAP(t, "ldap://127.0.0.1:1", "cn=admin,dc=example,dc=com", "secret")
-	e.runID = e.finishedRun(t)
+	e.runID = e.finishedRun(t, domain.JobActive, domain.RunSucceeded).ID
 	if _, err := e.db.ImportUser(context.Background(), store.UserDetail{User: domain.User{Username: "ann", State: domain.UserActive, Source: domain.SourceImport}}); err != nil {
 		t.Fatal(err)
 	}
@@ -52,23 +58,6 @@ func newAccessEnv(t *testing.T) *accessEnv {
 		t.Fatal(err)
 	}
 	return e
-}
-
-// finishedRun records a finished run of the active job.
-func (e *testEnv) finishedRun(t *testing.T) string {
-	t.Helper()
-	ctx, now := context.Background(), time.Now().UTC()
-	run := &domain.Run{ID: store.NewID(), JobKey: domain.JobActive, Trigger: domain.TriggerCLI, TriggeredBy: "test",
-		Status: domain.RunRunning, StartedAt: now, HeartbeatAt: now}
-	if err := e.db.CreateRun(ctx, run, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	fin := now.Add(time.Second)
-	run.Status, run.FinishedAt = domain.RunSucceeded, &fin
-	if err := e.db.FinishRun(ctx, run); err != nil {
-		t.Fatal(err)
-	}
-	return run.ID
 }
 
 // storedToken stores a token of account that expires at expires (which

@@ -3,7 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,6 +71,9 @@ func (s *Server) readAuditQuery(r *http.Request) auditQuery {
 	q := auditQuery{errs: map[string]string{}, form: templates.AuditFilterView{
 		Who: v.Get("who"), Action: v.Get("action"), From: strings.TrimSpace(v.Get("from")), To: strings.TrimSpace(v.Get("to")),
 	}}
+	if err := domain.CheckActorName(q.form.Who); err != nil {
+		q.errs["who"] = "Choose a person from the list."
+	}
 	q.filter.Actor = q.form.Who
 	if q.form.Action != "" {
 		if auditLabel(q.form.Action, "") == q.form.Action {
@@ -164,14 +167,10 @@ func (s *Server) auditRow(e *domain.AuditEvent, targets auditTargets) templates.
 }
 
 func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) {
-	page := 1
-	if p := r.URL.Query().Get("page"); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 {
-			s.fail(w, r, domain.Errorf(domain.EINVALID, "There is no page %q: pages are numbered from 1.", p))
-			return
-		}
-		page = n
+	page, err := pageParam(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	q := s.readAuditQuery(r)
 	v, err := s.auditView(r, q)
@@ -221,6 +220,9 @@ func (s *Server) auditView(r *http.Request, q auditQuery) (templates.AuditView, 
 		if enc := qs.Encode(); enc != "" {
 			v.CSVHref += "?" + enc
 		}
+	}
+	if q.form.Who != "" && !slices.Contains(actors, q.form.Who) {
+		q.errs["who"] = "Choose a person from the list."
 	}
 	v.People = append(v.People, templates.OpOption{Value: "", Label: "Everyone", Selected: q.form.Who == ""})
 	for _, a := range actors {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"idm/internal/cluster"
+	"idm/internal/domain"
 )
 
 // handleCacheClear reloads the Operator cache (audited), tells the other
@@ -21,22 +22,21 @@ func (s *Server) handleCacheClear(w http.ResponseWriter, r *http.Request) {
 }
 
 // backToOperator is the Operator page named by the Referer when it is one of
-// ours, else Batch jobs: never a redirect to another site.
+// ours (domain.SafeRedirectPath, the sign-in's rule) on this host, else Batch
+// jobs: never a redirect to another site or out of Operator.
 func backToOperator(r *http.Request) string {
 	const fallback = "/operator/jobs"
 	u, err := url.Parse(r.Referer())
-	if err != nil || r.Referer() == "" {
-		return fallback
-	}
-	if u.Host != "" && u.Host != r.Host {
-		return fallback
-	}
-	if u.Path != "/operator" && !strings.HasPrefix(u.Path, "/operator/") {
+	if err != nil || r.Referer() == "" || u.Host != "" && u.Host != r.Host {
 		return fallback
 	}
 	target := u.EscapedPath()
 	if u.RawQuery != "" {
 		target += "?" + u.RawQuery
 	}
-	return target
+	p, ok := domain.SafeRedirectPath(target)
+	if !ok || u.Path != "/operator" && !strings.HasPrefix(u.Path, "/operator/") {
+		return fallback
+	}
+	return p
 }

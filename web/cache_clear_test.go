@@ -65,6 +65,10 @@ func TestClearCache(t *testing.T) {
 			{"AdminPageToJobs", e.srv.URL + "/admin/batch-sync", "/operator/jobs"},
 			{"LookalikePathToJobs", e.srv.URL + "/operatorx", "/operator/jobs"},
 			{"RunPageBack", e.srv.URL + "/operator/runs/abc", "/operator/runs/abc"},
+			// What domain.SafeRedirectPath refuses is refused here too.
+			{"DotSegmentsToJobs", e.srv.URL + "/operator/../admin/ldap", "/operator/jobs"},
+			{"DoubleSlashToJobs", e.srv.URL + "/operator//evil.example", "/operator/jobs"},
+			{"EscapedSlashToJobs", e.srv.URL + "/operator/%2F%2Fevil.example", "/operator/jobs"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				h := http.Header{}

@@ -35,14 +35,18 @@ func (f *form) text(name string) string { return strings.TrimSpace(f.raw(name)) 
 
 // flag is a checkbox or a hidden true/false: "true" is on, absent (or
 // "false") is off, anything else is refused at the field.
-func (f *form) flag(name string) bool {
+func (f *form) flag(name string) bool { return f.checkbox(name, "true") }
+
+// checkbox is a checkbox whose value is on: on is on, absent (or "false")
+// is off, anything else is refused at the field.
+func (f *form) checkbox(name, on string) bool {
 	switch f.raw(name) {
-	case "true":
+	case on:
 		return true
 	case "", "false":
 		return false
 	}
-	f.errs.Add(name, "This switch is either on (true) or off (false or left out)")
+	f.errs.Add(name, "This switch is either on (%s) or off (false or left out)", on)
 	return false
 }
 

@@ -21,8 +21,14 @@ func (s *Server) handleJobRun(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, domain.UnreadableForm(err))
+	f, err := readForm(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	dryRun := f.checkbox("dry_run", "1") // the Dry run box's value
+	if err := f.errs.Err(); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	snap, err := s.opSnapshot(r.Context())
@@ -31,7 +37,7 @@ func (s *Server) handleJobRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := processName(snap, key)
-	by, dryRun := actor(r), r.PostFormValue("dry_run") != ""
+	by := actor(r)
 
 	_, err = s.deps.Engine.Start(r.Context(), key, engine.RunOptions{Trigger: domain.TriggerManual, By: by, DryRun: dryRun})
 	if domain.ErrorCode(err) == domain.ECONFLICT {

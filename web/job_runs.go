@@ -23,7 +23,11 @@ func (s *Server) handleJobRuns(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	page := pageParam(r)
+	page, err := pageParam(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	runs, total, err := s.deps.Store.ListRuns(r.Context(), key, (page-1)*runsPerPage, runsPerPage)
 	if err != nil {
 		s.fail(w, r, err)

@@ -1,31 +1,22 @@
 package web_test
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"testing"
 
 	"idm/internal/domain"
-	"idm/internal/store"
 )
 
 // TestOperatorAccess: every Operator page answers for an operator and an
 // administrator; an operator reaches no Admin page or action.
 func TestOperatorAccess(t *testing.T) {
 	e := newEnv(t, envOptions{accounts: opAccounts})
-	ctx := context.Background()
-	runID := e.finishedRun(t)
-	if _, err := e.db.ImportUser(ctx, store.UserDetail{User: domain.User{Username: "ann", State: domain.UserActive, Source: domain.SourceImport}}); err != nil {
-		t.Fatal(err)
-	}
-	ann, err := e.db.UserByUsername(ctx, "ann")
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := e.finishedRun(t, domain.JobActive, domain.RunSucceeded)
+	ann := e.importedUser(t, "ann")
 	pages := []string{
 		"/operator/", "/operator/jobs", "/operator/jobs/active/status", "/operator/jobs/active/runs",
-		"/operator/runs/" + runID, "/operator/runs/" + runID + "/items.csv", "/operator/users", "/operator/users?q=an&state=active",
+		"/operator/runs/" + run.ID, "/operator/runs/" + run.ID + "/items.csv", "/operator/users", "/operator/users?q=an&state=active",
 		"/operator/users/" + ann.ID,
 	}
 	for _, name := range []string{"olga", "adam"} {
@@ -62,13 +53,13 @@ func TestOperatorAccess(t *testing.T) {
 	})
 	t.Run("BadInput", func(t *testing.T) {
 		for p, want := range map[string]int{
-			"/operator/runs/nosuch":                            http.StatusNotFound,
-			"/operator/runs/" + runID + "?outcome=x":           http.StatusUnprocessableEntity,
-			"/operator/users/nosuch":                           http.StatusNotFound,
-			"/operator/users?state=gone":                       http.StatusUnprocessableEntity,
-			"/operator/jobs/nosuch/runs":                       http.StatusNotFound,
-			"/operator/jobs/nosuch/status":                     http.StatusNotFound,
-			"/operator/runs/" + runID + "/items.csv?outcome=x": http.StatusUnprocessableEntity,
+			"/operator/runs/nosuch":                             http.StatusNotFound,
+			"/operator/runs/" + run.ID + "?outcome=x":           http.StatusUnprocessableEntity,
+			"/operator/users/nosuch":                            http.StatusNotFound,
+			"/operator/users?state=gone":                        http.StatusUnprocessableEntity,
+			"/operator/jobs/nosuch/runs":                        http.StatusNotFound,
+			"/operator/jobs/nosuch/status":                      http.StatusNotFound,
+			"/operator/runs/" + run.ID + "/items.csv?outcome=x": http.StatusUnprocessableEntity,
 		} {
 			if res, _ := olga.get(t, p); res.StatusCode != want {
 				t.Errorf("GET %s: %d, want %d", p, res.StatusCode, want)

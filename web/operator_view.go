@@ -100,13 +100,9 @@ func parseChanges(raw string) []templates.OpChange {
 	return out
 }
 
-// pageParam is the 1-based page number asked for; anything else is page 1.
-func pageParam(r *http.Request) int {
-	p, err := strconv.Atoi(r.URL.Query().Get("page"))
-	if err != nil || p < 1 {
-		return 1
-	}
-	return p
+// pageParam is the 1-based page number asked for (domain.ParsePage).
+func pageParam(r *http.Request) (int, error) {
+	return domain.ParsePage(r.URL.Query().Get("page"))
 }
 
 // pager links the pages of a list of total entries, size per page, keeping

@@ -48,6 +48,9 @@ func outcomeLabel(outcome string) string {
 // bad input) and the username to find.
 func itemFilter(r *http.Request) (store.RunItemFilter, error) {
 	f := store.RunItemFilter{Outcome: r.URL.Query().Get("outcome"), Username: strings.TrimSpace(r.URL.Query().Get("q"))}
+	if err := domain.CheckSearchText(f.Username); err != nil {
+		return f, err
+	}
 	for _, k := range runOutcomes() {
 		if k.Value == f.Outcome {
 			return f, nil
@@ -101,7 +104,11 @@ func (s *Server) handleRunShow(w http.ResponseWriter, r *http.Request) {
 			run = &live
 		}
 	}
-	page := pageParam(r)
+	page, err := pageParam(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	items, total, err := s.deps.Store.FindRunItems(r.Context(), run.ID, filter, (page-1)*itemsPerPage, itemsPerPage)
 	if err != nil {
 		s.fail(w, r, err)

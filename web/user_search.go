@@ -25,7 +25,11 @@ func (s *Server) handleUserSearch(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, domain.Errorf(domain.EINVALID, "Unknown state %q: use active or inactive.", state))
 		return
 	}
-	page := pageParam(r)
+	page, err := pageParam(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	users, total, err := s.deps.Store.SearchUsers(r.Context(), store.UserQuery{
 		Text: q, State: state, Offset: (page - 1) * usersPerPage, Limit: usersPerPage,
 	})

@@ -47,7 +47,13 @@ func NewTokens(store TokenStore, now func() time.Time) *Tokens {
 // (domain.ParseTokenLifetime; "" for the default), audited as made by
 // actor. It returns the token itself, which is never stored or shown again.
 func (t *Tokens) Create(ctx context.Context, account, name, expires, actor string) (string, *domain.APIToken, error) {
-	acct, err := t.store.AccountByName(ctx, account)
+	// A name no account can have is not looked up: PostgreSQL refuses a
+	// NUL byte or invalid UTF-8 with an error.
+	err := domain.CheckAccountLookup(account)
+	var acct *domain.Account
+	if err == nil {
+		acct, err = t.store.AccountByName(ctx, account)
+	}
 	if domain.ErrorCode(err) == domain.ENOTFOUND {
 		acct, err = &domain.Account{Username: account}, domain.Invalid("account", "There is no account named %s", account)
 	}

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -68,22 +69,30 @@ func startServe(t *testing.T, ctx context.Context, p *program, args ...string) (
 // startServeOutput is startServe that also returns what serve prints.
 func startServeOutput(t *testing.T, ctx context.Context, p *program, args ...string) (string, <-chan error, *syncBuffer) {
 	t.Helper()
-	ready := make(chan string, 1)
 	var out, errOut syncBuffer
 	io := p.io("", &out.b, &errOut.b)
 	io.Stdout, io.Stderr = &out, &errOut
+	base, done := startServeIO(t, ctx, io, &errOut, args...)
+	return base, done, &out
+}
+
+// startServeIO starts `idm serve` on port 0 with io until ctx ends; log is
+// what it wrote, for the message when it does not listen.
+func startServeIO(t *testing.T, ctx context.Context, io cli.IO, log fmt.Stringer, args ...string) (string, <-chan error) {
+	t.Helper()
+	ready := make(chan string, 1)
 	io.Ready = func(addr string) { ready <- addr }
 	done := make(chan error, 1)
 	go func() { done <- cli.Run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...), io) }()
 	select {
 	case addr := <-ready:
-		return "http://" + addr, done, &out
+		return "http://" + addr, done
 	case err := <-done:
-		t.Fatalf("serve stopped before listening: %v\n%s", err, errOut.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("serve did not listen within 30s\n%s", errOut.String())
+		t.Fatalf("serve stopped before listening: %v\n%s", err, log)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("serve did not listen within 60s\n%s", log)
 	}
-	return "", nil, nil
+	return "", nil
 }
 
 // runNow signs in as name and clicks Run now on job.

@@ -75,18 +75,8 @@ func TestDatabaseSecretsNotShown(t *testing.T) {
 		var out, errOut syncBuffer
 		env := map[string]string{"IDM_DATA_DIR": p.dataDir, "IDM_DATABASE_URL": dbURL, "IDM_SECRET_KEY": secretKey, "IDM_LOG_LEVEL": "info"}
 		io := cli.IO{Getenv: func(k string) string { return env[k] }, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut}
-		ready := make(chan string, 1)
-		io.Ready = func(addr string) { ready <- addr }
 		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- cli.Run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, io) }()
-		select {
-		case <-ready:
-		case err := <-done:
-			t.Fatalf("serve stopped: %v\n%s", err, errOut.String())
-		case <-time.After(30 * time.Second):
-			t.Fatalf("serve did not listen\n%s", errOut.String())
-		}
+		_, done := startServeIO(t, ctx, io, &errOut)
 		cancel()
 		<-done
 		if !strings.Contains(errOut.String(), "starting") || !strings.Contains(errOut.String(), "127.0.0.1") {

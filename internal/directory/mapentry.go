@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -253,18 +251,8 @@ func appendGUID(dst, b []byte) []byte {
 }
 
 // badText says what is wrong with v as a stored text value, or "" when
-// nothing is.
-func badText(v string) string {
-	if !utf8.ValidString(v) {
-		return "is not valid UTF-8"
-	}
-	for _, r := range v {
-		if unicode.IsControl(r) {
-			return fmt.Sprintf("contains the control character %U", r)
-		}
-	}
-	return ""
-}
+// nothing is: the domain's rule for one line of text.
+func badText(v string) string { return domain.LineTextProblem(v) }
 
 // UserFilter is the filter that finds one user by the mapped username
 // attribute. The username is escaped (RFC 4515), so input cannot widen the

@@ -101,6 +101,7 @@ const (
 	MaxUsernameLength       = 256  // users.username
 	MaxRunIDLength          = 36   // job_runs.id
 	MaxUserIDLength         = 36   // users.id
+	MaxWebhookIDLength      = 36   // webhooks.id (00004_notifications.sql)
 	MaxSerialLength         = 128  // credentials.serial, certificates.serial
 	MaxRoleNameLength       = 128  // roles.name
 	MaxRevocationReason     = 64   // certificates.revocation_reason
@@ -142,13 +143,19 @@ func textProblem(value string, max int) string {
 	return lengthProblem(value, max)
 }
 
+// LineTextProblem is the rule for one line of stored text that comes from
+// outside a form (a directory's attribute values): UTF-8 with no NUL byte,
+// line break or other control character.
+func LineTextProblem(value string) string { return lineTextProblem(value) }
+
 // lineTextProblem: one line of text, of any length.
 func lineTextProblem(value string) string {
 	if p := encodingProblem(value); p != "" {
 		return p
 	}
-	if strings.IndexFunc(value, unicode.IsControl) >= 0 {
-		return "contains a line break or another control character"
+	if i := strings.IndexFunc(value, unicode.IsControl); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(value[i:])
+		return fmt.Sprintf("contains a line break or another control character (%U)", r)
 	}
 	return ""
 }

@@ -27,8 +27,9 @@ var knownFields = func() map[string]bool {
 
 // FuzzValidateLDAPSettings: Validate never panics, names only known fields
 // with a message, and whatever it accepts the directory client can use: a
-// URL with a host and a port in range, filters go-ldap compiles, attribute
-// names, text that fits its column, numbers within bounds, a CA x509 reads.
+// URL with a host and a port in range, a base DN and filters go-ldap
+// reads, attribute names, text that fits its column, numbers within bounds,
+// a CA x509 reads.
 func FuzzValidateLDAPSettings(f *testing.F) {
 	good := goodSettings()
 	f.Add(good.URL, good.BindDN, good.BaseDN, good.ActiveFilter, good.InactiveFilter, good.Username, "", good.Preset, 500, 500)
@@ -60,6 +61,9 @@ func FuzzValidateLDAPSettings(f *testing.F) {
 			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
 				t.Fatalf("accepted port %q", p)
 			}
+		}
+		if _, err := ldap.ParseDN(s.BaseDN); err != nil {
+			t.Fatalf("accepted base DN %q that go-ldap refuses: %v", s.BaseDN, err)
 		}
 		for _, flt := range []string{s.ActiveFilter, s.InactiveFilter} {
 			if _, err := ldap.CompileFilter(flt); err != nil {

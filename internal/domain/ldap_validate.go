@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/go-ldap/ldap/v3"
 )
 
 // Bounds of the numeric settings. Each fits the INTEGER column it is stored
@@ -51,6 +53,8 @@ func (s *LDAPSettings) checkSearch(errs *FieldErrors) {
 		errs.Add("base_dn", "Base DN is required, for example dc=example,dc=com")
 	} else if p := lineProblem(s.BaseDN, MaxDNLength); p != "" {
 		errs.Add("base_dn", "%s", valueMessage(p))
+	} else if msg := baseDNProblem(s.BaseDN); msg != "" {
+		errs.Add("base_dn", "%s", msg)
 	}
 	switch s.Scope {
 	case ScopeSub, ScopeOne, ScopeBase:
@@ -101,6 +105,24 @@ func (s *LDAPSettings) checkLimits(errs *FieldErrors) {
 		fmt.Sprintf("Must be between 0 and %d", MaxDeactivateUsers))
 	within("deactivate_max_percent", s.DeactivateMaxPercent, 0, 100, "Must be between 0 and 100")
 	within("shrink_max_percent", s.ShrinkMaxPercent, 0, 100, "Must be between 0 and 100")
+}
+
+// baseDNProblem says why dn is not a distinguished name the directory can
+// search under, or "": go-ldap must read it, and every attribute type in it
+// must be an attribute name (go-ldap reads "*)(uid" as one).
+func baseDNProblem(dn string) string {
+	parsed, err := ldap.ParseDN(dn)
+	if err != nil {
+		return "Base DN must be a distinguished name such as dc=example,dc=com: " + err.Error()
+	}
+	for _, rdn := range parsed.RDNs {
+		for _, a := range rdn.Attributes {
+			if !ValidAttributeName(a.Type) {
+				return fmt.Sprintf("Base DN names %q, which is not an attribute name: %s", a.Type, attributeNameHint)
+			}
+		}
+	}
+	return ""
 }
 
 func unknownPreset(name string) string {

@@ -9,6 +9,7 @@ import (
 
 func TestLookupChecks(t *testing.T) {
 	jobKey := func(s string) error { _, err := domain.LookupJobKey(s); return err }
+	page := func(s string) error { _, err := domain.ParsePage(s); return err }
 	tests := []struct {
 		name     string
 		err      error
@@ -32,6 +33,18 @@ func TestLookupChecks(t *testing.T) {
 		{"ErrJobKeyUnknown", jobKey("nightly"), domain.ENOTFOUND, `There is no batch job "nightly".`},
 		{"OKAccount", domain.CheckAccountLookup("alice"), "", ""},
 		{"ErrAccountNUL", domain.CheckAccountLookup("a\x00"), domain.ENOTFOUND, `There is no account "a\x00".`},
+		{"OKWebhookID", domain.CheckWebhookID("3f2504e0-4f89-11d3-9a0c-0305e82c3301"), "", ""},
+		{"ErrWebhookIDNUL", domain.CheckWebhookID("\x00"), domain.ENOTFOUND, `There is no webhook "\x00".`},
+		{"ErrWebhookIDInvalidUTF8", domain.CheckWebhookID("\xff"), domain.ENOTFOUND, "There is no webhook"},
+		{"ErrWebhookIDOverlong", domain.CheckWebhookID(strings.Repeat("a", 37)), domain.ENOTFOUND, "There is no webhook"},
+		{"OKNoPage", page(""), "", ""},
+		{"OKPage", page("2"), "", ""},
+		{"OKLastPage", page("10000000"), "", ""},
+		{"ErrPageZero", page("0"), domain.EINVALID, `There is no page "0": pages are numbered from 1.`},
+		{"ErrPageWord", page("next"), domain.EINVALID, `There is no page "next"`},
+		{"ErrPageNUL", page("1\x00"), domain.EINVALID, `There is no page "1\x00"`},
+		{"ErrPageBeyondMax", page("10000001"), domain.EINVALID, "There is no page"},
+		{"ErrPageWrapsOffset", page("4611686018427387904"), domain.EINVALID, "There is no page"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

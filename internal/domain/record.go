@@ -22,14 +22,33 @@ func At(where string, err error) error {
 // it must be UTF-8, which the JSON decoder would otherwise replace silently
 // with U+FFFD.
 func CheckRecordText(line []byte) error {
-	for i := 0; i < len(line); {
-		r, n := utf8.DecodeRune(line[i:])
+	if i := invalidUTF8At(line); i >= 0 {
+		return Errorf(EINVALID, "the line is not valid UTF-8 text (byte %d, 0x%02x, is not); convert the file to UTF-8", i+1, line[i])
+	}
+	return nil
+}
+
+// CheckBodyText checks a request body before it is decoded (the API's
+// JSON): it must be UTF-8 (RFC 8259), which Go's JSON decoder would
+// otherwise replace silently with U+FFFD, storing text nobody sent. A body
+// that is not is malformed: it cannot be read.
+func CheckBodyText(body []byte) error {
+	if i := invalidUTF8At(body); i >= 0 {
+		return Errorf(EMALFORMED, "The request body is not valid UTF-8 text (byte %d, 0x%02x, is not): send JSON in UTF-8.", i+1, body[i])
+	}
+	return nil
+}
+
+// invalidUTF8At is the index of b's first byte that is not UTF-8, or -1.
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
 		if r == utf8.RuneError && n <= 1 {
-			return Errorf(EINVALID, "the line is not valid UTF-8 text (byte %d, 0x%02x, is not); convert the file to UTF-8", i+1, line[i])
+			return i
 		}
 		i += n
 	}
-	return nil
+	return -1
 }
 
 // ParseUserState accepts active or inactive.

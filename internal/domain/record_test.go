@@ -21,6 +21,25 @@ func TestCheckRecordText(t *testing.T) {
 	}
 }
 
+func TestCheckBodyText(t *testing.T) {
+	for _, tc := range []struct{ name, body, want string }{
+		{"OK", `{"bind_dn":"cn=åsa,dc=example,dc=com"}`, ""},
+		{"OKEscapedNUL", `{"bind_dn":"a\u0000b"}`, ""}, // text; the field's rule refuses the NUL
+		{"ErrInvalidByte", "{\"bind_dn\":\"a\xffb\"}", "The request body is not valid UTF-8 text (byte 14, 0xff, is not): send JSON in UTF-8."},
+		{"ErrTruncatedRune", "\xc3", "byte 1, 0xc3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := domain.CheckBodyText([]byte(tc.body))
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("err = %v", err)
+			case tc.want != "" && (domain.ErrorCode(err) != domain.EMALFORMED || !strings.Contains(domain.ErrorMessage(err), tc.want)):
+				t.Fatalf("err = %v, want %s (a body that cannot be read) with %q", err, domain.EMALFORMED, tc.want)
+			}
+		})
+	}
+}
+
 func TestValidatePerson(t *testing.T) {
 	for _, tc := range []struct {
 		name string

@@ -585,7 +585,8 @@ func TestDirectoryStopsMidRun(t *testing.T) {
 		}
 		stopped := false
 		r := e.run(domain.JobInactive, engine.RunOptions{Progress: func(r domain.Run) {
-			if r.Read > 0 && !stopped {
+			// ExpectedTotal is set once the survey has read everything.
+			if r.ExpectedTotal > 0 && r.Read > 0 && !stopped {
 				stopped = true
 				e.ldap.Stop()
 			}

@@ -53,6 +53,8 @@ func (sv *surveyed) page(ctx context.Context, r *runner, page []directory.Entry)
 		r.log.Info("the inactive job's plan outgrew memory: the writes read the directory again", "held", len(sv.held), "bytes", sv.size)
 		sv.held, sv.overflow = nil, true
 	}
+	// The card's progress shows the entries read: the survey is the read.
+	r.run.Read = sv.sess.counts.Read
 	r.progressMessage(ctx, fmt.Sprintf("Checking how many users the run would deactivate: %d entries read", sv.sess.counts.Read))
 	return nil
 }

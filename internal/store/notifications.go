@@ -41,6 +41,9 @@ func (db *DB) ListWebhooks(ctx context.Context) ([]domain.Webhook, error) {
 
 // GetWebhook returns webhook id, or a domain ENOTFOUND error.
 func (db *DB) GetWebhook(ctx context.Context, id string) (*domain.Webhook, error) {
+	if err := domain.CheckWebhookID(id); err != nil {
+		return nil, err // PostgreSQL refuses a NUL or invalid UTF-8 with an error
+	}
 	var w domain.Webhook
 	err := db.read.WithContext(ctx).Where("id = ?", id).Take(&w).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -97,6 +100,9 @@ func (db *DB) SaveWebhook(ctx context.Context, w *domain.Webhook, actor string) 
 // DeleteWebhook removes webhook id with its pending notices and its
 // delivery log, and audits it.
 func (db *DB) DeleteWebhook(ctx context.Context, id, actor string) error {
+	if err := domain.CheckWebhookID(id); err != nil {
+		return err
+	}
 	return db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var w domain.Webhook
 		err := tx.Where("id = ?", id).Take(&w).Error

@@ -11,9 +11,11 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -92,7 +94,7 @@ type server struct {
 func New(d Deps) http.Handler {
 	r := chi.NewRouter()
 	s := &server{d: d}
-	r.Use(s.withLogger, s.recoverer, s.readableQuery)
+	r.Use(s.withLogger, s.recoverer, s.readableQuery, s.utf8Body)
 	s.api = humachi.New(r, config())
 	s.registerJobs()
 	s.registerRuns()
@@ -202,6 +204,40 @@ func (s *server) readableQuery(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// maxCheckedBody bounds what utf8Body reads ahead: huma's limit on a
+// request body (a larger one is answered 413 by huma).
+const maxCheckedBody = 1 << 20
+
+// utf8Body refuses a request body that is not UTF-8 (domain.CheckBodyText)
+// before huma's JSON decoder replaces its bad bytes with U+FFFD.
+func (s *server) utf8Body(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		head, err := io.ReadAll(io.LimitReader(r.Body, maxCheckedBody+1))
+		if err != nil {
+			s.writeError(w, problemOf(domain.Errorf(domain.EMALFORMED, "The request body could not be read (%v).", err)))
+			return
+		}
+		if len(head) <= maxCheckedBody {
+			if err := domain.CheckBodyText(head); err != nil {
+				s.writeError(w, problemOf(err))
+				return
+			}
+		}
+		r.Body = readCloser{io.MultiReader(bytes.NewReader(head), r.Body), r.Body}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// readCloser reads from Reader and closes the original body.
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 // recoverer answers a panic with a 500 in the error shape (the pages'
