@@ -435,4 +435,19 @@ func (rt *routeTable) waitIdle(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
+	// The job is free as soon as the run ends; its final record (and the
+	// notices enqueued with it) may be written a moment later.
+	for {
+		runs, err := rt.e.db.RunningRuns(context.Background(), time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(runs) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %s has no final record", runs[0].ID)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
