@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"text/tabwriter"
+	"time"
 
 	"golang.org/x/term"
 
@@ -55,7 +56,7 @@ func runAccount(ctx context.Context, io IO, args []string) error {
 		return err
 	}
 	defer st.close()
-	return c.run(ctx, io, db, hash, st.actor())
+	return c.run(ctx, io, db, hash, st.actor(), st.cfg.Location)
 }
 
 // parseAccountCommand reads the action, its flags and the account name,
@@ -98,8 +99,8 @@ func parseAccountCommand(io IO, args []string) (accountCommand, *setup, error) {
 }
 
 // run does the action on db as by; hash is the new password's, when it has
-// one.
-func (c accountCommand) run(ctx context.Context, io IO, db *store.DB, hash, by string) error {
+// one; loc is the zone times are shown in.
+func (c accountCommand) run(ctx context.Context, io IO, db *store.DB, hash, by string, loc *time.Location) error {
 	switch c.action {
 	case "create":
 		if _, err := db.CreateAccount(ctx, c.name, c.role, hash, by); err != nil {
@@ -117,12 +118,13 @@ func (c accountCommand) run(ctx context.Context, io IO, db *store.DB, hash, by s
 		}
 		fmt.Fprintf(io.Stdout, "account %s %sd\n", c.name, c.action)
 	case "list":
-		return listAccounts(ctx, io, db)
+		return listAccounts(ctx, io, db, loc)
 	}
 	return nil
 }
 
-func listAccounts(ctx context.Context, io IO, db *store.DB) error {
+// listAccounts writes the accounts as a table, last sign-in in loc.
+func listAccounts(ctx context.Context, io IO, db *store.DB, loc *time.Location) error {
 	accounts, err := db.ListAccounts(ctx)
 	if err != nil {
 		return err
@@ -132,7 +134,7 @@ func listAccounts(ctx context.Context, io IO, db *store.DB) error {
 	for _, a := range accounts {
 		last := "-"
 		if a.LastLoginAt != nil {
-			last = a.LastLoginAt.Format("2006-01-02 15:04")
+			last = domain.FormatTime(*a.LastLoginAt, loc)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%t\t%s\n", a.Username, a.Role, a.Disabled, last)
 	}
