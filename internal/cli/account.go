@@ -16,13 +16,16 @@ import (
 
 const accountUsage = `Usage:
   idm account create --role administrator|operator NAME
+  idm account role --role administrator|operator NAME
   idm account password NAME
   idm account disable NAME
   idm account enable NAME
   idm account list
 
 The password is read from a prompt, or from standard input when it is not a
-terminal (one line); never from a flag.`
+terminal (one line); never from a flag. role gives an account another role
+and ends its sessions, by the Admin page's rule: the last enabled
+administrator stays one.`
 
 // accountCommand is one account action as the command line gave it.
 type accountCommand struct {
@@ -69,7 +72,7 @@ func parseAccountCommand(io IO, args []string) (accountCommand, *setup, error) {
 	c := accountCommand{action: args[0]}
 	var roleText string
 	st := newSetup("account "+c.action, io)
-	if c.action == "create" {
+	if c.action == "create" || c.action == "role" {
 		st.fs.StringVar(&roleText, "role", "", "administrator or operator")
 	}
 	if err := st.parse(args[1:]); err != nil {
@@ -81,7 +84,7 @@ func parseAccountCommand(io IO, args []string) (accountCommand, *setup, error) {
 		return c, nil, fmt.Errorf("%w: account %s needs exactly one account name", ErrUsage, c.action)
 	}
 	switch c.action {
-	case "create":
+	case "create", "role":
 		r, err := domain.ParseAccountRole(roleText)
 		if err != nil {
 			return c, nil, fmt.Errorf("%w: %s", ErrUsage, domain.ErrorMessage(err))
@@ -107,6 +110,12 @@ func (c accountCommand) run(ctx context.Context, io IO, db *store.DB, hash, by s
 			return err
 		}
 		fmt.Fprintf(io.Stdout, "account %s created as %s\n", c.name, c.role)
+	case "role":
+		// The store's rule, as on the Admin page: domain.CheckRoleChange.
+		if err := db.SetAccountRole(ctx, c.name, c.role, by); err != nil {
+			return err
+		}
+		fmt.Fprintf(io.Stdout, "account %s is now an %s; its sessions were ended\n", c.name, c.role)
 	case "password":
 		if err := db.SetAccountPassword(ctx, c.name, hash, by); err != nil {
 			return err
