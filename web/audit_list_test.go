@@ -27,17 +27,10 @@ func TestAuditList(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	details := func(doc *goquery.Document) []string {
-		var d []string
-		doc.Find(`[data-testid="audit-event"]`).Each(func(_ int, s *goquery.Selection) {
-			d = append(d, strings.TrimSpace(s.Find("td").Last().Text()))
-		})
-		return d
-	}
 
 	t.Run("FirstPageNewest", func(t *testing.T) {
 		doc := e.get("/admin/audit")
-		d := details(doc)
+		d := auditDetails(doc)
 		if len(d) != 50 || d[0] != "event 118" || d[49] != "event 069" {
 			t.Fatalf("page 1 shows %d events, first %q, last %q", len(d), d[0], d[len(d)-1])
 		}
@@ -58,7 +51,7 @@ func TestAuditList(t *testing.T) {
 	})
 	t.Run("LastPage", func(t *testing.T) {
 		doc := e.get("/admin/audit?page=3")
-		d := details(doc)
+		d := auditDetails(doc)
 		if len(d) != 20 || d[0] != "event 018" || d[18] != "event 000" {
 			t.Fatalf("page 3 shows %d events: %v", len(d), d)
 		}
@@ -95,43 +88,61 @@ func TestAuditList(t *testing.T) {
 	}
 }
 
+// auditDetails are the details of the audit events a page lists, in order.
+func auditDetails(doc *goquery.Document) []string {
+	var d []string
+	doc.Find(`[data-testid="audit-event"]`).Each(func(_ int, s *goquery.Selection) {
+		d = append(d, strings.TrimSpace(s.Find("td").Last().Text()))
+	})
+	return d
+}
+
+// auditRows are the audit events a page lists, each as "who action".
+func auditRows(doc *goquery.Document) []string {
+	var out []string
+	doc.Find(`[data-testid="audit-event"]`).Each(func(_ int, s *goquery.Selection) {
+		td := s.Find("td")
+		out = append(out, td.Eq(1).Text()+" "+td.Eq(2).Text())
+	})
+	return out
+}
+
+// filterEvents are the four events TestAuditFiltersAndCSV filters, around
+// midnight in Stockholm on 2 June 2030 (22:00 UTC on 1 June); the first
+// detail is a spreadsheet formula the CSV must defuse.
+var filterEvents = []domain.AuditEvent{
+	{At: time.Date(2030, 6, 1, 21, 30, 0, 0, time.UTC), Actor: "bob", Action: domain.AuditScheduleSave, Target: "inactive", Detail: "=1+1"},
+	{At: time.Date(2030, 6, 1, 22, 30, 0, 0, time.UTC), Actor: "olga", Action: domain.AuditJobRun, Target: "inactive", Detail: "run r1 started"},
+	{At: time.Date(2030, 6, 2, 8, 0, 0, 0, time.UTC), Actor: "olga", Action: domain.AuditCacheClear, Target: "operator_cache", Detail: "reloaded"},
+	{At: time.Date(2030, 6, 3, 8, 0, 0, 0, time.UTC), Actor: "bob", Action: domain.AuditAccountDisable, Target: "olga", Detail: "disabled → true"},
+}
+
+// auditFilterCases are filter queries and the rows ("who action|…") each
+// leaves of filterEvents and the account's creation.
+var auditFilterCases = []struct {
+	name, query string
+	want        string
+}{
+	{"ByPerson", "who=olga", "olga Cache cleared|olga Run started"},
+	{"ByAction", "action=" + domain.AuditAccountDisable, "bob Account disabled"},
+	{"ByDayInTheConfiguredZone", "from=2030-06-02&to=2030-06-02", "olga Cache cleared|olga Run started"},
+	{"FromOnly", "from=2030-06-03", "bob Account disabled"},
+	{"ToOnly", "to=2030-06-01", "bob Schedule saved|test Account created"},
+	{"Together", "who=bob&action=" + domain.AuditScheduleSave + "&to=2030-06-02", "bob Schedule saved"},
+}
+
 func TestAuditFiltersAndCSV(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	ctx := context.Background()
-	// Midnight in Stockholm on 2 June 2030 is 22:00 UTC on 1 June.
-	for _, ev := range []domain.AuditEvent{
-		{At: time.Date(2030, 6, 1, 21, 30, 0, 0, time.UTC), Actor: "bob", Action: domain.AuditScheduleSave, Target: "inactive", Detail: "=1+1"},
-		{At: time.Date(2030, 6, 1, 22, 30, 0, 0, time.UTC), Actor: "olga", Action: domain.AuditJobRun, Target: "inactive", Detail: "run r1 started"},
-		{At: time.Date(2030, 6, 2, 8, 0, 0, 0, time.UTC), Actor: "olga", Action: domain.AuditCacheClear, Target: "operator_cache", Detail: "reloaded"},
-		{At: time.Date(2030, 6, 3, 8, 0, 0, 0, time.UTC), Actor: "bob", Action: domain.AuditAccountDisable, Target: "olga", Detail: "disabled → true"},
-	} {
-		if err := e.db.AddAudit(ctx, ev); err != nil {
+	for _, ev := range filterEvents {
+		if err := e.db.AddAudit(context.Background(), ev); err != nil {
 			t.Fatal(err)
 		}
 	}
-	rows := func(doc *goquery.Document) []string {
-		var out []string
-		doc.Find(`[data-testid="audit-event"]`).Each(func(_ int, s *goquery.Selection) {
-			td := s.Find("td")
-			out = append(out, td.Eq(1).Text()+" "+td.Eq(2).Text())
-		})
-		return out
-	}
-	for _, tc := range []struct {
-		name, query string
-		want        string
-	}{
-		{"ByPerson", "who=olga", "olga Cache cleared|olga Run started"},
-		{"ByAction", "action=" + domain.AuditAccountDisable, "bob Account disabled"},
-		{"ByDayInTheConfiguredZone", "from=2030-06-02&to=2030-06-02", "olga Cache cleared|olga Run started"},
-		{"FromOnly", "from=2030-06-03", "bob Account disabled"},
-		{"ToOnly", "to=2030-06-01", "bob Schedule saved|test Account created"},
-		{"Together", "who=bob&action=" + domain.AuditScheduleSave + "&to=2030-06-02", "bob Schedule saved"},
-	} {
+	for _, tc := range auditFilterCases {
 		t.Run(tc.name, func(t *testing.T) {
 			doc := e.get("/admin/audit?" + tc.query)
-			if got := strings.Join(rows(doc), "|"); got != tc.want {
+			if got := strings.Join(auditRows(doc), "|"); got != tc.want {
 				t.Errorf("rows %q, want %q", got, tc.want)
 			}
 		})
@@ -158,26 +169,30 @@ func TestAuditFiltersAndCSV(t *testing.T) {
 			}
 		})
 	}
-	t.Run("CSVKeepsTheFiltersAndGuardsFormulas", func(t *testing.T) {
-		doc := e.get("/admin/audit?who=bob")
-		href, _ := doc.Find(`[data-testid="audit-csv"]`).Attr("href")
-		if href != "/admin/audit.csv?who=bob" {
-			t.Fatalf("CSV link %q", href)
-		}
-		res := e.do(http.MethodGet, href, nil, false)
-		recs, err := csv.NewReader(strings.NewReader(res.Body.String())).ReadAll()
-		if err != nil || res.Code != http.StatusOK {
-			t.Fatalf("status %d, %v:\n%s", res.Code, err, res.Body)
-		}
-		want := "when,who,action,target,detail|" +
-			"2030-06-03 10:00:00 CEST,bob,Account disabled,Account olga,disabled → true|" +
-			"2030-06-01 23:30:00 CEST,bob,Schedule saved,Synchronize inactive LDAP Users to Identity Manager,'=1+1"
-		var got []string
-		for _, r := range recs {
-			got = append(got, strings.Join(r, ","))
-		}
-		if strings.Join(got, "|") != want {
-			t.Errorf("CSV\n%s\nwant\n%s", strings.Join(got, "\n"), strings.ReplaceAll(want, "|", "\n"))
-		}
-	})
+	t.Run("CSVKeepsTheFiltersAndGuardsFormulas", func(t *testing.T) { testAuditCSV(t, e) })
+}
+
+// testAuditCSV follows the page's CSV link: it keeps the page's filter,
+// and a detail that starts a formula is quoted with a leading apostrophe.
+func testAuditCSV(t *testing.T, e *testEnv) {
+	doc := e.get("/admin/audit?who=bob")
+	href, _ := doc.Find(`[data-testid="audit-csv"]`).Attr("href")
+	if href != "/admin/audit.csv?who=bob" {
+		t.Fatalf("CSV link %q", href)
+	}
+	res := e.do(http.MethodGet, href, nil, false)
+	recs, err := csv.NewReader(strings.NewReader(res.Body.String())).ReadAll()
+	if err != nil || res.Code != http.StatusOK {
+		t.Fatalf("status %d, %v:\n%s", res.Code, err, res.Body)
+	}
+	want := "when,who,action,target,detail|" +
+		"2030-06-03 10:00:00 CEST,bob,Account disabled,Account olga,disabled → true|" +
+		"2030-06-01 23:30:00 CEST,bob,Schedule saved,Synchronize inactive LDAP Users to Identity Manager,'=1+1"
+	var got []string
+	for _, r := range recs {
+		got = append(got, strings.Join(r, ","))
+	}
+	if strings.Join(got, "|") != want {
+		t.Errorf("CSV\n%s\nwant\n%s", strings.Join(got, "\n"), strings.ReplaceAll(want, "|", "\n"))
+	}
 }

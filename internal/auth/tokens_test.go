@@ -40,101 +40,143 @@ func (e *tokenEnv) create(t *testing.T, name, expires string) (string, *domain.A
 	return plain, tok
 }
 
+// tokenLifecycle is one token, "deploy" of account svc, created to expire
+// in 30 days; its steps run in order on one database and one clock.
+type tokenLifecycle struct {
+	*tokenEnv
+	plain string
+	tok   *domain.APIToken
+}
+
 func TestTokenLifecycle(t *testing.T) {
 	testenv.EachStore(t, func(t *testing.T, url string) {
-		ctx := context.Background()
 		e := newTokenEnv(t, url)
 		plain, tok := e.create(t, "deploy", "30d")
-		t.Run("Format", func(t *testing.T) {
-			if !strings.HasPrefix(plain, "idm_") || len(plain) != 47 {
-				t.Fatalf("token %q", plain)
-			}
-			if tok.TokenHash == plain || tok.TokenHash != auth.HashToken(plain) {
-				t.Fatal("the stored hash is not the token's SHA-256")
-			}
-			if !tok.ExpiresAt.Equal(e.now.Add(30 * 24 * time.Hour)) {
-				t.Fatalf("expires %v", tok.ExpiresAt)
-			}
-		})
-		t.Run("OKAuthenticateTouchesOncePerMinute", func(t *testing.T) {
-			got, acct, err := e.tokens.Authenticate(ctx, plain)
-			if err != nil || got.ID != tok.ID || acct.Username != "svc" {
-				t.Fatalf("authenticate: %v %v %v", got, acct, err)
-			}
-			first := e.now
-			e.now = e.now.Add(30 * time.Second)
-			if _, _, err := e.tokens.Authenticate(ctx, plain); err != nil {
-				t.Fatal(err)
-			}
-			if d := e.lastUsed(t, tok.ID); !d.Equal(first) {
-				t.Fatalf("last used %v after 30 s, want %v (no write)", d, first)
-			}
-			e.now = e.now.Add(31 * time.Second)
-			if _, _, err := e.tokens.Authenticate(ctx, plain); err != nil {
-				t.Fatal(err)
-			}
-			if d := e.lastUsed(t, tok.ID); !d.Equal(e.now) {
-				t.Fatalf("last used %v after 61 s, want %v", d, e.now)
-			}
-		})
-		t.Run("ErrNotAToken", func(t *testing.T) {
-			for _, bad := range []string{"", "idm_", "Bearer " + plain, plain + "x", strings.Replace(plain, "idm_", "idx_", 1), plain[:46] + "\x00"} {
-				if _, _, err := e.tokens.Authenticate(ctx, bad); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
-					t.Fatalf("%q: %v", bad, err)
-				}
-			}
-		})
-		t.Run("ErrUnknown", func(t *testing.T) {
-			other := "idm_" + strings.Repeat("A", 43)
-			if _, _, err := e.tokens.Authenticate(ctx, other); !strings.Contains(domain.ErrorMessage(err), "not known") {
-				t.Fatalf("unknown token: %v", err)
-			}
-		})
-		t.Run("ErrExpired", func(t *testing.T) {
-			short, _ := e.create(t, "short", "1h")
-			e.now = e.now.Add(time.Hour)
-			if _, _, err := e.tokens.Authenticate(ctx, short); !strings.Contains(domain.ErrorMessage(err), "expired") {
-				t.Fatalf("expired token: %v", err)
-			}
-		})
-		t.Run("ErrRevoked", func(t *testing.T) {
-			rev, rtok := e.create(t, "revoke-me", "")
-			if _, err := e.tokens.Revoke(ctx, rtok.ID, "alice"); err != nil {
-				t.Fatal(err)
-			}
-			if _, _, err := e.tokens.Authenticate(ctx, rev); !strings.Contains(domain.ErrorMessage(err), "revoked") {
-				t.Fatalf("revoked token: %v", err)
-			}
-			if _, err := e.tokens.Revoke(ctx, rtok.ID, "alice"); domain.ErrorCode(err) != domain.ECONFLICT {
-				t.Fatalf("second revoke: %v", err)
-			}
-		})
-		t.Run("ErrRevokeUnknown", func(t *testing.T) {
-			for _, id := range []string{"", "nope", "a\x00", strings.Repeat("a", 37)} {
-				if _, err := e.tokens.Revoke(ctx, id, "alice"); domain.ErrorCode(err) != domain.ENOTFOUND {
-					t.Fatalf("revoke %q: %v", id, err)
-				}
-			}
-		})
-		t.Run("DisablingTheAccountRevokesForGood", func(t *testing.T) {
-			if err := e.db.SetAccountDisabled(ctx, "svc", true, "alice"); err != nil {
-				t.Fatal(err)
-			}
-			if err := e.db.SetAccountDisabled(ctx, "svc", false, "alice"); err != nil {
-				t.Fatal(err)
-			}
-			if _, _, err := e.tokens.Authenticate(ctx, plain); !strings.Contains(domain.ErrorMessage(err), "revoked") {
-				t.Fatalf("token after disable and enable: %v", err)
-			}
-			e.expectAudit(t, domain.AuditTokenRevoke, "deploy (account svc)", "account disabled")
-		})
-		t.Run("List", func(t *testing.T) {
-			list, err := e.tokens.List(ctx)
-			if err != nil || len(list) != 3 || list[0].Account != "svc" || list[0].Role != domain.RoleOperator {
-				t.Fatalf("list: %+v %v", list, err)
-			}
-		})
+		lc := &tokenLifecycle{tokenEnv: e, plain: plain, tok: tok}
+		for _, step := range []struct {
+			name string
+			run  func(*testing.T)
+		}{
+			{"Format", lc.format},
+			{"OKAuthenticateTouchesOncePerMinute", lc.touchesOncePerMinute},
+			{"ErrNotAToken", lc.notAToken},
+			{"ErrUnknown", lc.unknown},
+			{"ErrExpired", lc.expired},
+			{"ErrRevoked", lc.revoked},
+			{"ErrRevokeUnknown", lc.revokeUnknown},
+			{"DisablingTheAccountRevokesForGood", lc.disablingRevokes},
+			{"List", lc.list},
+		} {
+			t.Run(step.name, step.run)
+		}
 	})
+}
+
+// format: the token is idm_ and 43 characters, stored only as its hash.
+func (lc *tokenLifecycle) format(t *testing.T) {
+	if !strings.HasPrefix(lc.plain, "idm_") || len(lc.plain) != 47 {
+		t.Fatalf("token %q", lc.plain)
+	}
+	if lc.tok.TokenHash == lc.plain || lc.tok.TokenHash != auth.HashToken(lc.plain) {
+		t.Fatal("the stored hash is not the token's SHA-256")
+	}
+	if !lc.tok.ExpiresAt.Equal(lc.now.Add(30 * 24 * time.Hour)) {
+		t.Fatalf("expires %v", lc.tok.ExpiresAt)
+	}
+}
+
+// touchesOncePerMinute: use within a minute of the last recorded use
+// writes nothing; later use records the time.
+func (lc *tokenLifecycle) touchesOncePerMinute(t *testing.T) {
+	ctx := context.Background()
+	got, acct, err := lc.tokens.Authenticate(ctx, lc.plain)
+	if err != nil || got.ID != lc.tok.ID || acct.Username != "svc" {
+		t.Fatalf("authenticate: %v %v %v", got, acct, err)
+	}
+	first := lc.now
+	lc.now = lc.now.Add(30 * time.Second)
+	if _, _, err := lc.tokens.Authenticate(ctx, lc.plain); err != nil {
+		t.Fatal(err)
+	}
+	if d := lc.lastUsed(t, lc.tok.ID); !d.Equal(first) {
+		t.Fatalf("last used %v after 30 s, want %v (no write)", d, first)
+	}
+	lc.now = lc.now.Add(31 * time.Second)
+	if _, _, err := lc.tokens.Authenticate(ctx, lc.plain); err != nil {
+		t.Fatal(err)
+	}
+	if d := lc.lastUsed(t, lc.tok.ID); !d.Equal(lc.now) {
+		t.Fatalf("last used %v after 61 s, want %v", d, lc.now)
+	}
+}
+
+func (lc *tokenLifecycle) notAToken(t *testing.T) {
+	plain := lc.plain
+	for _, bad := range []string{"", "idm_", "Bearer " + plain, plain + "x", strings.Replace(plain, "idm_", "idx_", 1), plain[:46] + "\x00"} {
+		if _, _, err := lc.tokens.Authenticate(context.Background(), bad); domain.ErrorCode(err) != domain.EUNAUTHORIZED {
+			t.Fatalf("%q: %v", bad, err)
+		}
+	}
+}
+
+func (lc *tokenLifecycle) unknown(t *testing.T) {
+	other := "idm_" + strings.Repeat("A", 43)
+	if _, _, err := lc.tokens.Authenticate(context.Background(), other); !strings.Contains(domain.ErrorMessage(err), "not known") {
+		t.Fatalf("unknown token: %v", err)
+	}
+}
+
+func (lc *tokenLifecycle) expired(t *testing.T) {
+	short, _ := lc.create(t, "short", "1h")
+	lc.now = lc.now.Add(time.Hour)
+	if _, _, err := lc.tokens.Authenticate(context.Background(), short); !strings.Contains(domain.ErrorMessage(err), "expired") {
+		t.Fatalf("expired token: %v", err)
+	}
+}
+
+func (lc *tokenLifecycle) revoked(t *testing.T) {
+	ctx := context.Background()
+	rev, rtok := lc.create(t, "revoke-me", "")
+	if _, err := lc.tokens.Revoke(ctx, rtok.ID, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := lc.tokens.Authenticate(ctx, rev); !strings.Contains(domain.ErrorMessage(err), "revoked") {
+		t.Fatalf("revoked token: %v", err)
+	}
+	if _, err := lc.tokens.Revoke(ctx, rtok.ID, "alice"); domain.ErrorCode(err) != domain.ECONFLICT {
+		t.Fatalf("second revoke: %v", err)
+	}
+}
+
+func (lc *tokenLifecycle) revokeUnknown(t *testing.T) {
+	for _, id := range []string{"", "nope", "a\x00", strings.Repeat("a", 37)} {
+		if _, err := lc.tokens.Revoke(context.Background(), id, "alice"); domain.ErrorCode(err) != domain.ENOTFOUND {
+			t.Fatalf("revoke %q: %v", id, err)
+		}
+	}
+}
+
+// disablingRevokes: enabling the account again does not bring its tokens back.
+func (lc *tokenLifecycle) disablingRevokes(t *testing.T) {
+	ctx := context.Background()
+	if err := lc.db.SetAccountDisabled(ctx, "svc", true, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := lc.db.SetAccountDisabled(ctx, "svc", false, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := lc.tokens.Authenticate(ctx, lc.plain); !strings.Contains(domain.ErrorMessage(err), "revoked") {
+		t.Fatalf("token after disable and enable: %v", err)
+	}
+	lc.expectAudit(t, domain.AuditTokenRevoke, "deploy (account svc)", "account disabled")
+}
+
+// list: the three tokens the steps created, with their account and role.
+func (lc *tokenLifecycle) list(t *testing.T) {
+	list, err := lc.tokens.List(context.Background())
+	if err != nil || len(list) != 3 || list[0].Account != "svc" || list[0].Role != domain.RoleOperator {
+		t.Fatalf("list: %+v %v", list, err)
+	}
 }
 
 func TestTokenCreateRefuses(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"text/tabwriter"
+	"time"
 
 	"golang.org/x/term"
 
@@ -15,13 +16,16 @@ import (
 
 const accountUsage = `Usage:
   idm account create --role administrator|operator NAME
+  idm account role --role administrator|operator NAME
   idm account password NAME
   idm account disable NAME
   idm account enable NAME
   idm account list
 
 The password is read from a prompt, or from standard input when it is not a
-terminal (one line); never from a flag.`
+terminal (one line); never from a flag. role gives an account another role
+and ends its sessions, by the Admin page's rule: the last enabled
+administrator stays one.`
 
 // accountCommand is one account action as the command line gave it.
 type accountCommand struct {
@@ -55,7 +59,7 @@ func runAccount(ctx context.Context, io IO, args []string) error {
 		return err
 	}
 	defer st.close()
-	return c.run(ctx, io, db, hash, st.actor())
+	return c.run(ctx, io, db, hash, st.actor(), st.cfg.Location)
 }
 
 // parseAccountCommand reads the action, its flags and the account name,
@@ -68,7 +72,7 @@ func parseAccountCommand(io IO, args []string) (accountCommand, *setup, error) {
 	c := accountCommand{action: args[0]}
 	var roleText string
 	st := newSetup("account "+c.action, io)
-	if c.action == "create" {
+	if c.action == "create" || c.action == "role" {
 		st.fs.StringVar(&roleText, "role", "", "administrator or operator")
 	}
 	if err := st.parse(args[1:]); err != nil {
@@ -80,7 +84,7 @@ func parseAccountCommand(io IO, args []string) (accountCommand, *setup, error) {
 		return c, nil, fmt.Errorf("%w: account %s needs exactly one account name", ErrUsage, c.action)
 	}
 	switch c.action {
-	case "create":
+	case "create", "role":
 		r, err := domain.ParseAccountRole(roleText)
 		if err != nil {
 			return c, nil, fmt.Errorf("%w: %s", ErrUsage, domain.ErrorMessage(err))
@@ -98,14 +102,20 @@ func parseAccountCommand(io IO, args []string) (accountCommand, *setup, error) {
 }
 
 // run does the action on db as by; hash is the new password's, when it has
-// one.
-func (c accountCommand) run(ctx context.Context, io IO, db *store.DB, hash, by string) error {
+// one; loc is the zone times are shown in.
+func (c accountCommand) run(ctx context.Context, io IO, db *store.DB, hash, by string, loc *time.Location) error {
 	switch c.action {
 	case "create":
 		if _, err := db.CreateAccount(ctx, c.name, c.role, hash, by); err != nil {
 			return err
 		}
 		fmt.Fprintf(io.Stdout, "account %s created as %s\n", c.name, c.role)
+	case "role":
+		// The store's rule, as on the Admin page: domain.CheckRoleChange.
+		if err := db.SetAccountRole(ctx, c.name, c.role, by); err != nil {
+			return err
+		}
+		fmt.Fprintf(io.Stdout, "account %s is now an %s; its sessions were ended\n", c.name, c.role)
 	case "password":
 		if err := db.SetAccountPassword(ctx, c.name, hash, by); err != nil {
 			return err
@@ -117,12 +127,13 @@ func (c accountCommand) run(ctx context.Context, io IO, db *store.DB, hash, by s
 		}
 		fmt.Fprintf(io.Stdout, "account %s %sd\n", c.name, c.action)
 	case "list":
-		return listAccounts(ctx, io, db)
+		return listAccounts(ctx, io, db, loc)
 	}
 	return nil
 }
 
-func listAccounts(ctx context.Context, io IO, db *store.DB) error {
+// listAccounts writes the accounts as a table, last sign-in in loc.
+func listAccounts(ctx context.Context, io IO, db *store.DB, loc *time.Location) error {
 	accounts, err := db.ListAccounts(ctx)
 	if err != nil {
 		return err
@@ -132,7 +143,7 @@ func listAccounts(ctx context.Context, io IO, db *store.DB) error {
 	for _, a := range accounts {
 		last := "-"
 		if a.LastLoginAt != nil {
-			last = a.LastLoginAt.Format("2006-01-02 15:04")
+			last = domain.FormatTime(*a.LastLoginAt, loc)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%t\t%s\n", a.Username, a.Role, a.Disabled, last)
 	}

@@ -49,7 +49,7 @@ func runJob(ctx context.Context, io IO, args []string) error {
 		if err := writeJSON(io.Stdout, run); err != nil {
 			return err
 		}
-	} else if err := printRun(ctx, io.Stdout, db, run); err != nil {
+	} else if err := printRun(ctx, io.Stdout, db, run, st.cfg.Location); err != nil {
 		return err
 	}
 	if !run.Status.OK() {
@@ -126,8 +126,9 @@ func (p *progressLine) done() {
 	}
 }
 
-// printRun prints a run record for people, with its first per-user errors.
-func printRun(ctx context.Context, w io.Writer, db *store.DB, r *domain.Run) error {
+// printRun prints a run record for people, with its first per-user errors;
+// its times in loc, as every page shows them (the JSON keeps RFC 3339).
+func printRun(ctx context.Context, w io.Writer, db *store.DB, r *domain.Run, loc *time.Location) error {
 	fmt.Fprintf(w, "Run %s\n", r.ID)
 	fmt.Fprintf(w, "  Job:       %s\n", r.JobKey)
 	fmt.Fprintf(w, "  Trigger:   %s by %s\n", r.Trigger, r.TriggeredBy)
@@ -135,9 +136,9 @@ func printRun(ctx context.Context, w io.Writer, db *store.DB, r *domain.Run) err
 		fmt.Fprintf(w, "  Dry run:   yes, nothing was written to users, credentials, certificates or roles\n")
 	}
 	fmt.Fprintf(w, "  Status:    %s\n", r.Status.Label())
-	fmt.Fprintf(w, "  Started:   %s\n", r.StartedAt.UTC().Format(time.RFC3339))
+	fmt.Fprintf(w, "  Started:   %s\n", domain.FormatTime(r.StartedAt, loc))
 	if r.FinishedAt != nil {
-		fmt.Fprintf(w, "  Finished:  %s (%s)\n", r.FinishedAt.UTC().Format(time.RFC3339), r.Duration(time.Now()).Round(time.Millisecond))
+		fmt.Fprintf(w, "  Finished:  %s (%s)\n", domain.FormatTime(*r.FinishedAt, loc), r.Duration(time.Now()).Round(time.Millisecond))
 	}
 	fmt.Fprintf(w, "  Message:   %s\n", r.Message)
 	c := r.RunCounts

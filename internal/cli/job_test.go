@@ -7,8 +7,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"idm/internal/cli"
 	"idm/internal/domain"
@@ -66,6 +68,7 @@ const daveRecord = `{"username":"dave","given_name":"Dave","state":"active","cre
 func TestCommandLineSync(t *testing.T) {
 	sl := testenv.StartSlapd(t, testenv.Fixture(t, "people.ldif"))
 	p := newSyncProgram(t)
+	p.env["IDM_TIMEZONE"] = "Asia/Tokyo" // times for people in it, JSON in RFC 3339
 
 	pwFile := writeTestFile(t, "bind.pw", sl.AdminPassword+"\n")
 	p.must("ldap", "configure", "--preset", "openldap", "--url", sl.URL, "--bind-dn", sl.AdminDN,
@@ -176,10 +179,38 @@ func (p *syncProgram) inactiveJobEndStates(t *testing.T) {
 	if !strings.Contains(text, "on hold (certificateHold)") || !strings.Contains(text, "withdrawn") {
 		t.Errorf("user show:\n%s", text)
 	}
+	shownNow(t, text, "Updated:", "withdrawn")
 
 	again := p.must("job", "run", "inactive")
 	if !strings.Contains(again, "Status:    succeeded") || !strings.Contains(again, "unchanged 3") {
 		t.Errorf("second run:\n%s", again)
+	}
+	shownNow(t, again, "Started:", "Finished:")
+}
+
+// shownTime is a moment as the command line shows it to people in
+// Asia/Tokyo: domain.TimeLayout, "2026-12-01 16:53:23 JST".
+var shownTime = regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d JST`)
+
+// shownNow checks that in text each label is followed by a moment of the
+// last minute, as people read it in the configured zone (Asia/Tokyo), and
+// that no moment is shown in RFC 3339.
+func shownNow(t *testing.T, text string, labels ...string) {
+	t.Helper()
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, label := range labels {
+		_, after, found := strings.Cut(text, label)
+		stamp := shownTime.FindString(strings.TrimLeft(after, " "))
+		at, err := time.ParseInLocation(domain.TimeLayout, stamp, tokyo)
+		if !found || err != nil || time.Since(at) > time.Minute || time.Since(at) < -time.Second {
+			t.Errorf("%s not followed by a moment of the last minute in Asia/Tokyo (%q, %v):\n%s", label, stamp, err, text)
+		}
+	}
+	if rfc3339 := regexp.MustCompile(`\dT\d\d:\d\d:\d\d`); rfc3339.MatchString(text) {
+		t.Errorf("a moment in RFC 3339 shown to people:\n%s", text)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"idm/internal/auth"
+	"idm/internal/domain"
 	"idm/internal/store"
 )
 
@@ -68,7 +69,7 @@ func createToken(ctx context.Context, st *setup, args []string) error {
 	fmt.Fprintln(st.io.Stdout, plain)
 	fmt.Fprintf(st.io.Stderr, "API token %s of account %s created (id %s), expires %s.\n"+
 		"It is shown only now: keep it in a secret store. Use it as the header Authorization: Bearer TOKEN.\n",
-		tok.Name, *account, tok.ID, tok.ExpiresAt.Format(time.RFC3339))
+		tok.Name, *account, tok.ID, domain.FormatTime(tok.ExpiresAt, st.cfg.Location))
 	return nil
 }
 
@@ -85,17 +86,17 @@ func listTokens(ctx context.Context, st *setup, args []string) error {
 	if err != nil {
 		return err
 	}
-	printTokens(st.io, list, db.Now())
+	printTokens(st.io, list, db.Now(), st.cfg.Location)
 	return nil
 }
 
-// printTokens writes the token list as a table; times in UTC.
-func printTokens(io IO, list []store.TokenDetail, now time.Time) {
+// printTokens writes the token list as a table; times in loc.
+func printTokens(io IO, list []store.TokenDetail, now time.Time, loc *time.Location) {
 	stamp := func(t *time.Time) string {
 		if t == nil {
 			return "-"
 		}
-		return t.UTC().Format("2006-01-02 15:04")
+		return domain.FormatTime(*t, loc)
 	}
 	tw := tabwriter.NewWriter(io.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tACCOUNT\tROLE\tSTATE\tCREATED\tEXPIRES\tLAST USED\tREVOKED")

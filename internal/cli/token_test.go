@@ -12,6 +12,7 @@ import (
 // it; bad input is refused with the page's messages, named by flag.
 func TestTokenCommands(t *testing.T) {
 	p := newSyncProgram(t)
+	p.env["IDM_TIMEZONE"] = "Asia/Tokyo"
 	if _, _, err := p.run("correct horse battery\n", "account", "create", "--role", "operator", "svc-ci"); err != nil {
 		t.Fatal(err)
 	}
@@ -26,8 +27,11 @@ func TestTokenCommands(t *testing.T) {
 	if !strings.Contains(errOut, "shown only now") {
 		t.Errorf("stderr %q does not say the token is shown once", errOut)
 	}
+	if _, stamp, _ := strings.Cut(errOut, "expires "); !shownTime.MatchString(stamp) {
+		t.Errorf("stderr %q: want the expiry in the configured zone (Asia/Tokyo)", errOut)
+	}
 	list := p.must("token", "list")
-	if strings.Contains(list, token) || !strings.Contains(list, "deploy") || !strings.Contains(list, "svc-ci") || !strings.Contains(list, "active") {
+	if strings.Contains(list, token) || !strings.Contains(list, "deploy") || !strings.Contains(list, "svc-ci") || !strings.Contains(list, "active") || !strings.Contains(list, " JST") {
 		t.Fatalf("list:\n%s", list)
 	}
 	id := strings.Fields(strings.Split(list, "\n")[1])[0]

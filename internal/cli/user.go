@@ -37,11 +37,13 @@ func runUser(ctx context.Context, io IO, args []string) error {
 	if *asJSON {
 		return writeJSON(io.Stdout, recordOf(u))
 	}
-	printUser(io.Stdout, u)
+	printUser(io.Stdout, u, s.cfg.Location)
 	return nil
 }
 
-func printUser(w io.Writer, u *store.UserDetail) {
+// printUser prints u for people, its times in loc as every page shows them
+// (the JSON keeps RFC 3339).
+func printUser(w io.Writer, u *store.UserDetail, loc *time.Location) {
 	fmt.Fprintf(w, "User %s (%s, source %s)\n", u.Username, u.State, u.Source)
 	dirID := ""
 	if u.DirectoryID != nil {
@@ -56,7 +58,7 @@ func printUser(w io.Writer, u *store.UserDetail) {
 			fmt.Fprintf(w, "  %-16s %s\n", f[0]+":", f[1])
 		}
 	}
-	fmt.Fprintf(w, "  %-16s %s\n", "Updated:", u.UpdatedAt.UTC().Format(time.RFC3339))
+	fmt.Fprintf(w, "  %-16s %s\n", "Updated:", domain.FormatTime(u.UpdatedAt, loc))
 	if len(u.Credentials) == 0 {
 		fmt.Fprintln(w, "Credentials: none")
 	} else {
@@ -69,7 +71,7 @@ func printUser(w io.Writer, u *store.UserDetail) {
 			if k.RevocationReason != nil {
 				extra = " (" + *k.RevocationReason
 				if k.RevokedAt != nil {
-					extra += " at " + k.RevokedAt.UTC().Format(time.RFC3339)
+					extra += " at " + domain.FormatTime(*k.RevokedAt, loc)
 				}
 				extra += ")"
 			}
@@ -84,13 +86,13 @@ func printUser(w io.Writer, u *store.UserDetail) {
 	}
 	for _, r := range u.Roles {
 		if r.WithdrawnAt == nil {
-			fmt.Fprintf(w, "  %s: assigned %s\n", r.RoleName, r.AssignedAt.UTC().Format(time.RFC3339))
+			fmt.Fprintf(w, "  %s: assigned %s\n", r.RoleName, domain.FormatTime(r.AssignedAt, loc))
 			continue
 		}
 		by := ""
 		if r.WithdrawnBy != nil {
 			by = " by run " + *r.WithdrawnBy
 		}
-		fmt.Fprintf(w, "  %s: withdrawn %s%s\n", r.RoleName, r.WithdrawnAt.UTC().Format(time.RFC3339), by)
+		fmt.Fprintf(w, "  %s: withdrawn %s%s\n", r.RoleName, domain.FormatTime(*r.WithdrawnAt, loc), by)
 	}
 }

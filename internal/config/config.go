@@ -190,10 +190,17 @@ func (c *Config) LogAttrs() []any {
 	if c.SecretKey != "" {
 		key = "given (hidden)"
 	}
+	metrics := c.MetricsListen
+	switch {
+	case metrics == "" && c.Demo:
+		metrics = DemoMetrics + " (demo default)"
+	case metrics == "":
+		metrics = "off"
+	}
 	return []any{
 		"listen", c.Listen, "database", dsn.Redact(c.DatabaseURL), "data_dir", c.DataDir,
 		"timezone", c.Location.String(), "secret_key", key, "tls", c.TLSCert != "",
-		"instance", c.Instance, "demo", c.Demo, "metrics_listen", c.MetricsListen, "public_url", c.PublicURL, "session_idle", c.SessionIdle, "session_max", c.SessionMax,
+		"instance", c.Instance, "demo", c.Demo, "metrics_listen", metrics, "public_url", c.PublicURL, "session_idle", c.SessionIdle, "session_max", c.SessionMax,
 		"run_stale_after", c.RunStaleAfter,
 	}
 }

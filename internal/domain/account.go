@@ -90,3 +90,19 @@ type LoginFailure struct {
 }
 
 func (LoginFailure) TableName() string { return "login_failures" }
+
+// CheckRoleChange is the rule every entry point (the Admin page, idm account
+// role) gives account a the role next by, asked by by (an account name, or
+// cli:USER for the command line): nobody changes their own role (another
+// administrator can), and the last enabled administrator stays one, so that
+// someone can still administer. otherAdmins counts the enabled
+// administrators other than a.
+func CheckRoleChange(a Account, next AccountRole, by string, otherAdmins int) error {
+	if a.Username == by {
+		return Errorf(EINVALID, "You cannot change your own role: another administrator can.")
+	}
+	if a.Role == RoleAdministrator && next != RoleAdministrator && !a.Disabled && otherAdmins == 0 {
+		return Errorf(ECONFLICT, "%s is the last enabled administrator: make another account an administrator first, so that someone can still administer.", a.Username)
+	}
+	return nil
+}

@@ -40,6 +40,25 @@ func KindOfChange(field string) (ChangeKind, string) {
 	return ChangeField, field
 }
 
+// CredentialChangeField is the field of a change to the credential of type
+// t with serial: "credential Card C-1". It begins with
+// CredentialChangePrefix(t), which the store counts by.
+func CredentialChangeField(t CredentialType, serial string) string {
+	return CredentialChangePrefix(t) + serial
+}
+
+// CertificateChangeField is the field of a change to the certificate
+// certSerial held on the credential of type t with serial credSerial:
+// "certificate 99 (Card C-1)". It holds CertificateChangeMark(t) after the
+// certificate's serial, which the store counts by.
+func CertificateChangeField(certSerial string, t CredentialType, credSerial string) string {
+	return certificateChange + certSerial + CertificateChangeMark(t) + credSerial + ")"
+}
+
+// RoleChangeField is the field of a change to the assignment of role name:
+// "role Approver".
+func RoleChangeField(name string) string { return roleChange + name }
+
 // CredentialChangePrefix is how the field of a change to a credential of
 // type t begins.
 func CredentialChangePrefix(t CredentialType) string { return credentialChange + t.Label() + " " }

@@ -1,6 +1,9 @@
 package domain
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestKindOfChange(t *testing.T) {
 	for _, tc := range []struct {
@@ -32,5 +35,42 @@ func TestLabels(t *testing.T) {
 	}
 	if got := CredentialChangePrefix(CredentialTemporaryCard); got != "credential Temporary card " {
 		t.Errorf("CredentialChangePrefix = %q", got)
+	}
+}
+
+// TestChangeFieldsReadBack holds the constructors the engine writes with to
+// the readers: KindOfChange (the run page) and the prefix and mark the store
+// counts each credential type by, which must match a field of their own
+// type once and no other type's field.
+func TestChangeFieldsReadBack(t *testing.T) {
+	for _, typ := range CredentialTypes {
+		for _, tc := range []struct {
+			name    string
+			field   string
+			kind    ChangeKind
+			rest    string
+			pattern func(CredentialType) string
+		}{
+			{"Credential", CredentialChangeField(typ, "C-1"), ChangeCredential, typ.Label() + " C-1", CredentialChangePrefix},
+			{"Certificate", CertificateChangeField("99", typ, "C-1"), ChangeCertificate, "99 (" + typ.Label() + " C-1)", CertificateChangeMark},
+		} {
+			t.Run(string(typ)+"/"+tc.name, func(t *testing.T) {
+				if kind, rest := KindOfChange(tc.field); kind != tc.kind || rest != tc.rest {
+					t.Errorf("KindOfChange(%q) = %v, %q; want %v, %q", tc.field, kind, rest, tc.kind, tc.rest)
+				}
+				for _, other := range CredentialTypes {
+					want := 0
+					if other == typ {
+						want = 1
+					}
+					if n := strings.Count(tc.field, tc.pattern(other)); n != want {
+						t.Errorf("%q holds %q %d times, want %d", tc.field, tc.pattern(other), n, want)
+					}
+				}
+			})
+		}
+	}
+	if kind, rest := KindOfChange(RoleChangeField("Approver")); kind != ChangeRole || rest != "Approver" {
+		t.Errorf("KindOfChange(RoleChangeField) = %v, %q", kind, rest)
 	}
 }

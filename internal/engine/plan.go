@@ -494,7 +494,7 @@ func (s *session) endHoldings(h *store.Holdings, ch *store.UserChange, changes [
 		if c.State != credTarget {
 			ch.Credentials = append(ch.Credentials, store.StateChange{ID: c.ID, State: credTarget})
 			changes = append(changes, domain.FieldChange{
-				Field: "credential " + c.Type.Label() + " " + c.Serial, Before: string(c.State), After: string(credTarget)})
+				Field: domain.CredentialChangeField(c.Type, c.Serial), Before: string(c.State), After: string(credTarget)})
 			counts.CredentialsChanged++
 		}
 		for _, cert := range c.Certificates {
@@ -504,12 +504,12 @@ func (s *session) endHoldings(h *store.Holdings, ch *store.UserChange, changes [
 			}
 			ch.Certificates = append(ch.Certificates, s.certificateChange(cert.ID, next, counts))
 			changes = append(changes, domain.FieldChange{
-				Field: "certificate " + cert.Serial + " (" + c.Type.Label() + " " + c.Serial + ")", Before: string(cert.State), After: string(next)})
+				Field: domain.CertificateChangeField(cert.Serial, c.Type, c.Serial), Before: string(cert.State), After: string(next)})
 		}
 	}
 	for _, r := range h.Roles {
 		ch.WithdrawRoles = append(ch.WithdrawRoles, r.ID)
-		changes = append(changes, domain.FieldChange{Field: "role " + r.RoleName, Before: "assigned", After: "withdrawn"})
+		changes = append(changes, domain.FieldChange{Field: domain.RoleChangeField(r.RoleName), Before: "assigned", After: "withdrawn"})
 		counts.RolesWithdrawn++
 	}
 	return changes, nil

@@ -249,3 +249,46 @@ func TestSendTest(t *testing.T) {
 		}
 	})
 }
+
+// TestDeliveryLogPruned: after each attempt it records, a run's notice or
+// Send test, the worker trims the webhook's delivery log to its newest
+// attempts.
+func TestDeliveryLogPruned(t *testing.T) {
+	testenv.EachStore(t, func(t *testing.T, dbURL string) {
+		o := newOutbox(t, dbURL)
+		w, err := notify.New(notify.Options{
+			Store: o.db, OpenSecret: o.box.Open, PublicURL: publicURL, Now: o.db.Now,
+			Logger: slog.New(slog.DiscardHandler), Timeout: testTimeout, PollEvery: 20 * time.Millisecond, KeepDeliveries: 2,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.worker = w
+		rc := newReceiver(t)
+		hook := o.webhook(rc.URL, domain.EventRunFailed)
+		var tests []string
+		for range 3 {
+			d, err := w.SendTest(context.Background(), hook.ID, "alice")
+			if err != nil || !d.OK() {
+				t.Fatalf("SendTest: %+v, %v", d, err)
+			}
+			tests = append(tests, d.NoticeID)
+		}
+		if ds := o.deliveries(hook.ID); len(ds) != 2 || ds[0].NoticeID != tests[1] || ds[1].NoticeID != tests[2] {
+			t.Fatalf("delivery log %+v, want the last two tests (%v)", ds, tests[1:])
+		}
+		run := o.finishRun(domain.JobInactive, domain.RunFailed)
+		o.start()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			ds := o.deliveries(hook.ID)
+			if len(ds) == 2 && ds[0].NoticeID == tests[2] && ds[1].RunID == run.ID {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("delivery log %+v, want the last test and the run's notice", ds)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}

@@ -18,6 +18,7 @@ import (
 type Store interface {
 	ClaimNotices(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]domain.Notice, error)
 	RecordDelivery(ctx context.Context, d *domain.Delivery, retryAt *time.Time) error
+	PruneDeliveries(ctx context.Context, webhookID string, keep int, before time.Time) (int64, error)
 	GetWebhook(ctx context.Context, id string) (*domain.Webhook, error)
 	GetRun(ctx context.Context, id string) (*domain.Run, error)
 	GetJob(ctx context.Context, key domain.JobKey) (*domain.Job, error)
@@ -27,6 +28,14 @@ type Store interface {
 // DefaultBackoff is how long a failed notice waits before each next
 // attempt: eight attempts over about ten hours, then it is given up.
 var DefaultBackoff = []time.Duration{30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute, time.Hour, 3 * time.Hour, 6 * time.Hour}
+
+// The delivery log keeps, per webhook, its newest DefaultKeepDeliveries
+// attempts and none older than DefaultKeepDeliveriesFor: enough to see
+// what a receiver answered lately, never a table that grows for good.
+const (
+	DefaultKeepDeliveries    = 200
+	DefaultKeepDeliveriesFor = 30 * 24 * time.Hour
+)
 
 // Options configure the worker; the zero durations take the defaults.
 type Options struct {
@@ -50,6 +59,11 @@ type Options struct {
 	PollEvery time.Duration
 	// Concurrency is how many notices are posted at once (default 4).
 	Concurrency int
+	// KeepDeliveries and KeepDeliveriesFor bound each webhook's delivery
+	// log, pruned after each attempt is recorded (default
+	// DefaultKeepDeliveries, DefaultKeepDeliveriesFor).
+	KeepDeliveries    int
+	KeepDeliveriesFor time.Duration
 }
 
 // Worker delivers the outbox's notices. It is the engine's Observer (a run
@@ -82,6 +96,12 @@ func New(o Options) (*Worker, error) {
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 4
+	}
+	if o.KeepDeliveries <= 0 {
+		o.KeepDeliveries = DefaultKeepDeliveries
+	}
+	if o.KeepDeliveriesFor <= 0 {
+		o.KeepDeliveriesFor = DefaultKeepDeliveriesFor
 	}
 	return &Worker{o: o, client: newClient(), wake: make(chan struct{}, 1)}, nil
 }
@@ -178,8 +198,18 @@ func (w *Worker) deliver(ctx context.Context, n domain.Notice) {
 	defer cancel()
 	if err := w.o.Store.RecordDelivery(rctx, d, retryAt); err != nil {
 		log.Error("notify: could not record the delivery", "err", err)
+	} else {
+		w.prune(rctx, log, d)
 	}
 	logDelivery(log, hook, d)
+}
+
+// prune trims the delivery log of d's webhook, d just recorded. A failure
+// is only logged: the log is pruned again after the next attempt.
+func (w *Worker) prune(ctx context.Context, log *slog.Logger, d *domain.Delivery) {
+	if _, err := w.o.Store.PruneDeliveries(ctx, d.WebhookID, w.o.KeepDeliveries, d.At.Add(-w.o.KeepDeliveriesFor)); err != nil {
+		log.Warn("notify: could not prune the delivery log", "err", err)
+	}
 }
 
 // noticeBody loads n's webhook and run and encodes its body.
@@ -231,6 +261,8 @@ func (w *Worker) SendTest(ctx context.Context, id, by string) (*domain.Delivery,
 	if err := w.o.Store.RecordDelivery(ctx, d, nil); err != nil {
 		return nil, err
 	}
+	log := w.o.Logger.With("webhook", id, "event", domain.EventTest, "by", by)
+	w.prune(ctx, log, d)
 	detail := "test notice " + d.Outcome
 	if d.StatusCode != 0 {
 		detail += fmt.Sprintf(" (HTTP %d)", d.StatusCode)
@@ -238,7 +270,7 @@ func (w *Worker) SendTest(ctx context.Context, id, by string) (*domain.Delivery,
 	if err := w.o.Store.AddAudit(ctx, domain.AuditEvent{Actor: by, Action: domain.AuditWebhookTest, Target: id, Detail: detail}); err != nil {
 		return nil, err
 	}
-	logDelivery(w.o.Logger.With("webhook", id, "event", domain.EventTest, "by", by), hook, d)
+	logDelivery(log, hook, d)
 	return d, nil
 }
 

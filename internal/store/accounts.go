@@ -55,40 +55,80 @@ func (db *DB) ListAccounts(ctx context.Context) ([]domain.Account, error) {
 // SetAccountPassword replaces an account's password hash and ends its sessions.
 func (db *DB) SetAccountPassword(ctx context.Context, name, passwordHash, actor string) error {
 	return db.updateAccount(ctx, name, actor, domain.AuditAccountPassword, func(*domain.Account) string { return "password changed" },
-		map[string]any{"password_hash": passwordHash}, nil)
+		map[string]any{"password_hash": passwordHash}, accountHooks{})
 }
 
 // SetAccountDisabled disables or enables an account; disabling ends its
 // sessions and revokes its API tokens for good (enabling it again brings
 // none back).
 func (db *DB) SetAccountDisabled(ctx context.Context, name string, disabled bool, actor string) error {
-	var also func(tx *gorm.DB, a *domain.Account, now time.Time) error
+	var hooks accountHooks
 	if disabled {
-		also = func(tx *gorm.DB, a *domain.Account, now time.Time) error {
+		hooks.also = func(tx *gorm.DB, a *domain.Account, now time.Time) error {
 			return revokeTokensOf(tx, a, now, actor, "account disabled")
 		}
 	}
 	return db.updateAccount(ctx, name, actor, domain.AuditAccountDisable, func(*domain.Account) string { return fmt.Sprintf("disabled → %t", disabled) },
-		map[string]any{"disabled": disabled}, also)
+		map[string]any{"disabled": disabled}, hooks)
 }
 
-// SetAccountRole gives an account another role and ends its sessions; an
-// account that has the role already is left as it is.
+// SetAccountRole gives an account another role and ends its sessions, by
+// the rule of domain.CheckRoleChange (not one's own role, never the last
+// enabled administrator's); an account that has the role already is left
+// as it is.
 func (db *DB) SetAccountRole(ctx context.Context, name string, role domain.AccountRole, actor string) error {
+	check := func(tx *gorm.DB, a *domain.Account) error {
+		others, err := db.otherAdministrators(tx, a.ID)
+		if err != nil {
+			return err
+		}
+		return domain.CheckRoleChange(*a, role, actor, others)
+	}
 	return db.updateAccount(ctx, name, actor, domain.AuditAccountRole, func(a *domain.Account) string {
 		if a.Role == role {
 			return ""
 		}
 		return fmt.Sprintf("role %s → %s", a.Role, role)
-	}, map[string]any{"role": role}, nil)
+	}, map[string]any{"role": role}, accountHooks{check: check})
 }
 
-// updateAccount sets fields of account name, ends its sessions, does also
-// (when not nil) in the same transaction, and audits action with what
-// detail says of the account as it was; a detail of "" means there is
-// nothing to change.
+// otherAdministrators counts the enabled administrators other than account
+// id. On PostgreSQL it locks every enabled administrator's row, in id order,
+// until tx ends: two administrators demoting each other at once wait for
+// one another, and the second then sees it would leave none. SQLite has one
+// writer at a time.
+func (db *DB) otherAdministrators(tx *gorm.DB, id string) (int, error) {
+	q := tx.Model(&domain.Account{}).Where("role = ? AND disabled = ?", domain.RoleAdministrator, false).Order("id")
+	if db.Dialect == DialectPostgres {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var ids []string
+	if err := q.Pluck("id", &ids).Error; err != nil {
+		return 0, fmt.Errorf("store: find the administrators: %w", err)
+	}
+	others := 0
+	for _, admin := range ids {
+		if admin != id {
+			others++
+		}
+	}
+	return others, nil
+}
+
+// accountHooks are what an account change does beside setting its fields,
+// in its transaction: check (when not nil) may refuse the change before it
+// is made, seeing the account as it was; also (when not nil) does more
+// after it.
+type accountHooks struct {
+	check func(tx *gorm.DB, a *domain.Account) error
+	also  func(tx *gorm.DB, a *domain.Account, now time.Time) error
+}
+
+// updateAccount sets fields of account name, ends its sessions, runs hooks
+// in the same transaction, and audits action with what detail says of the
+// account as it was; a detail of "" means there is nothing to change.
 func (db *DB) updateAccount(ctx context.Context, name, actor, action string, detail func(*domain.Account) string,
-	fields map[string]any, also func(tx *gorm.DB, a *domain.Account, now time.Time) error) error {
+	fields map[string]any, hooks accountHooks) error {
 	now := db.Now()
 	fields["updated_at"] = now
 	return db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -97,6 +137,11 @@ func (db *DB) updateAccount(ctx context.Context, name, actor, action string, det
 			return domain.Errorf(domain.ENOTFOUND, "No account named %q", name)
 		} else if err != nil {
 			return fmt.Errorf("store: find account %s: %w", name, err)
+		}
+		if hooks.check != nil {
+			if err := hooks.check(tx, &a); err != nil {
+				return err
+			}
 		}
 		what := detail(&a)
 		if what == "" {
@@ -108,8 +153,8 @@ func (db *DB) updateAccount(ctx context.Context, name, actor, action string, det
 		if err := tx.Where("account_id = ?", a.ID).Delete(&domain.Session{}).Error; err != nil {
 			return fmt.Errorf("store: end sessions of %s: %w", name, err)
 		}
-		if also != nil {
-			if err := also(tx, &a, now); err != nil {
+		if hooks.also != nil {
+			if err := hooks.also(tx, &a, now); err != nil {
 				return err
 			}
 		}

@@ -227,6 +227,20 @@ func (db *DB) RecordDelivery(ctx context.Context, d *domain.Delivery, retryAt *t
 	})
 }
 
+// PruneDeliveries trims webhook webhookID's delivery log to its newest keep
+// attempts (in the order ListDeliveries shows them), none from before
+// before, and returns how many it removed. The delivery worker calls it
+// after each attempt it records, so the log never outgrows either bound.
+func (db *DB) PruneDeliveries(ctx context.Context, webhookID string, keep int, before time.Time) (int64, error) {
+	keep = max(keep, 1) // the attempt just recorded stays
+	newest := db.write.Model(&domain.Delivery{}).Select("id").Where("webhook_id = ?", webhookID).Order("at DESC, id DESC").Limit(keep)
+	res := db.write.WithContext(ctx).Where("webhook_id = ? AND (at < ? OR id NOT IN (?))", webhookID, before, newest).Delete(&domain.Delivery{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("store: prune the delivery log of webhook %s: %w", webhookID, res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
 // ListDeliveries returns the newest delivery attempts first, of webhook
 // webhookID or ("") of every webhook, at most limit.
 func (db *DB) ListDeliveries(ctx context.Context, webhookID string, limit int) ([]domain.Delivery, error) {

@@ -30,10 +30,10 @@ func TestRunItemsFilteredAndCounted(t *testing.T) {
 		if err := db.CreateRun(ctx, run, time.Minute); err != nil {
 			t.Fatal(err)
 		}
-		card := domain.FieldChange{Field: domain.CredentialChangePrefix(domain.CredentialCard) + "C-1", Before: "active", After: "inactive"}
-		temp := domain.FieldChange{Field: domain.CredentialChangePrefix(domain.CredentialTemporaryCard) + "T-1", Before: "active", After: "locked"}
-		cardCert := domain.FieldChange{Field: "certificate 7" + domain.CertificateChangeMark(domain.CredentialCard) + "C-1)", Before: "active", After: "on_hold"}
-		tempCert := domain.FieldChange{Field: "certificate 8" + domain.CertificateChangeMark(domain.CredentialTemporaryCard) + "T-1)", Before: "active", After: "revoked"}
+		card := domain.FieldChange{Field: domain.CredentialChangeField(domain.CredentialCard, "C-1"), Before: "active", After: "inactive"}
+		temp := domain.FieldChange{Field: domain.CredentialChangeField(domain.CredentialTemporaryCard, "T-1"), Before: "active", After: "locked"}
+		cardCert := domain.FieldChange{Field: domain.CertificateChangeField("7", domain.CredentialCard, "C-1"), Before: "active", After: "on_hold"}
+		tempCert := domain.FieldChange{Field: domain.CertificateChangeField("8", domain.CredentialTemporaryCard, "T-1"), Before: "active", After: "revoked"}
 		state := domain.FieldChange{Field: "state", Before: "active", After: "inactive"}
 		items := []domain.RunItem{
 			{RunID: run.ID, Seq: 1, Username: "Dave_1", Outcome: domain.OutcomeDeactivated, Changes: changes(t, state, card, cardCert, cardCert, temp, tempCert)},

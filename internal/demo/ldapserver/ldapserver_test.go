@@ -356,92 +356,125 @@ func checkEveryUserOnce(t *testing.T, uids []string, n int) {
 	}
 }
 
-func TestPaging(t *testing.T) {
-	const n = 1050
-	s := mustStart(t, manyPeople(n))
+// pagingPeople is how many people TestPaging's directory holds.
+const pagingPeople = 1050
 
-	t.Run("OKSearchLoopWithCookie", func(t *testing.T) {
-		c := mustBind(t, s)
-		uids, pages, err := pagedSearch(c, "(objectClass=inetOrgPerson)", 100)
-		if err != nil {
+func TestPaging(t *testing.T) {
+	s := mustStart(t, manyPeople(pagingPeople))
+	for _, sub := range []struct {
+		name string
+		run  func(*testing.T, *Server)
+	}{
+		{"OKSearchLoopWithCookie", testPagingSearchLoop},
+		{"OKSearchWithPaging", testPagingSearchWithPaging},
+		{"OKExactMultipleEndsWithEmptyCookie", testPagingExactMultiple},
+		{"OKChangesWhilePagingDoNotDisturbThePagedSearch", testPagingWhileChanging},
+		{"ErrCookieFromAnotherConnection", testPagingCookieFromAnotherConnection},
+		{"ErrCookieForDifferentFilter", testPagingCookieForDifferentFilter},
+	} {
+		t.Run(sub.name, func(t *testing.T) { sub.run(t, s) })
+	}
+}
+
+// peoplePages is a search for every person's uid, size entries a page.
+func peoplePages(size uint32) (*ldap.SearchRequest, *ldap.ControlPaging) {
+	paging := ldap.NewControlPaging(size)
+	return ldap.NewSearchRequest(testBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, "(objectClass=inetOrgPerson)", []string{"uid"}, []ldap.Control{paging}), paging
+}
+
+// nextPage copies res's cookie into paging, as a client asks for the page after res.
+func nextPage(paging *ldap.ControlPaging, res *ldap.SearchResult) {
+	paging.SetCookie(ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging).Cookie)
+}
+
+// afterFirstPage reads the first page of peoplePages(size) on c and returns
+// the request set to ask for the second.
+func afterFirstPage(t *testing.T, c *ldap.Conn, size uint32) *ldap.SearchRequest {
+	t.Helper()
+	req, paging := peoplePages(size)
+	res, err := c.Search(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextPage(paging, res)
+	return req
+}
+
+func testPagingSearchLoop(t *testing.T, s *Server) {
+	c := mustBind(t, s)
+	uids, pages, err := pagedSearch(c, "(objectClass=inetOrgPerson)", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEveryUserOnce(t, uids, pagingPeople)
+	if pages != 11 {
+		t.Fatalf("got %d pages, want 11", pages)
+	}
+}
+
+func testPagingSearchWithPaging(t *testing.T, s *Server) {
+	c := mustBind(t, s)
+	res, err := c.SearchWithPaging(ldap.NewSearchRequest(testBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, "(objectClass=inetOrgPerson)", []string{"uid"}, nil), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEveryUserOnce(t, values(res, "uid"), pagingPeople)
+}
+
+func testPagingExactMultiple(t *testing.T, s *Server) {
+	c := mustBind(t, s)
+	uids, pages, err := pagedSearch(c, "(uid=user00*)", 50) // user0000..user0099: exactly two pages
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEveryUserOnce(t, uids, 100)
+	if pages != 2 {
+		t.Fatalf("got %d pages, want 2", pages)
+	}
+}
+
+// testPagingWhileChanging replaces the directory after the first page: the
+// paged search goes on reading the directory it began on.
+func testPagingWhileChanging(t *testing.T, s *Server) {
+	c := mustBind(t, s)
+	req, paging := peoplePages(500)
+	res, err := c.Search(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uids := values(res, "uid")
+	t.Cleanup(func() { _ = s.Replace(manyPeople(pagingPeople)) })
+	if err := s.Replace(manyPeople(10)); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		nextPage(paging, res)
+		if len(paging.Cookie) == 0 {
+			break
+		}
+		if res, err = c.Search(req); err != nil {
 			t.Fatal(err)
 		}
-		checkEveryUserOnce(t, uids, n)
-		if pages != 11 {
-			t.Fatalf("got %d pages, want 11", pages)
-		}
-	})
-	t.Run("OKSearchWithPaging", func(t *testing.T) {
-		c := mustBind(t, s)
-		res, err := c.SearchWithPaging(ldap.NewSearchRequest(testBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, "(objectClass=inetOrgPerson)", []string{"uid"}, nil), 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkEveryUserOnce(t, values(res, "uid"), n)
-	})
-	t.Run("OKExactMultipleEndsWithEmptyCookie", func(t *testing.T) {
-		c := mustBind(t, s)
-		uids, pages, err := pagedSearch(c, "(uid=user00*)", 50) // user0000..user0099: exactly two pages
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkEveryUserOnce(t, uids, 100)
-		if pages != 2 {
-			t.Fatalf("got %d pages, want 2", pages)
-		}
-	})
-	t.Run("OKChangesWhilePagingDoNotDisturbThePagedSearch", func(t *testing.T) {
-		c := mustBind(t, s)
-		paging := ldap.NewControlPaging(500)
-		req := ldap.NewSearchRequest(testBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, "(objectClass=inetOrgPerson)", []string{"uid"}, []ldap.Control{paging})
-		res, err := c.Search(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		uids := values(res, "uid")
-		t.Cleanup(func() { _ = s.Replace(manyPeople(n)) })
-		if err := s.Replace(manyPeople(10)); err != nil {
-			t.Fatal(err)
-		}
-		for {
-			paging.SetCookie(ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging).Cookie)
-			if len(paging.Cookie) == 0 {
-				break
-			}
-			if res, err = c.Search(req); err != nil {
-				t.Fatal(err)
-			}
-			uids = append(uids, values(res, "uid")...)
-		}
-		checkEveryUserOnce(t, uids, n)
-	})
-	t.Run("ErrCookieFromAnotherConnection", func(t *testing.T) {
-		c1, c2 := mustBind(t, s), mustBind(t, s)
-		paging := ldap.NewControlPaging(10)
-		req := ldap.NewSearchRequest(testBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, "(objectClass=inetOrgPerson)", []string{"uid"}, []ldap.Control{paging})
-		res, err := c1.Search(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		paging.SetCookie(ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging).Cookie)
-		if _, err := c2.Search(req); resultCode(err) != ldap.LDAPResultUnwillingToPerform {
-			t.Fatalf("search with another connection's cookie: %v, want unwillingToPerform", err)
-		}
-	})
-	t.Run("ErrCookieForDifferentFilter", func(t *testing.T) {
-		c := mustBind(t, s)
-		paging := ldap.NewControlPaging(10)
-		req := ldap.NewSearchRequest(testBase, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, "(objectClass=inetOrgPerson)", []string{"uid"}, []ldap.Control{paging})
-		res, err := c.Search(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		paging.SetCookie(ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging).Cookie)
-		req.Filter = "(uid=*)"
-		if _, err := c.Search(req); resultCode(err) != ldap.LDAPResultUnwillingToPerform {
-			t.Fatalf("search with a cookie for another filter: %v, want unwillingToPerform", err)
-		}
-	})
+		uids = append(uids, values(res, "uid")...)
+	}
+	checkEveryUserOnce(t, uids, pagingPeople)
+}
+
+func testPagingCookieFromAnotherConnection(t *testing.T, s *Server) {
+	c1, c2 := mustBind(t, s), mustBind(t, s)
+	req := afterFirstPage(t, c1, 10)
+	if _, err := c2.Search(req); resultCode(err) != ldap.LDAPResultUnwillingToPerform {
+		t.Fatalf("search with another connection's cookie: %v, want unwillingToPerform", err)
+	}
+}
+
+func testPagingCookieForDifferentFilter(t *testing.T, s *Server) {
+	c := mustBind(t, s)
+	req := afterFirstPage(t, c, 10)
+	req.Filter = "(uid=*)"
+	if _, err := c.Search(req); resultCode(err) != ldap.LDAPResultUnwillingToPerform {
+		t.Fatalf("search with a cookie for another filter: %v, want unwillingToPerform", err)
+	}
 }
 
 func TestSizeLimit(t *testing.T) {

@@ -111,21 +111,54 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
 	}
+	s, err := newServer(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("ldapserver: start: %w", err)
+	}
+	// gldap picks the port inside Run and only tells its logger which one:
+	// a sink on an intercept logger catches that line and forwards the
+	// library's warnings and errors to slog.
+	sink := &logSink{log: s.log, listening: make(chan net.Addr, 1)}
+	hl := hclog.NewInterceptLogger(&hclog.LoggerOptions{Name: "ldapserver", Level: hclog.Off, Output: io.Discard})
+	hl.RegisterSink(sink)
+	if err := s.route(hl); err != nil {
+		return nil, fmt.Errorf("ldapserver: start: %w", err)
+	}
+	go func() { s.runErr <- s.gs.Run(cfg.Addr) }()
+	if s.addr, err = s.awaitListening(ctx, cfg.Addr, sink.listening); err != nil {
+		return nil, err
+	}
+	go func() {
+		select {
+		case <-ctx.Done():
+			if err := s.Close(); err != nil {
+				s.log.Warn("ldap server: close", "err", err)
+			}
+		case <-s.closed:
+		}
+	}()
+	s.log.Info("ldap server listening", "url", s.URL(), "entries", len(s.dir.Load().records))
+	return s, nil
+}
+
+// newServer checks cfg's names and entries and holds them in a server that
+// does not listen yet.
+func newServer(cfg Config) (*Server, error) {
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	baseDN, err := normalizeDN(cfg.BaseDN)
 	if err != nil {
-		return nil, fmt.Errorf("ldapserver: start: base DN: %w", err)
+		return nil, fmt.Errorf("base DN: %w", err)
 	}
 	bindDN, err := normalizeDN(cfg.BindDN)
 	if err != nil || len(bindDN) == 0 || cfg.BindPassword == "" {
-		return nil, fmt.Errorf("ldapserver: start: a bind DN and a bind password are required")
+		return nil, errors.New("a bind DN and a bind password are required")
 	}
 	snap, err := newSnapshot(cfg.Entries)
 	if err != nil {
-		return nil, fmt.Errorf("ldapserver: start: %w", err)
+		return nil, err
 	}
 	s := &Server{
 		log:      logger,
@@ -139,20 +172,20 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		closed:   make(chan struct{}),
 	}
 	s.dir.Store(snap)
+	return s, nil
+}
 
-	// gldap picks the port inside Run and only tells its logger which one:
-	// a sink on an intercept logger catches that line and forwards the
-	// library's warnings and errors to slog.
-	sink := &logSink{log: logger, listening: make(chan net.Addr, 1)}
-	hl := hclog.NewInterceptLogger(&hclog.LoggerOptions{Name: "ldapserver", Level: hclog.Off, Output: io.Discard})
-	hl.RegisterSink(sink)
+// route creates the gldap server logging to hl and routes bind and search
+// to s; every write operation is refused, as the directory is read-only.
+func (s *Server) route(hl hclog.Logger) error {
+	var err error
 	s.gs, err = gldap.NewServer(gldap.WithLogger(hl), gldap.WithOnClose(s.connClosed))
 	if err != nil {
-		return nil, fmt.Errorf("ldapserver: start: %w", err)
+		return err
 	}
 	mux, err := gldap.NewMux()
 	if err != nil {
-		return nil, fmt.Errorf("ldapserver: start: %w", err)
+		return err
 	}
 	for _, reg := range []error{
 		mux.Bind(s.handleBind),
@@ -163,41 +196,32 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		mux.DefaultRoute(refuse(gldap.ApplicationExtendedResponse)),
 	} {
 		if reg != nil {
-			return nil, fmt.Errorf("ldapserver: start: route: %w", reg)
+			return fmt.Errorf("route: %w", reg)
 		}
 	}
-	if err := s.gs.Router(mux); err != nil {
-		return nil, fmt.Errorf("ldapserver: start: %w", err)
-	}
+	return s.gs.Router(mux)
+}
 
-	go func() { s.runErr <- s.gs.Run(cfg.Addr) }()
+// awaitListening waits until the running server reports the address it
+// listens on; it stops the server when ctx ends or startTimeout passes first.
+func (s *Server) awaitListening(ctx context.Context, addr string, listening <-chan net.Addr) (net.Addr, error) {
 	timer := time.NewTimer(startTimeout)
 	defer timer.Stop()
 	select {
-	case s.addr = <-sink.listening:
+	case a := <-listening:
+		return a, nil
 	case err := <-s.runErr:
 		if err == nil {
 			err = errors.New("server stopped")
 		}
-		return nil, fmt.Errorf("ldapserver: start on %s: %w", cfg.Addr, err)
+		return nil, fmt.Errorf("ldapserver: start on %s: %w", addr, err)
 	case <-ctx.Done():
 		_ = s.gs.Stop()
 		return nil, fmt.Errorf("ldapserver: start: %w", ctx.Err())
 	case <-timer.C:
 		_ = s.gs.Stop()
-		return nil, fmt.Errorf("ldapserver: start on %s: not listening after %s", cfg.Addr, startTimeout)
+		return nil, fmt.Errorf("ldapserver: start on %s: not listening after %s", addr, startTimeout)
 	}
-	go func() {
-		select {
-		case <-ctx.Done():
-			if err := s.Close(); err != nil {
-				s.log.Warn("ldap server: close", "err", err)
-			}
-		case <-s.closed:
-		}
-	}()
-	s.log.Info("ldap server listening", "url", s.URL(), "entries", len(snap.records))
-	return s, nil
 }
 
 // URL is the address clients connect to, such as ldap://127.0.0.1:38911.
@@ -337,70 +361,104 @@ type searchResult struct {
 
 // search finds the records msg asks for and hands each to send.
 func (s *Server) search(connID int, msg *gldap.SearchMessage, send func(*record) error) searchResult {
+	q, refusal, ok := s.compileSearch(connID, msg)
+	if !ok {
+		return refusal
+	}
+	if refusal, ok := s.locate(&q); !ok {
+		return refusal
+	}
+	if q.paging != nil && q.paging.PagingSize == 0 {
+		// Size zero abandons the paged search (RFC 2696 section 3); the
+		// cursor was already dropped by locate.
+		return searchResult{code: gldap.ResultSuccess, paging: &gldap.ControlPaging{}}
+	}
+	return s.sendPage(&q, send)
+}
+
+// searchQuery is a search message checked and compiled, and where in which
+// directory snapshot its next page starts.
+type searchQuery struct {
+	connID int
+	msg    *gldap.SearchMessage
+	base   []string
+	filter *filter
+	paging *gldap.ControlPaging // nil for a search without the paging control
+	key    string               // base, scope and filter: what a paging cookie belongs to
+	snap   *snapshot
+	start  int
+}
+
+// compileSearch refuses a search on a connection that has not bound, or
+// with a base DN or filter that does not parse.
+func (s *Server) compileSearch(connID int, msg *gldap.SearchMessage) (searchQuery, searchResult, bool) {
 	s.mu.Lock()
 	bound := s.bound[connID]
 	s.mu.Unlock()
 	if !bound {
-		return searchResult{code: gldap.ResultInsufficientAccessRights, diag: "bind first: anonymous search is not allowed"}
+		return searchQuery{}, searchResult{code: gldap.ResultInsufficientAccessRights, diag: "bind first: anonymous search is not allowed"}, false
 	}
 	base, err := normalizeDN(msg.BaseDN)
 	if err != nil {
-		return searchResult{code: gldap.ResultInvalidDNSyntax, diag: "invalid base DN"}
+		return searchQuery{}, searchResult{code: gldap.ResultInvalidDNSyntax, diag: "invalid base DN"}, false
 	}
 	f, err := compileFilter(msg.Filter)
 	if err != nil {
-		return searchResult{code: gldap.ResultProtocolError, diag: "invalid filter"}
+		return searchQuery{}, searchResult{code: gldap.ResultProtocolError, diag: "invalid filter"}, false
 	}
-	var paging *gldap.ControlPaging
+	q := searchQuery{connID: connID, msg: msg, base: base, filter: f,
+		key: fmt.Sprintf("%s\x00%d\x00%s", dnKey(base), msg.Scope, msg.Filter)}
 	for _, c := range msg.Controls {
 		if p, ok := c.(*gldap.ControlPaging); ok {
-			paging = p
+			q.paging = p
 		}
 	}
-	searchKey := fmt.Sprintf("%s\x00%d\x00%s", dnKey(base), msg.Scope, msg.Filter)
+	return q, searchResult{}, true
+}
 
-	var snap *snapshot
-	start := 0
-	switch {
-	case paging != nil && len(paging.Cookie) > 0:
-		cur := s.takeCursor(string(paging.Cookie), connID)
+// locate sets where q starts: a paging cookie continues its own search on
+// the snapshot that search began on (the cookie is used up); any other
+// search begins at the top of the current directory, if its base exists.
+func (s *Server) locate(q *searchQuery) (searchResult, bool) {
+	if q.paging != nil && len(q.paging.Cookie) > 0 {
+		cur := s.takeCursor(string(q.paging.Cookie), q.connID)
 		if cur == nil {
-			return searchResult{code: gldap.ResultUnwillingToPerform, diag: "unknown or expired paging cookie"}
+			return searchResult{code: gldap.ResultUnwillingToPerform, diag: "unknown or expired paging cookie"}, false
 		}
-		if cur.search != searchKey {
-			return searchResult{code: gldap.ResultUnwillingToPerform, diag: "paging cookie belongs to a different search"}
+		if cur.search != q.key {
+			return searchResult{code: gldap.ResultUnwillingToPerform, diag: "paging cookie belongs to a different search"}, false
 		}
-		snap, start = cur.snap, cur.next
-	default:
-		snap = s.dir.Load()
-		_, exists := snap.byDN[dnKey(base)]
-		if !exists && !slices.Equal(base, s.baseDN) && !(len(base) == 0 && msg.Scope != scopeBase) {
-			return searchResult{code: gldap.ResultNoSuchObject, diag: "no such base DN"}
-		}
-		if paging != nil && s.cursorCount(connID) >= maxCursorsPerConn {
-			return searchResult{code: gldap.ResultAdminLimitExceeded, diag: "too many unfinished paged searches on this connection"}
-		}
+		q.snap, q.start = cur.snap, cur.next
+		return searchResult{}, true
 	}
-	if paging != nil && paging.PagingSize == 0 {
-		// Size zero abandons the paged search (RFC 2696 section 3); the
-		// cursor was already dropped above.
-		return searchResult{code: gldap.ResultSuccess, paging: &gldap.ControlPaging{}}
+	q.snap = s.dir.Load()
+	_, exists := q.snap.byDN[dnKey(q.base)]
+	if !exists && !slices.Equal(q.base, s.baseDN) && !(len(q.base) == 0 && q.msg.Scope != scopeBase) {
+		return searchResult{code: gldap.ResultNoSuchObject, diag: "no such base DN"}, false
 	}
+	if q.paging != nil && s.cursorCount(q.connID) >= maxCursorsPerConn {
+		return searchResult{code: gldap.ResultAdminLimitExceeded, diag: "too many unfinished paged searches on this connection"}, false
+	}
+	return searchResult{}, true
+}
 
+// sendPage sends q's matching records from where it starts, up to the page
+// size or size limit; a full page saves a cursor and answers its cookie.
+func (s *Server) sendPage(q *searchQuery, send func(*record) error) searchResult {
 	limit := 0
 	switch {
-	case paging != nil:
-		limit = int(paging.PagingSize)
-	case msg.SizeLimit > 0:
-		limit = int(msg.SizeLimit)
+	case q.paging != nil:
+		limit = int(q.paging.PagingSize)
+	case q.msg.SizeLimit > 0:
+		limit = int(q.msg.SizeLimit)
 	}
 	sent := 0
-	for i := start; i < len(snap.records); i++ {
-		rec := snap.records[i]
-		if !inScope(rec.rdns, base, int64(msg.Scope)) {
+	for i := q.start; i < len(q.snap.records); i++ {
+		rec := q.snap.records[i]
+		if !inScope(rec.rdns, q.base, int64(q.msg.Scope)) {
 			continue
 		}
-		ok, err := f.match(rec)
+		ok, err := q.filter.match(rec)
 		if err != nil {
 			return searchResult{code: gldap.ResultProtocolError, diag: "invalid filter"}
 		}
@@ -408,10 +466,10 @@ func (s *Server) search(connID int, msg *gldap.SearchMessage, send func(*record)
 			continue
 		}
 		if limit > 0 && sent == limit {
-			if paging == nil {
+			if q.paging == nil {
 				return searchResult{code: gldap.ResultSizeLimitExceeded}
 			}
-			cookie, err := s.saveCursor(&pageCursor{connID: connID, search: searchKey, snap: snap, next: i})
+			cookie, err := s.saveCursor(&pageCursor{connID: q.connID, search: q.key, snap: q.snap, next: i})
 			if err != nil {
 				s.log.Error("ldap server: paging cookie", "err", err)
 				return searchResult{code: gldap.ResultOther, diag: "cannot create paging cookie"}
@@ -419,12 +477,12 @@ func (s *Server) search(connID int, msg *gldap.SearchMessage, send func(*record)
 			return searchResult{code: gldap.ResultSuccess, paging: &gldap.ControlPaging{Cookie: []byte(cookie)}}
 		}
 		if err := send(rec); err != nil {
-			s.log.Debug("ldap server: send entry", "conn", connID, "err", err)
+			s.log.Debug("ldap server: send entry", "conn", q.connID, "err", err)
 			return searchResult{aborted: true}
 		}
 		sent++
 	}
-	if paging != nil {
+	if q.paging != nil {
 		return searchResult{code: gldap.ResultSuccess, paging: &gldap.ControlPaging{}}
 	}
 	return searchResult{code: gldap.ResultSuccess}

@@ -1,0 +1,33 @@
+package domain
+
+import "testing"
+
+func TestCheckRoleChange(t *testing.T) {
+	admin := Account{Username: "alice", Role: RoleAdministrator}
+	disabledAdmin := Account{Username: "alice", Role: RoleAdministrator, Disabled: true}
+	operator := Account{Username: "olle", Role: RoleOperator}
+	for _, tc := range []struct {
+		name        string
+		a           Account
+		next        AccountRole
+		by          string
+		otherAdmins int
+		code        string
+	}{
+		{"OKDemoteWithAnotherAdministrator", admin, RoleOperator, "bob", 1, ""},
+		{"OKDemoteFromTheCommandLine", admin, RoleOperator, "cli:root", 1, ""},
+		{"OKPromote", operator, RoleAdministrator, "alice", 0, ""},
+		{"OKLastAdministratorStaysOne", admin, RoleAdministrator, "cli:root", 0, ""},
+		{"OKDisabledAdministratorIsNotTheLast", disabledAdmin, RoleOperator, "cli:root", 0, ""},
+		{"ErrOwnRole", operator, RoleAdministrator, "olle", 1, EINVALID},
+		{"ErrOwnRoleEvenUnchanged", admin, RoleAdministrator, "alice", 1, EINVALID},
+		{"ErrLastAdministrator", admin, RoleOperator, "cli:root", 0, ECONFLICT},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckRoleChange(tc.a, tc.next, tc.by, tc.otherAdmins)
+			if code := ErrorCode(err); code != tc.code {
+				t.Fatalf("CheckRoleChange = %v (code %q), want code %q", err, code, tc.code)
+			}
+		})
+	}
+}
