@@ -3,8 +3,6 @@ package web
 import (
 	"fmt"
 	"net/http"
-
-	"idm/internal/domain"
 )
 
 func (s *Server) handleAccountDisable(w http.ResponseWriter, r *http.Request) {
@@ -16,10 +14,6 @@ func (s *Server) handleAccountDisable(w http.ResponseWriter, r *http.Request) {
 	disabled := f.flag("disabled")
 	if err := f.errs.Err(); err != nil {
 		s.fail(w, r, err)
-		return
-	}
-	if name == actor(r) {
-		s.fail(w, r, domain.Errorf(domain.EINVALID, "You cannot disable your own account."))
 		return
 	}
 	if err := s.deps.Store.SetAccountDisabled(r.Context(), name, disabled, actor(r)); err != nil {

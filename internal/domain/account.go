@@ -91,6 +91,34 @@ type LoginFailure struct {
 
 func (LoginFailure) TableName() string { return "login_failures" }
 
+// CheckOwnAccount refuses what nobody does to their own account, named by
+// (an account name, or cli:USER for the command line): disabling it.
+func CheckOwnAccount(name, by string) error {
+	if name == by {
+		return Errorf(EINVALID, "You cannot disable your own account.")
+	}
+	return nil
+}
+
+// CheckDisable (the rule of disabling account a, asked by by): nobody
+// disables their own account, and the last enabled administrator stays
+// enabled, so that someone can still administer. otherAdmins counts the
+// enabled administrators other than a.
+func CheckDisable(a Account, by string, otherAdmins int) error {
+	if err := CheckOwnAccount(a.Username, by); err != nil {
+		return err
+	}
+	if a.Role == RoleAdministrator && !a.Disabled && otherAdmins == 0 {
+		return lastAdministrator(a)
+	}
+	return nil
+}
+
+// lastAdministrator refuses to leave no enabled administrator.
+func lastAdministrator(a Account) error {
+	return Errorf(ECONFLICT, "%s is the last enabled administrator: make another account an administrator first, so that someone can still administer.", a.Username)
+}
+
 // CheckRoleChange is the rule every entry point (the Admin page, idm account
 // role) gives account a the role next by, asked by by (an account name, or
 // cli:USER for the command line): nobody changes their own role (another
@@ -102,7 +130,7 @@ func CheckRoleChange(a Account, next AccountRole, by string, otherAdmins int) er
 		return Errorf(EINVALID, "You cannot change your own role: another administrator can.")
 	}
 	if a.Role == RoleAdministrator && next != RoleAdministrator && !a.Disabled && otherAdmins == 0 {
-		return Errorf(ECONFLICT, "%s is the last enabled administrator: make another account an administrator first, so that someone can still administer.", a.Username)
+		return lastAdministrator(a)
 	}
 	return nil
 }

@@ -31,3 +31,30 @@ func TestCheckRoleChange(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckDisable(t *testing.T) {
+	admin := Account{Username: "alice", Role: RoleAdministrator}
+	disabledAdmin := Account{Username: "alice", Role: RoleAdministrator, Disabled: true}
+	operator := Account{Username: "olle", Role: RoleOperator}
+	for _, tc := range []struct {
+		name        string
+		a           Account
+		by          string
+		otherAdmins int
+		code        string
+	}{
+		{"OKAdministratorWithAnother", admin, "bob", 1, ""},
+		{"OKLastOperator", operator, "alice", 0, ""},
+		{"OKAlreadyDisabledAdministrator", disabledAdmin, "cli:root", 0, ""},
+		{"ErrOwnAccount", operator, "olle", 1, EINVALID},
+		{"ErrOwnAccountAsAdministrator", admin, "alice", 3, EINVALID},
+		{"ErrLastAdministrator", admin, "cli:root", 0, ECONFLICT},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckDisable(tc.a, tc.by, tc.otherAdmins)
+			if code := ErrorCode(err); code != tc.code {
+				t.Fatalf("CheckDisable = %v (code %q), want code %q", err, code, tc.code)
+			}
+		})
+	}
+}

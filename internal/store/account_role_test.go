@@ -63,9 +63,19 @@ func TestAccountRoleDemotingEachOther(t *testing.T) {
 	testenv.EachStore(t, func(t *testing.T, url string) {
 		ctx := context.Background()
 		db := testenv.MustOpenDB(t, url)
+		var previous []string
 		for round := range 5 {
 			a, b := fmt.Sprintf("a%d", round), fmt.Sprintf("b%d", round)
 			mustAccounts(t, db, map[string]domain.AccountRole{a: domain.RoleAdministrator, b: domain.RoleAdministrator})
+			// Disable the previous round's pair (now that this round's
+			// exist: the last administrator cannot be disabled), so that
+			// this pair are the only enabled administrators.
+			for _, name := range previous {
+				if err := db.SetAccountDisabled(ctx, name, true, "test"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			previous = []string{a, b}
 			var wg sync.WaitGroup
 			errs := make([]error, 2)
 			for i, pair := range [][2]string{{a, b}, {b, a}} {
@@ -80,14 +90,6 @@ func TestAccountRoleDemotingEachOther(t *testing.T) {
 			codes[domain.ErrorCode(errs[1])]++
 			if codes[""] != 1 || codes[domain.ECONFLICT] != 1 {
 				t.Fatalf("round %d: %v, %v; want one demotion and one refusal as the last administrator", round, errs[0], errs[1])
-			}
-			// Disable both, so that the next round's pair are the only
-			// enabled administrators.
-			if err := db.SetAccountDisabled(ctx, a, true, "test"); err != nil {
-				t.Fatal(err)
-			}
-			if err := db.SetAccountDisabled(ctx, b, true, "test"); err != nil {
-				t.Fatal(err)
 			}
 		}
 	})
@@ -109,4 +111,38 @@ func roleAudits(t *testing.T, db *store.DB) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestAccountDisableRule: disabling follows domain.CheckDisable: not one's
+// own account, never the last enabled administrator; a refusal changes
+// nothing.
+func TestAccountDisableRule(t *testing.T) {
+	testenv.EachStore(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := testenv.MustOpenDB(t, url)
+		mustAccounts(t, db, map[string]domain.AccountRole{"alice": domain.RoleAdministrator, "bob": domain.RoleAdministrator, "olle": domain.RoleOperator})
+		for _, st := range []struct {
+			name, account, by, code string
+			wantDisabled            bool
+		}{
+			{"ErrOwnAccount", "alice", "alice", domain.EINVALID, false},
+			{"OKAdministratorWithAnother", "bob", "alice", "", true},
+			{"ErrLastAdministrator", "alice", "cli:root", domain.ECONFLICT, false},
+			{"OKOperator", "olle", "cli:root", "", true},
+		} {
+			t.Run(st.name, func(t *testing.T) {
+				err := db.SetAccountDisabled(ctx, st.account, true, st.by)
+				if code := domain.ErrorCode(err); code != st.code {
+					t.Fatalf("SetAccountDisabled(%s) by %s = %v, want code %q", st.account, st.by, err, st.code)
+				}
+				if a, err := db.AccountByName(ctx, st.account); err != nil || a.Disabled != st.wantDisabled {
+					t.Errorf("%s is %+v (%v), want disabled %t", st.account, a, err, st.wantDisabled)
+				}
+			})
+		}
+		// Enabling is never refused: it adds an administrator back.
+		if err := db.SetAccountDisabled(ctx, "bob", false, "cli:root"); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

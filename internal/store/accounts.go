@@ -58,12 +58,20 @@ func (db *DB) SetAccountPassword(ctx context.Context, name, passwordHash, actor 
 		map[string]any{"password_hash": passwordHash}, accountHooks{})
 }
 
-// SetAccountDisabled disables or enables an account; disabling ends its
-// sessions and revokes its API tokens for good (enabling it again brings
-// none back).
+// SetAccountDisabled disables or enables an account; disabling, by the rule
+// of domain.CheckDisable (not one's own account, never the last enabled
+// administrator), ends its sessions and revokes its API tokens for good
+// (enabling it again brings none back).
 func (db *DB) SetAccountDisabled(ctx context.Context, name string, disabled bool, actor string) error {
 	var hooks accountHooks
 	if disabled {
+		hooks.check = func(tx *gorm.DB, a *domain.Account) error {
+			others, err := db.otherAdministrators(tx, a.ID)
+			if err != nil {
+				return err
+			}
+			return domain.CheckDisable(*a, actor, others)
+		}
 		hooks.also = func(tx *gorm.DB, a *domain.Account, now time.Time) error {
 			return revokeTokensOf(tx, a, now, actor, "account disabled")
 		}

@@ -59,6 +59,11 @@ func TestAccounts(t *testing.T) {
 			}
 		})
 		t.Run("Disable", func(t *testing.T) {
+			// Another administrator first: the last one cannot be disabled
+			// (TestAccountDisableRule).
+			if _, err := db.CreateAccount(ctx, "carol", domain.RoleAdministrator, "hash4", "test"); err != nil {
+				t.Fatal(err)
+			}
 			if err := db.SetAccountDisabled(ctx, "alice", true, "test"); err != nil {
 				t.Fatal(err)
 			}
@@ -187,7 +192,11 @@ func TestSessionAccountFields(t *testing.T) {
 		})
 		t.Run("DisabledAccountSaysSo", func(t *testing.T) {
 			// Disabling ends the account's sessions; a session written
-			// afterwards must still show the account as disabled.
+			// afterwards must still show the account as disabled. Another
+			// administrator first: the last one cannot be disabled.
+			if _, err := db.CreateAccount(ctx, "dave", domain.RoleAdministrator, "hash-d", "test"); err != nil {
+				t.Fatal(err)
+			}
 			if err := db.SetAccountDisabled(ctx, "carol", true, "test"); err != nil {
 				t.Fatal(err)
 			}
