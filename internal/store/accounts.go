@@ -200,6 +200,7 @@ type sessionAccountRow struct {
 // Every signed-in request asks for them, so it is one query, not two.
 func (db *DB) SessionAccount(ctx context.Context, tokenHash string) (*domain.Session, *domain.Account, error) {
 	var rows []sessionAccountRow
+	// Find, not Scan (see RunsSummary).
 	err := db.read.WithContext(ctx).Raw(`SELECT
 		s.token_hash AS s_token_hash, s.account_id AS s_account_id, s.created_at AS s_created_at,
 		s.last_seen_at AS s_last_seen_at, s.expires_at AS s_expires_at, s.flash AS s_flash,
@@ -209,7 +210,7 @@ func (db *DB) SessionAccount(ctx context.Context, tokenHash string) (*domain.Ses
 		a.created_at AS a_created_at, a.updated_at AS a_updated_at,
 		a.last_login_at AS a_last_login_at
 		FROM sessions s LEFT JOIN accounts a ON a.id = s.account_id
-		WHERE s.token_hash = ?`, tokenHash).Scan(&rows).Error
+		WHERE s.token_hash = ?`, tokenHash).Find(&rows).Error
 	switch {
 	case err != nil:
 		return nil, nil, fmt.Errorf("store: find session: %w", err)

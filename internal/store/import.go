@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"gorm.io/gorm"
@@ -65,8 +67,8 @@ func (db *DB) ImportUsers(ctx context.Context, records []UserDetail) ([]ImportRe
 // record by record under savepoints when that fails.
 func (db *DB) importRun(ctx context.Context, records []UserDetail, out []ImportResult) error {
 	now := db.Now()
-	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		st, err := loadImportState(tx, db.Dialect, records, now)
+	err := db.importTx(ctx, func(tx *gorm.DB, conn *sql.Conn) error {
+		st, err := loadImportState(tx, conn, db.Dialect, records, now)
 		if err != nil {
 			return err
 		}
@@ -81,6 +83,9 @@ func (db *DB) importRun(ctx context.Context, records []UserDetail, out []ImportR
 	if ctx.Err() != nil {
 		return fmt.Errorf("store: import: %w", ctx.Err())
 	}
+	// Record by record is many times slower: say so, so that a slow import
+	// is explained (a record the database refuses is the usual cause).
+	slog.Debug("import: a batch was refused whole, writing it record by record", "records", len(records), "err", err)
 	return db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		for i, d := range records {
 			if err := ctx.Err(); err != nil {

@@ -1,8 +1,8 @@
 package store
 
 import (
+	"database/sql"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -40,12 +40,6 @@ func independentRun(records []UserDetail) int {
 	return len(records)
 }
 
-// keyPart is the first column of a two-column key and the values sought.
-type keyPart struct {
-	column string
-	vals   []string
-}
-
 // pair is a two-part key: type and serial, issuer and serial, user and role.
 type pair [2]string
 
@@ -55,6 +49,9 @@ type importState struct {
 	tx      *gorm.DB
 	dialect string
 	now     time.Time
+	// conn is the connection tx runs on, for COPY (PostgreSQL; nil on
+	// SQLite).
+	conn *sql.Conn
 
 	users   map[string]*domain.User // by username
 	dirUser map[string]string       // stable id → the id of the user holding it
@@ -85,16 +82,18 @@ type rowUpdate struct {
 	set       map[string]any
 }
 
-// loadImportState reads, in tx, the users, credentials, certificates,
-// roles and role assignments that records refer to.
-func loadImportState(tx *gorm.DB, dialect string, records []UserDetail, now time.Time) (*importState, error) {
+// loadImportState reads, in tx (running on conn, nil on SQLite), the
+// users, credentials, certificates, roles and role assignments that records
+// refer to.
+func loadImportState(tx *gorm.DB, conn *sql.Conn, dialect string, records []UserDetail, now time.Time) (*importState, error) {
 	st := &importState{
-		tx: tx, dialect: dialect, now: now,
+		tx: tx, conn: conn, dialect: dialect, now: now,
 		users: map[string]*domain.User{}, dirUser: map[string]string{}, creds: map[pair]*domain.Credential{},
 		certs: map[pair]*domain.Certificate{}, roles: map[string]*domain.Role{}, newRoles: map[string]bool{},
 		assigns: map[pair]*domain.RoleAssignment{},
 	}
-	var names, dirIDs, credSerials, certSerials, roleNames []string
+	var names, dirIDs, roleNames []string
+	var credKeys, certKeys []pair
 	roleSeen := map[string]bool{}
 	for _, d := range records {
 		names = append(names, d.Username)
@@ -102,9 +101,9 @@ func loadImportState(tx *gorm.DB, dialect string, records []UserDetail, now time
 			dirIDs = append(dirIDs, *d.DirectoryID)
 		}
 		for _, c := range d.Credentials {
-			credSerials = append(credSerials, c.Serial)
+			credKeys = append(credKeys, pair{string(c.Type), c.Serial})
 			for _, k := range c.Certificates {
-				certSerials = append(certSerials, k.Serial)
+				certKeys = append(certKeys, pair{k.Issuer, k.Serial})
 			}
 		}
 		for _, r := range d.Roles {
@@ -117,24 +116,53 @@ func loadImportState(tx *gorm.DB, dialect string, records []UserDetail, now time
 	if err := st.loadUsers(names, dirIDs); err != nil {
 		return nil, err
 	}
-	if err := st.loadHoldings(records, credSerials, certSerials, roleNames); err != nil {
+	if err := st.loadHoldings(credKeys, certKeys, roleNames); err != nil {
 		return nil, err
 	}
 	return st, nil
 }
 
 // find loads the rows of T's table whose column is one of vals, a chunk at
-// a time, and hands each row to keep. With by, the rows must also have one
-// of the values by names: the first column of a two-column key, so that
-// the key's index serves the look-up.
-func find[T any](st *importState, column string, vals []string, keep func(*T), by ...keyPart) error {
+// a time, and hands each row to keep.
+func find[T any](st *importState, column string, vals []string, keep func(*T)) error {
 	return chunks(vals, func(c []string) error {
 		var rows []T
-		q := st.tx
-		for _, b := range by {
-			q = q.Where(inStrings(st.dialect, b.column, b.vals))
+		if err := st.tx.Where(inStrings(st.dialect, column, c)).Find(&rows).Error; err != nil {
+			return err
 		}
-		if err := q.Where(inStrings(st.dialect, column, c)).Find(&rows).Error; err != nil {
+		for i := range rows {
+			keep(&rows[i])
+		}
+		return nil
+	})
+}
+
+// findPairs loads the rows of table (T's) whose two-column unique key cols
+// is one of keys, a chunk at a time, and hands each row to keep.
+//
+// On PostgreSQL each key is looked up on its own through the key's unique
+// index (a lateral join over the keys). With "first = ANY(…) AND second =
+// ANY(…)" the planner, going by the statistics of a table the import is
+// filling, scanned the index on the first column alone and compared every
+// row it found against the whole second array: about 0.8 s a statement at
+// 20,000 credentials, most of the import's time.
+func findPairs[T any](st *importState, table string, cols [2]string, keys []pair, keep func(*T)) error {
+	return chunks(keys, func(c []pair) error {
+		first, second := make([]string, len(c)), make([]string, len(c))
+		for i, k := range c {
+			first[i], second[i] = k[0], k[1]
+		}
+		var rows []T
+		var err error
+		if st.dialect == DialectPostgres {
+			err = st.tx.Raw("SELECT t.* FROM unnest(?::text[], ?::text[]) AS k(a, b) CROSS JOIN LATERAL "+
+				"(SELECT * FROM "+table+" WHERE "+cols[0]+" = k.a AND "+cols[1]+" = k.b LIMIT 1) AS t",
+				pgTextArray(first), pgTextArray(second)).Scan(&rows).Error
+		} else {
+			slices.Sort(first)
+			err = st.tx.Where(cols[0]+" IN ? AND "+cols[1]+" IN ?", slices.Compact(first), second).Find(&rows).Error
+		}
+		if err != nil {
 			return err
 		}
 		for i := range rows {
@@ -161,22 +189,13 @@ func (st *importState) loadUsers(names, dirIDs []string) error {
 	return nil
 }
 
-func (st *importState) loadHoldings(records []UserDetail, credSerials, certSerials, roleNames []string) error {
-	types, issuers := map[string]bool{}, map[string]bool{}
-	for _, d := range records {
-		for _, c := range d.Credentials {
-			types[string(c.Type)] = true
-			for _, k := range c.Certificates {
-				issuers[k.Issuer] = true
-			}
-		}
-	}
-	byType := keyPart{"type", slices.Sorted(maps.Keys(types))}
-	if err := find(st, "serial", credSerials, func(c *domain.Credential) { st.creds[pair{string(c.Type), c.Serial}] = c }, byType); err != nil {
+func (st *importState) loadHoldings(credKeys, certKeys []pair, roleNames []string) error {
+	if err := findPairs(st, "credentials", [2]string{"type", "serial"}, credKeys,
+		func(c *domain.Credential) { st.creds[pair{string(c.Type), c.Serial}] = c }); err != nil {
 		return fmt.Errorf("store: import: find credentials: %w", err)
 	}
-	byIssuer := keyPart{"issuer", slices.Sorted(maps.Keys(issuers))}
-	if err := find(st, "serial", certSerials, func(c *domain.Certificate) { st.certs[pair{c.Issuer, c.Serial}] = c }, byIssuer); err != nil {
+	if err := findPairs(st, "certificates", [2]string{"issuer", "serial"}, certKeys,
+		func(c *domain.Certificate) { st.certs[pair{c.Issuer, c.Serial}] = c }); err != nil {
 		return fmt.Errorf("store: import: find certificates: %w", err)
 	}
 	if err := find(st, "name", roleNames, func(r *domain.Role) { st.roles[r.Name] = r }); err != nil {
@@ -317,19 +336,19 @@ func (st *importState) planCredential(userID string, c CredentialDetail, w *impo
 // (the foreign keys are checked at each insert), then the updates.
 func (st *importState) flush() error {
 	w := &st.w
-	if err := insertRows(st.tx, st.dialect, w.users); err != nil {
+	if err := insert(st, w.users); err != nil {
 		return fmt.Errorf("store: import users: %w", err)
 	}
-	if err := insertRows(st.tx, st.dialect, w.roles); err != nil {
+	if err := insert(st, w.roles); err != nil {
 		return fmt.Errorf("store: import roles: %w", err)
 	}
-	if err := insertRows(st.tx, st.dialect, w.creds); err != nil {
+	if err := insert(st, w.creds); err != nil {
 		return fmt.Errorf("store: import credentials: %w", err)
 	}
-	if err := insertRows(st.tx, st.dialect, w.certs); err != nil {
+	if err := insert(st, w.certs); err != nil {
 		return fmt.Errorf("store: import certificates: %w", err)
 	}
-	if err := insertRows(st.tx, st.dialect, w.assigns); err != nil {
+	if err := insert(st, w.assigns); err != nil {
 		return fmt.Errorf("store: import role assignments: %w", err)
 	}
 	for _, u := range w.updates {
@@ -338,4 +357,12 @@ func (st *importState) flush() error {
 		}
 	}
 	return nil
+}
+
+// insert writes rows: with COPY on PostgreSQL, multi-row INSERTs on SQLite.
+func insert[T any](st *importState, rows []T) error {
+	if st.conn != nil {
+		return copyRows(st.tx.Statement.Context, st.tx, st.conn, rows)
+	}
+	return insertRows(st.tx, st.dialect, rows)
 }

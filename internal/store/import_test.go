@@ -118,6 +118,70 @@ func importRejectsAlone(t *testing.T, db *store.DB) {
 	}
 }
 
+// TestImportRefusedLate: a record the database refuses only at its last
+// rows (a certificate's state no rule lets through, written after every
+// user, credential and role of the batch) still leaves nothing written, and
+// the batch's other records are written: the batch's rows go in one
+// transaction, on PostgreSQL with COPY on that transaction's connection.
+func TestImportRefusedLate(t *testing.T) {
+	testenv.EachStore(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := testenv.MustOpenDB(t, url)
+		late := holder("late")
+		late.Credentials[1].Certificates[1].State = "bogus"
+		res, err := db.ImportUsers(ctx, []store.UserDetail{holder("first"), late, holder("last")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res[1].Err == nil || res[0].Err != nil || res[2].Err != nil {
+			t.Fatalf("results %+v: want only the late record refused", res)
+		}
+		if _, err := db.UserByUsername(ctx, "late"); domain.ErrorCode(err) != domain.ENOTFOUND {
+			t.Errorf("late: %v, want nothing of the refused record written", err)
+		}
+		for _, name := range []string{"first", "last"} {
+			wantHolder(t, db, name)
+		}
+	})
+}
+
+// TestImportKeysArePairs: credentials and certificates are found by their
+// whole key, type and serial, issuer and serial: a serial that another
+// user's credential of another type (or another issuer's certificate)
+// carries is no conflict, and importing again finds each by its own key.
+func TestImportKeysArePairs(t *testing.T) {
+	testenv.EachStore(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := testenv.MustOpenDB(t, url)
+		owner, twin := holder("owner"), holder("twin")
+		for c := range twin.Credentials {
+			twin.Credentials[c].Type = domain.CredentialTypes[len(domain.CredentialTypes)-1-c]
+			twin.Credentials[c].Serial = owner.Credentials[c].Serial
+			for k := range twin.Credentials[c].Certificates {
+				twin.Credentials[c].Certificates[k].Issuer = "CN=Other CA"
+				twin.Credentials[c].Certificates[k].Serial = owner.Credentials[c].Certificates[k].Serial
+			}
+		}
+		for round, want := range []bool{true, false} {
+			res, err := db.ImportUsers(ctx, []store.UserDetail{owner, twin})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range res {
+				if r.Err != nil || r.Changed != want {
+					t.Errorf("round %d, record %d: %+v, want written %v and no error", round, i, r, want)
+				}
+			}
+		}
+		for _, name := range []string{"owner", "twin"} {
+			u, err := db.UserByUsername(ctx, name)
+			if err != nil || len(u.Credentials) != 2 || len(u.Credentials[0].Certificates) != 2 {
+				t.Errorf("%s: %+v %v, want its two credentials of two certificates", name, u, err)
+			}
+		}
+	})
+}
+
 func wantHolder(t *testing.T, db *store.DB, name string) {
 	t.Helper()
 	u, err := db.UserByUsername(context.Background(), name)

@@ -28,9 +28,10 @@ func (db *DB) ConfigVersions(ctx context.Context) (Versions, error) {
 		Key     string `gorm:"column:k"`
 		Version int    `gorm:"column:v"`
 	}
+	// Find, not Scan (see RunsSummary).
 	err := db.read.WithContext(ctx).Raw(
 		`SELECT key AS k, version AS v FROM batch_jobs UNION ALL SELECT '` + settingsRowKey + `' AS k, version AS v FROM ldap_settings`,
-	).Scan(&rows).Error
+	).Find(&rows).Error
 	if err != nil {
 		return Versions{}, fmt.Errorf("store: read versions: %w", err)
 	}
