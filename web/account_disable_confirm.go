@@ -3,8 +3,6 @@ package web
 import (
 	"net/http"
 
-	"github.com/go-chi/chi/v5"
-
 	"idm/internal/domain"
 	"idm/templates"
 )
@@ -12,8 +10,8 @@ import (
 // handleAccountDisableConfirm asks before an account is disabled: a page of
 // its own, so that the question works without JavaScript.
 func (s *Server) handleAccountDisableConfirm(w http.ResponseWriter, r *http.Request) {
-	name := chi.URLParam(r, "name")
-	if err := domain.CheckAccountLookup(name); err != nil {
+	name, err := pathAccount(r)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -42,11 +42,17 @@ func (s *Server) renderAccounts(w http.ResponseWriter, r *http.Request, status i
 	s.render(w, r, status, templates.Accounts(v))
 }
 
-// pathAccountForm is the account the URL names, checked before the store is
-// asked, and the posted form.
-func pathAccountForm(r *http.Request) (string, *form, error) {
+// pathAccount is the account name the URL holds, checked before the store
+// is asked.
+func pathAccount(r *http.Request) (string, error) {
 	name := chi.URLParam(r, "name")
-	if err := domain.CheckAccountLookup(name); err != nil {
+	return name, domain.CheckAccountLookup(name)
+}
+
+// pathAccountForm is the account the URL names and the posted form.
+func pathAccountForm(r *http.Request) (string, *form, error) {
+	name, err := pathAccount(r)
+	if err != nil {
 		return "", nil, err
 	}
 	f, err := readForm(r)

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/go-chi/chi/v5"
-
 	"idm/internal/domain"
 	"idm/internal/engine"
 	"idm/templates"
@@ -16,7 +14,7 @@ import (
 // when the engine refuses: a job already running is never started a second
 // time.
 func (s *Server) handleJobRun(w http.ResponseWriter, r *http.Request) {
-	key, err := domain.LookupJobKey(chi.URLParam(r, "key"))
+	key, name, err := s.operatorJob(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -31,12 +29,6 @@ func (s *Server) handleJobRun(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	snap, err := s.opSnapshot(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	name := processName(snap, key)
 	by := actor(r)
 
 	_, err = s.deps.Engine.Start(r.Context(), key, engine.RunOptions{Trigger: domain.TriggerManual, By: by, DryRun: dryRun})

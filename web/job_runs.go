@@ -3,9 +3,6 @@ package web
 import (
 	"net/http"
 
-	"github.com/go-chi/chi/v5"
-
-	"idm/internal/domain"
 	"idm/templates"
 )
 
@@ -13,12 +10,7 @@ const runsPerPage = 20
 
 // handleJobRuns is one job's run history, newest first.
 func (s *Server) handleJobRuns(w http.ResponseWriter, r *http.Request) {
-	key, err := domain.LookupJobKey(chi.URLParam(r, "key"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	snap, err := s.opSnapshot(r.Context())
+	key, name, err := s.operatorJob(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -33,7 +25,6 @@ func (s *Server) handleJobRuns(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	name := processName(snap, key)
 	v := templates.OpRunsView{
 		Chrome: s.chrome(r, "Run history", templates.Crumb{Label: "Home", Href: "/operator"},
 			templates.Crumb{Label: "Batch jobs", Href: "/operator/jobs"}, templates.Crumb{Label: name}),

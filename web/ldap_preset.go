@@ -10,12 +10,7 @@ import (
 // handleLDAPPreset fills the form's filters and attribute mapping from a
 // preset and shows the form again, unsaved.
 func (s *Server) handleLDAPPreset(w http.ResponseWriter, r *http.Request) {
-	cur, err := s.deps.Store.LDAPSettings(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	f, err := parseLDAPForm(r, cur)
+	cur, f, err := s.readLDAPForm(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return

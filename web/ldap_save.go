@@ -8,7 +8,7 @@ import (
 	"idm/templates"
 )
 
-const ldapSavedFlash = "LDAP connection saved. To see this update in Identity Manager Operator, click Clear cache in the Operator UI."
+const ldapSavedFlash = "LDAP connection saved. " + clearCacheReminder
 
 // handleLDAPSave saves the LDAP connection. Bad input re-renders the form
 // with a message at each field and saves nothing; the bind password is
@@ -17,12 +17,7 @@ const ldapSavedFlash = "LDAP connection saved. To see this update in Identity Ma
 // admin.SaveLDAP saves it, as it does for the API.
 func (s *Server) handleLDAPSave(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	cur, err := s.deps.Store.LDAPSettings(ctx)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	f, err := parseLDAPForm(r, cur)
+	cur, f, err := s.readLDAPForm(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return

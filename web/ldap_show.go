@@ -47,9 +47,18 @@ type ldapForm struct {
 	Errors   domain.FieldErrors  // fields the form could not even read
 }
 
-// parseLDAPForm reads the form over the saved settings cur, which keeps the
-// sealed password and the threshold permission. It does not judge the
-// values: each handler calls the domain rule it needs.
+// readLDAPForm reads the saved settings cur and the form over them; cur
+// keeps the sealed password and the threshold permission. It does not judge
+// the values: each handler calls the domain rule it needs.
+func (s *Server) readLDAPForm(r *http.Request) (cur domain.LDAPSettings, f ldapForm, err error) {
+	if cur, err = s.deps.Store.LDAPSettings(r.Context()); err != nil {
+		return cur, f, err
+	}
+	f, err = parseLDAPForm(r, cur)
+	return cur, f, err
+}
+
+// parseLDAPForm reads the form over cur.
 func parseLDAPForm(r *http.Request, cur domain.LDAPSettings) (ldapForm, error) {
 	f, err := readForm(r)
 	if err != nil {

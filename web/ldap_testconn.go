@@ -16,12 +16,7 @@ import (
 // page with the form as typed and the result under it.
 func (s *Server) handleLDAPTestConnection(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	cur, err := s.deps.Store.LDAPSettings(ctx)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	f, err := parseLDAPForm(r, cur)
+	cur, f, err := s.readLDAPForm(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return

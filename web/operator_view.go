@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+
 	"idm/internal/domain"
 	"idm/internal/opcache"
 	"idm/templates"
@@ -21,6 +23,20 @@ const runFreshness = 2 * time.Minute
 // opSnapshot is the Operator cache's content, loaded at first use.
 func (s *Server) opSnapshot(ctx context.Context) (*opcache.Snapshot, error) {
 	return s.deps.Cache.Snapshot(ctx)
+}
+
+// operatorJob is the job the URL names and its name as the Operator shows
+// it (processName).
+func (s *Server) operatorJob(r *http.Request) (domain.JobKey, string, error) {
+	key, err := domain.LookupJobKey(chi.URLParam(r, "key"))
+	if err != nil {
+		return "", "", err
+	}
+	snap, err := s.opSnapshot(r.Context())
+	if err != nil {
+		return "", "", err
+	}
+	return key, processName(snap, key), nil
 }
 
 // processName names job key as the cache holds it, the key itself when the

@@ -8,8 +8,12 @@ import (
 	"idm/internal/domain"
 )
 
+// clearCacheReminder is what Identity Manager Admin says after every save
+// that the Operator shows.
+const clearCacheReminder = "To see this update in Identity Manager Operator, click Clear cache in the Operator UI."
+
 // scheduleSavedFlash is Identity Manager Admin's reminder after a save.
-const scheduleSavedFlash = "Saved. To see this update in Identity Manager Operator, click Clear cache in the Operator UI."
+const scheduleSavedFlash = "Saved. " + clearCacheReminder
 
 // handleScheduleSave stores a job's expression and enabled flag, then
 // reschedules the job in the running scheduler at once (admin.SaveSchedule,
@@ -21,20 +25,14 @@ func (s *Server) handleScheduleSave(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	f, err := readForm(r)
+	sf, errs, err := readScheduleForm(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	sf := scheduleForm{Expression: f.raw("expression"), Enabled: f.flag("enabled")}
-	if sf.Version, err = f.version(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if len(f.errs) > 0 {
+	if len(errs) > 0 {
 		// A switch that was neither on nor off: say so, with what the
 		// expression's rule says, and save nothing.
-		errs := f.errs
 		errs.Merge(domain.ValidateCronExpression(sf.Expression, s.deps.Location, s.deps.Now()))
 		sf.Errors = errs.Map()
 		s.renderBatchJob(w, r, http.StatusUnprocessableEntity, job, sf)
@@ -61,6 +59,20 @@ func (s *Server) handleScheduleSave(w http.ResponseWriter, r *http.Request) {
 		flash = "Saved, but the scheduler could not apply it yet: " + domain.ErrorMessage(saved.NotApplied) + " " + flash
 	}
 	s.redirectWithFlash(w, r, batchJobPath(saved.Job.Key), flash)
+}
+
+// readScheduleForm reads the schedule form as posted, and the fields it
+// could not even read (an enabled switch neither on nor off).
+func readScheduleForm(r *http.Request) (scheduleForm, domain.FieldErrors, error) {
+	f, err := readForm(r)
+	if err != nil {
+		return scheduleForm{}, nil, err
+	}
+	sf := scheduleForm{Expression: f.raw("expression"), Enabled: f.flag("enabled")}
+	if sf.Version, err = f.version(); err != nil {
+		return scheduleForm{}, nil, err
+	}
+	return sf, f.errs, nil
 }
 
 func batchJobPath(key domain.JobKey) string { return "/admin/batch-sync/" + string(key) }

@@ -70,22 +70,23 @@ func (s *Server) mountPages(r chi.Router) {
 		r.Post("/login", s.handleLoginSubmit)
 		r.Post("/logout", s.handleLogout)
 
-		r.Route("/admin", func(r chi.Router) {
-			r.Use(s.requireRole(roleAdmin))
-			r.Get("/", s.handleAdminHome)
-			s.mountAdminBatchSync(r)
-			s.mountAdminLDAP(r)
-			s.mountAdminAccounts(r)
-			s.mountAdminTokens(r)
-			s.mountAdminAudit(r)
-			s.mountAdminNotifications(r)
-		})
-		r.Route("/operator", func(r chi.Router) {
-			r.Use(s.requireRole(roleOperator))
-			r.Get("/", s.handleOperatorHome)
-			s.mountOperatorJobs(r)
-			s.mountOperatorUsers(r)
-			s.mountOperatorCache(r)
-		})
+		s.mountArea(r, "/admin", roleAdmin, s.handleAdminHome,
+			s.mountAdminBatchSync, s.mountAdminLDAP, s.mountAdminAccounts,
+			s.mountAdminTokens, s.mountAdminAudit, s.mountAdminNotifications)
+		s.mountArea(r, "/operator", roleOperator, s.handleOperatorHome,
+			s.mountOperatorJobs, s.mountOperatorUsers, s.mountOperatorCache)
+	})
+}
+
+// mountArea mounts one of the two areas, Admin or Operator, under prefix:
+// only level reaches it, home is its first page, and each of sections
+// mounts its pages.
+func (s *Server) mountArea(r chi.Router, prefix string, level accessLevel, home http.HandlerFunc, sections ...func(chi.Router)) {
+	r.Route(prefix, func(r chi.Router) {
+		r.Use(s.requireRole(level))
+		r.Get("/", home)
+		for _, mount := range sections {
+			mount(r)
+		}
 	})
 }

@@ -20,7 +20,7 @@ func TestTokenPages(t *testing.T) {
 	if !strings.Contains(testid(e.get("/admin"), "tile-tokens"), "API tokens") {
 		t.Fatal("Admin Home has no API tokens tile")
 	}
-	res := e.do(http.MethodPost, "/admin/tokens", url.Values{"account": {"olga"}, "name": {"report"}, "expires": {"30d"}}, false)
+	res := e.do(http.MethodPost, "/admin/tokens", tokenForm("olga", "report", "30d"), false)
 	if res.Code != http.StatusOK {
 		t.Fatalf("create: %d %s", res.Code, res.Body)
 	}
@@ -87,26 +87,36 @@ func tokenID(t *testing.T, e *testEnv, name string) string {
 	return ""
 }
 
+// tokenForm is the form that makes an API token.
+func tokenForm(account, name, expires string) url.Values {
+	return url.Values{"account": {account}, "name": {name}, "expires": {expires}}
+}
+
 // TestTokenPageRefuses: the form shows the domain's message at the field
 // and makes nothing; an operator reaches no token page; a revoked token
 // cannot be revoked again.
 func TestTokenPageRefuses(t *testing.T) {
 	e := newEnv(t, envOptions{accounts: append(opAccounts, account{testAdmin, domain.RoleAdministrator})})
 	tests := []struct {
-		name, account, token, expires, field, msg string
+		name       string
+		form       url.Values
+		field, msg string
 	}{
-		{"ErrNoName", "olga", "", "90d", "name", "Give the token a name"},
-		{"ErrBadName", "olga", "my token", "90d", "name", "letters, digits"},
-		{"ErrNever", "olga", "x", "never", "expires", "Every token expires"},
-		{"ErrTooLong", "olga", "x", "2y", "expires", "at most 1 year"},
-		{"ErrNoAccount", "nobody", "x", "90d", "account", "There is no account named nobody"},
-		{"ErrNUL", "olga", "x\x00", "90d", "name", "letters, digits"},
+		{"ErrNoName", tokenForm("olga", "", "90d"), "name", "Give the token a name"},
+		{"ErrBadName", tokenForm("olga", "my token", "90d"), "name", "letters, digits"},
+		{"ErrNever", tokenForm("olga", "x", "never"), "expires", "Every token expires"},
+		{"ErrTooLong", tokenForm("olga", "x", "2y"), "expires", "at most 1 year"},
+		{"ErrNoAccount", tokenForm("nobody", "x", "90d"), "account", "There is no account named nobody"},
+		{"ErrNUL", tokenForm("olga", "x\x00", "90d"), "name", "letters, digits"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res := e.do(http.MethodPost, "/admin/tokens", url.Values{"account": {tc.account}, "name": {tc.token}, "expires": {tc.expires}}, false)
+			res := e.do(http.MethodPost, "/admin/tokens", tc.form, false)
 			if res.Code != http.StatusUnprocessableEntity || !strings.Contains(res.Body.String(), tc.msg) {
 				t.Fatalf("%d, want 422 with %q:\n%s", res.Code, tc.msg, res.Body)
+			}
+			if at := testid(parseHTML(t, res), "error-"+tc.field); !strings.Contains(at, tc.msg) {
+				t.Errorf("message at %s: %q, want %q", tc.field, at, tc.msg)
 			}
 		})
 	}

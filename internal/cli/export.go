@@ -21,28 +21,25 @@ func runExport(ctx context.Context, io IO, args []string) error {
 	if fs.NArg() != 0 {
 		return fmt.Errorf("%w: export takes no arguments", ErrUsage)
 	}
-	db, err := s.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-	w := bufio.NewWriter(io.Stdout)
-	enc := json.NewEncoder(w)
-	// Users are walked in chunks, so an export of a large store does not
-	// hold it in memory.
-	err = db.EachUserDetail(ctx, 500, func(users []store.UserDetail) error {
-		for i := range users {
-			if err := enc.Encode(recordOf(&users[i])); err != nil {
-				return fmt.Errorf("export: write: %w", err)
+	return s.withStore(ctx, func(db *store.DB) error {
+		w := bufio.NewWriter(io.Stdout)
+		enc := json.NewEncoder(w)
+		// Users are walked in chunks, so an export of a large store does not
+		// hold it in memory.
+		err := db.EachUserDetail(ctx, 500, func(users []store.UserDetail) error {
+			for i := range users {
+				if err := enc.Encode(recordOf(&users[i])); err != nil {
+					return fmt.Errorf("export: write: %w", err)
+				}
 			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := w.Flush(); err != nil {
+			return fmt.Errorf("export: write: %w", err)
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("export: write: %w", err)
-	}
-	return nil
 }

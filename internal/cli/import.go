@@ -86,13 +86,7 @@ func runImport(ctx context.Context, io IO, args []string) error {
 		defer f.Close()
 		in = f
 	}
-	db, err := s.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.close()
-
-	return importRecords(ctx, io, db, name, in)
+	return s.withStore(ctx, func(db *store.DB) error { return importRecords(ctx, io, db, name, in) })
 }
 
 // parseUserRecord decodes and checks one line of the import format with

@@ -10,6 +10,7 @@ import (
 
 	"idm/internal/directory"
 	"idm/internal/domain"
+	"idm/internal/store"
 )
 
 const ldapUsage = `Usage:
@@ -34,48 +35,25 @@ func (r *repeated) String() string     { return strings.Join(*r, ",") }
 func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
 func runLDAP(ctx context.Context, io IO, args []string) error {
-	if wantsHelp(args) {
-		fmt.Fprintln(io.Stdout, ldapUsage)
-		return nil
-	}
-	if len(args) == 0 {
-		fmt.Fprintln(io.Stderr, ldapUsage)
-		return fmt.Errorf("%w: ldap needs an action", ErrUsage)
-	}
-	switch args[0] {
-	case "show":
-		return ldapShow(ctx, io, args[1:])
-	case "configure":
-		return ldapConfigure(ctx, io, args[1:])
-	case "test":
-		return ldapTest(ctx, io, args[1:])
-	case "allow-next-run":
-		return ldapAllowNextRun(ctx, io, args[1:])
-	}
-	fmt.Fprintln(io.Stderr, ldapUsage)
-	return fmt.Errorf("%w: unknown ldap action %q", ErrUsage, args[0])
+	return runAction(ctx, io, args, "ldap", ldapUsage, "an action", map[string]actionFunc{
+		"show": ldapShow, "configure": ldapConfigure, "test": ldapTest, "allow-next-run": ldapAllowNextRun,
+	})
 }
 
 func ldapShow(ctx context.Context, io IO, args []string) error {
 	st := newSetup("ldap show", io)
 	asJSON := st.fs.Bool("json", false, "print the settings as JSON (without the password)")
-	if err := st.parse(args); err != nil {
-		return err
-	}
-	db, err := st.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.close()
-	s, err := db.LDAPSettings(ctx)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return writeJSON(io.Stdout, ldapView(&s))
-	}
-	printLDAP(io.Stdout, &s)
-	return nil
+	return st.parseWithStore(ctx, args, func(db *store.DB) error {
+		s, err := db.LDAPSettings(ctx)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeJSON(io.Stdout, ldapView(&s))
+		}
+		printLDAP(io.Stdout, &s)
+		return nil
+	})
 }
 
 // ldapView is the settings as shown: everything but the password, and
@@ -260,66 +238,62 @@ func ldapConfigure(ctx context.Context, io IO, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := st.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.close()
-	cur, err := db.LDAPSettings(ctx)
-	if err != nil {
-		return err
-	}
-	next := cur
-	if err := f.apply(&next, caPEM); err != nil {
-		return err
-	}
-	if err := domain.ValidateLDAPChange(cur, next, pw); err != nil {
-		return fmt.Errorf("ldap configure: nothing was saved: %w", err)
-	}
-	switch {
-	case pw.Clear:
-		next.BindPasswordEnc = ""
-	case pw.New != "":
-		box, err := st.box()
+	return st.withStore(ctx, func(db *store.DB) error {
+		cur, err := db.LDAPSettings(ctx)
 		if err != nil {
 			return err
 		}
-		if next.BindPasswordEnc, err = box.Seal(pw.New); err != nil {
+		next := cur
+		if err := f.apply(&next, caPEM); err != nil {
 			return err
 		}
-	}
-	saved, err := db.SaveLDAPSettings(ctx, next, st.actor())
-	if err != nil {
-		return fmt.Errorf("ldap configure: %w", err)
-	}
-	fmt.Fprintf(io.Stdout, "LDAP connection saved (version %d).\n", saved.Version)
-	printLDAP(io.Stdout, &saved)
-	return nil
+		if err := domain.ValidateLDAPChange(cur, next, pw); err != nil {
+			return fmt.Errorf("ldap configure: nothing was saved: %w", err)
+		}
+		switch {
+		case pw.Clear:
+			next.BindPasswordEnc = ""
+		case pw.New != "":
+			box, err := st.box()
+			if err != nil {
+				return err
+			}
+			if next.BindPasswordEnc, err = box.Seal(pw.New); err != nil {
+				return err
+			}
+		}
+		saved, err := db.SaveLDAPSettings(ctx, next, st.actor())
+		if err != nil {
+			return fmt.Errorf("ldap configure: %w", err)
+		}
+		fmt.Fprintf(io.Stdout, "LDAP connection saved (version %d).\n", saved.Version)
+		printLDAP(io.Stdout, &saved)
+		return nil
+	})
 }
 
 func ldapTest(ctx context.Context, io IO, args []string) error {
 	st := newSetup("ldap test", io)
-	if err := st.parse(args); err != nil {
-		return err
-	}
-	db, err := st.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.close()
-	s, err := db.LDAPSettings(ctx)
-	if err != nil {
-		return err
-	}
-	box, err := st.box()
-	if err != nil {
-		return err
-	}
-	pw, err := box.Open(s.BindPasswordEnc)
-	if err != nil {
-		return err
-	}
-	rep := directory.Test(ctx, s, pw)
+	return st.parseWithStore(ctx, args, func(db *store.DB) error {
+		s, err := db.LDAPSettings(ctx)
+		if err != nil {
+			return err
+		}
+		box, err := st.box()
+		if err != nil {
+			return err
+		}
+		pw, err := box.Open(s.BindPasswordEnc)
+		if err != nil {
+			return err
+		}
+		return printLDAPTest(io.Stdout, directory.Test(ctx, s, pw))
+	})
+}
+
+// printLDAPTest writes each step of the test and, when it passed, what the
+// filters found; a failed test is an error.
+func printLDAPTest(w io.Writer, rep directory.Report) error {
 	for _, st := range rep.Steps {
 		mark := "ok  "
 		switch {
@@ -328,39 +302,33 @@ func ldapTest(ctx context.Context, io IO, args []string) error {
 		case !st.OK:
 			mark = "FAIL"
 		}
-		fmt.Fprintf(io.Stdout, "[%s] %-16s %s\n", mark, directory.StepLabel(st.Name), st.Detail)
+		fmt.Fprintf(w, "[%s] %-16s %s\n", mark, directory.StepLabel(st.Name), st.Detail)
 	}
-	if rep.OK {
-		fmt.Fprintf(io.Stdout, "Active filter finds %d entries, inactive filter %d.\n", rep.ActiveCount, rep.InactiveCount)
-		for _, p := range rep.Samples {
-			fmt.Fprintf(io.Stdout, "  %s: username %q, name %q, email %q, stable id %q\n", p.DN, p.Username, p.DisplayName, p.Email, p.DirectoryID)
-		}
-		for _, e := range rep.SampleErrors {
-			fmt.Fprintf(io.Stdout, "  cannot map: %s\n", e)
-		}
-		return nil
+	if !rep.OK {
+		return fmt.Errorf("ldap test: the connection test failed")
 	}
-	return fmt.Errorf("ldap test: the connection test failed")
+	fmt.Fprintf(w, "Active filter finds %d entries, inactive filter %d.\n", rep.ActiveCount, rep.InactiveCount)
+	for _, p := range rep.Samples {
+		fmt.Fprintf(w, "  %s: username %q, name %q, email %q, stable id %q\n", p.DN, p.Username, p.DisplayName, p.Email, p.DirectoryID)
+	}
+	for _, e := range rep.SampleErrors {
+		fmt.Fprintf(w, "  cannot map: %s\n", e)
+	}
+	return nil
 }
 
 func ldapAllowNextRun(ctx context.Context, io IO, args []string) error {
 	st := newSetup("ldap allow-next-run", io)
 	withdraw := st.fs.Bool("withdraw", false, "withdraw the permission instead")
-	if err := st.parse(args); err != nil {
-		return err
-	}
-	db, err := st.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.close()
-	if err := db.SetThresholdOverride(ctx, !*withdraw, st.actor()); err != nil {
-		return err
-	}
-	if *withdraw {
-		fmt.Fprintln(io.Stdout, "The next inactive run must stay within the deactivation limit.")
-	} else {
-		fmt.Fprintln(io.Stdout, "The next inactive run may deactivate more users than the limit, once.")
-	}
-	return nil
+	return st.parseWithStore(ctx, args, func(db *store.DB) error {
+		if err := db.SetThresholdOverride(ctx, !*withdraw, st.actor()); err != nil {
+			return err
+		}
+		if *withdraw {
+			fmt.Fprintln(io.Stdout, "The next inactive run must stay within the deactivation limit.")
+		} else {
+			fmt.Fprintln(io.Stdout, "The next inactive run may deactivate more users than the limit, once.")
+		}
+		return nil
+	})
 }

@@ -3,17 +3,14 @@ package cli
 import (
 	"context"
 	"fmt"
+
+	"idm/internal/store"
 )
 
 func runMigrate(ctx context.Context, io IO, args []string) error {
 	s := newSetup("migrate", io)
-	if err := s.parse(args); err != nil {
-		return err
-	}
-	if _, err := s.open(ctx); err != nil {
-		return err
-	}
-	defer s.close()
-	fmt.Fprintln(io.Stdout, "database is up to date")
-	return nil
+	return s.parseWithStore(ctx, args, func(*store.DB) error {
+		fmt.Fprintln(io.Stdout, "database is up to date")
+		return nil
+	})
 }

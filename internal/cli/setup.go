@@ -70,6 +70,48 @@ func wantAction(io IO, args []string, command, action, usage string) error {
 	return nil
 }
 
+// actionFunc is one action of a command made of actions (idm ldap show): it
+// gets the arguments after the action's name.
+type actionFunc func(ctx context.Context, io IO, args []string) error
+
+// runAction runs the action args[0] names among actions of command: -h
+// prints usage and succeeds; no action, or an unknown one, prints usage and
+// is a usage error that says so (need: what a missing action's message says
+// the command needs).
+func runAction(ctx context.Context, io IO, args []string, command, usage, need string, actions map[string]actionFunc) error {
+	if wantsHelp(args) {
+		fmt.Fprintln(io.Stdout, usage)
+		return nil
+	}
+	if len(args) == 0 {
+		fmt.Fprintln(io.Stderr, usage)
+		return fmt.Errorf("%w: %s needs %s", ErrUsage, command, need)
+	}
+	if run, ok := actions[args[0]]; ok {
+		return run(ctx, io, args[1:])
+	}
+	fmt.Fprintln(io.Stderr, usage)
+	return fmt.Errorf("%w: unknown %s action %q", ErrUsage, command, args[0])
+}
+
+// parseWithStore parses args (flags only), then runs body withStore.
+func (s *setup) parseWithStore(ctx context.Context, args []string, body func(db *store.DB) error) error {
+	if err := s.parse(args); err != nil {
+		return err
+	}
+	return s.withStore(ctx, body)
+}
+
+// withStore opens the store, hands it to body and closes it after.
+func (s *setup) withStore(ctx context.Context, body func(db *store.DB) error) error {
+	db, err := s.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	return body(db)
+}
+
 // open resolves the configuration, sets the logger it asks for, opens the
 // database and applies pending migrations. close closes it.
 func (s *setup) open(ctx context.Context) (*store.DB, error) {

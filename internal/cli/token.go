@@ -23,30 +23,15 @@ most 1 year, 90 days by default; every token expires. A token dies when it is
 revoked, when its account is disabled, and when its account is deleted.`
 
 func runToken(ctx context.Context, io IO, args []string) error {
-	if wantsHelp(args) {
-		fmt.Fprintln(io.Stdout, tokenUsage)
-		return nil
-	}
-	if len(args) == 0 {
-		fmt.Fprintln(io.Stderr, tokenUsage)
-		return fmt.Errorf("%w: token needs an action: create, list or revoke", ErrUsage)
-	}
-	st := newSetup("token "+args[0], io)
-	switch args[0] {
-	case "create":
-		return createToken(ctx, st, args[1:])
-	case "list":
-		return listTokens(ctx, st, args[1:])
-	case "revoke":
-		return revokeToken(ctx, st, args[1:])
-	}
-	fmt.Fprintln(io.Stderr, tokenUsage)
-	return fmt.Errorf("%w: unknown token action %q", ErrUsage, args[0])
+	return runAction(ctx, io, args, "token", tokenUsage, "an action: create, list or revoke", map[string]actionFunc{
+		"create": createToken, "list": listTokens, "revoke": revokeToken,
+	})
 }
 
 // createToken is idm token create: the token on standard output, what it
 // is on standard error, so that TOKEN=$(idm token create …) keeps only it.
-func createToken(ctx context.Context, st *setup, args []string) error {
+func createToken(ctx context.Context, io IO, args []string) error {
+	st := newSetup("token create", io)
 	account := st.fs.String("account", "", "the account the token acts as (its role is the token's)")
 	name := st.fs.String("name", "", "what uses the token, as the audit log will name it (letters, digits, . _ -)")
 	expires := st.fs.String("expires", "90d", "how long the token lives: 12h, 30d, 8w or 1y (at most 1 year)")
@@ -57,37 +42,29 @@ func createToken(ctx context.Context, st *setup, args []string) error {
 		fmt.Fprintln(st.io.Stderr, tokenUsage)
 		return fmt.Errorf("%w: token create takes only flags", ErrUsage)
 	}
-	db, err := st.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.close()
-	plain, tok, err := auth.NewTokens(db, db.Now).Create(ctx, *account, *name, *expires, st.actor())
-	if err != nil {
-		return fmt.Errorf("token create: %w", err)
-	}
-	fmt.Fprintln(st.io.Stdout, plain)
-	fmt.Fprintf(st.io.Stderr, "API token %s of account %s created (id %s), expires %s.\n"+
-		"It is shown only now: keep it in a secret store. Use it as the header Authorization: Bearer TOKEN.\n",
-		tok.Name, *account, tok.ID, domain.FormatTime(tok.ExpiresAt, st.cfg.Location))
-	return nil
+	return st.withStore(ctx, func(db *store.DB) error {
+		plain, tok, err := auth.NewTokens(db, db.Now).Create(ctx, *account, *name, *expires, st.actor())
+		if err != nil {
+			return fmt.Errorf("token create: %w", err)
+		}
+		fmt.Fprintln(st.io.Stdout, plain)
+		fmt.Fprintf(st.io.Stderr, "API token %s of account %s created (id %s), expires %s.\n"+
+			"It is shown only now: keep it in a secret store. Use it as the header Authorization: Bearer TOKEN.\n",
+			tok.Name, *account, tok.ID, domain.FormatTime(tok.ExpiresAt, st.cfg.Location))
+		return nil
+	})
 }
 
-func listTokens(ctx context.Context, st *setup, args []string) error {
-	if err := st.parse(args); err != nil {
-		return err
-	}
-	db, err := st.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.close()
-	list, err := auth.NewTokens(db, db.Now).List(ctx)
-	if err != nil {
-		return err
-	}
-	printTokens(st.io, list, db.Now(), st.cfg.Location)
-	return nil
+func listTokens(ctx context.Context, io IO, args []string) error {
+	st := newSetup("token list", io)
+	return st.parseWithStore(ctx, args, func(db *store.DB) error {
+		list, err := auth.NewTokens(db, db.Now).List(ctx)
+		if err != nil {
+			return err
+		}
+		printTokens(io, list, db.Now(), st.cfg.Location)
+		return nil
+	})
 }
 
 // printTokens writes the token list as a table; times in loc.
@@ -108,20 +85,18 @@ func printTokens(io IO, list []store.TokenDetail, now time.Time, loc *time.Locat
 	_ = tw.Flush()
 }
 
-func revokeToken(ctx context.Context, st *setup, args []string) error {
+func revokeToken(ctx context.Context, io IO, args []string) error {
+	st := newSetup("token revoke", io)
 	id, err := st.onlyArgument(args, tokenUsage, "token revoke needs the token's id (idm token list shows it)")
 	if err != nil {
 		return err
 	}
-	db, err := st.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.close()
-	tok, err := auth.NewTokens(db, db.Now).Revoke(ctx, id, st.actor())
-	if err != nil {
-		return fmt.Errorf("token revoke: %w", err)
-	}
-	fmt.Fprintf(st.io.Stdout, "API token %s of account %s revoked\n", tok.Name, tok.Account)
-	return nil
+	return st.withStore(ctx, func(db *store.DB) error {
+		tok, err := auth.NewTokens(db, db.Now).Revoke(ctx, id, st.actor())
+		if err != nil {
+			return fmt.Errorf("token revoke: %w", err)
+		}
+		fmt.Fprintf(st.io.Stdout, "API token %s of account %s revoked\n", tok.Name, tok.Account)
+		return nil
+	})
 }

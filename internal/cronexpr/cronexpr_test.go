@@ -21,6 +21,16 @@ func mustLoad(t *testing.T, name string) *time.Location {
 	return loc
 }
 
+// mustCheck is Check's preview of expr, which must be valid.
+func mustCheck(t *testing.T, expr string, loc *time.Location, now time.Time, n int) cronexpr.Preview {
+	t.Helper()
+	p := cronexpr.Check(expr, loc, now, n)
+	if !p.Valid {
+		t.Fatalf("cronexpr.Check(%q) invalid: %s", expr, p.Error)
+	}
+	return p
+}
+
 // A Friday, noon UTC.
 var friday = time.Date(2026, 3, 27, 12, 0, 0, 0, time.UTC)
 
@@ -77,10 +87,7 @@ func TestCheckValid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := cronexpr.Check(tt.expr, utc, friday, 5)
-			if !p.Valid {
-				t.Fatalf("cronexpr.Check(%q) invalid: %s", tt.expr, p.Error)
-			}
+			p := mustCheck(t, tt.expr, utc, friday, 5)
 			if want := tt.wantExpr; want != "" && p.Expr != want {
 				t.Errorf("Expr = %q, want %q", p.Expr, want)
 			}
@@ -200,10 +207,7 @@ func TestCheckAgreesWithGocron(t *testing.T) {
 }
 
 func TestLeapYear(t *testing.T) {
-	p := cronexpr.Check("0 0 29 2 *", time.UTC, friday, 3)
-	if !p.Valid {
-		t.Fatalf("invalid: %s", p.Error)
-	}
+	p := mustCheck(t, "0 0 29 2 *", time.UTC, friday, 3)
 	want := []time.Time{
 		time.Date(2028, 2, 29, 0, 0, 0, 0, time.UTC),
 		time.Date(2032, 2, 29, 0, 0, 0, 0, time.UTC),
@@ -274,10 +278,7 @@ func TestDaylightSavingTime(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := cronexpr.Check(tt.expr, sto, tt.from, len(tt.want))
-			if !p.Valid {
-				t.Fatalf("invalid: %s", p.Error)
-			}
+			p := mustCheck(t, tt.expr, sto, tt.from, len(tt.want))
 			for i := range tt.want {
 				if !p.Next[i].Equal(tt.want[i]) {
 					t.Errorf("Next[%d] = %v (%v), want %v", i, p.Next[i], p.Next[i].UTC(), tt.want[i])
@@ -311,10 +312,7 @@ func TestPreviewMatchesScheduler(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			const n = 8
-			p := cronexpr.Check(tt.expr, sto, tt.now, n)
-			if !p.Valid {
-				t.Fatalf("invalid: %s", p.Error)
-			}
+			p := mustCheck(t, tt.expr, sto, tt.now, n)
 			s, err := cronexpr.Parse(tt.expr, sto, tt.now)
 			if err != nil {
 				t.Fatal(err)

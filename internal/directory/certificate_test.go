@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
@@ -16,7 +15,6 @@ import (
 	"net"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -79,21 +77,10 @@ func TestFormatDN(t *testing.T) {
 // so a fresh certificate's serial is replaced and its body signed again.
 func negativeSerialCert(t *testing.T) (tls.Certificate, string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
+	key, der := signSelf(t, &x509.Certificate{
 		SerialNumber: big.NewInt(0x2c69f195), Subject: pkix.Name{CommonName: "negative serial"},
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	in := cryptobyte.String(der)
 	var body cryptobyte.String
 	var tbs, alg []byte
@@ -114,9 +101,7 @@ func negativeSerialCert(t *testing.T) (tls.Certificate, string) {
 		b.AddBytes(alg)
 		b.AddASN1BitString(sig)
 	})
-	der = b.BytesOrPanic()
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key},
-		string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	return certificatePair(key, b.BytesOrPanic())
 }
 
 // TestNegativeSerialAccepted shows the decision go.mod's godebug line makes

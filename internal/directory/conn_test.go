@@ -98,21 +98,34 @@ func TestDialTCPRefused(t *testing.T) {
 // selfSigned returns a self-signed server certificate for the names and its PEM.
 func selfSigned(t *testing.T, dnsName string, ips ...net.IP) (tls.Certificate, string) {
 	t.Helper()
+	key, der := signSelf(t, &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "fake ldap"},
+		IPAddresses: ips, DNSNames: []string{dnsName},
+	})
+	return certificatePair(key, der)
+}
+
+// signSelf signs tmpl with a fresh P-256 key as its own CA for server
+// authentication, valid from an hour ago to an hour from now, and returns
+// the key and the certificate's DER.
+func signSelf(t *testing.T, tmpl *x509.Certificate) (*ecdsa.PrivateKey, []byte) {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "fake ldap"},
-		IPAddresses: ips, DNSNames: []string{dnsName},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
+	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+	tmpl.KeyUsage, tmpl.BasicConstraintsValid, tmpl.IsCA = x509.KeyUsageDigitalSignature|x509.KeyUsageCertSign, true, true
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return key, der
+}
+
+// certificatePair is the server certificate der with its key, and its PEM.
+func certificatePair(key *ecdsa.PrivateKey, der []byte) (tls.Certificate, string) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key},
 		string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 }

@@ -239,21 +239,10 @@ displayName:: %[3]s
 title: Ingénieure en chef
 departmentNumber: Forskning & Utveckling
 
-dn: uid=control,%[1]s
-objectClass: inetOrgPerson
-uid: control
-cn: Control
-sn: Character
-title:: %[4]s
-
-dn: uid=big,%[1]s
-objectClass: inetOrgPerson
-uid: big
-cn: Big
-sn: Photo
-jpegPhoto:: %[5]s
-
-dn: ou=elsewhere,%[1]s
+`, testenv.SlapdPeopleDN, binary, utf8Name)
+	writePerson(&b, "control", testenv.SlapdPeopleDN, "Control", "Character", "title", control)
+	writePerson(&b, "big", testenv.SlapdPeopleDN, "Big", "Photo", "jpegPhoto", random(1<<20))
+	fmt.Fprintf(&b, `dn: ou=elsewhere,%[1]s
 objectClass: referral
 objectClass: extensibleObject
 ou: elsewhere
@@ -263,12 +252,18 @@ dn: ou=photos,dc=example,dc=com
 objectClass: organizationalUnit
 ou: photos
 
-`, testenv.SlapdPeopleDN, binary, utf8Name, control, random(1<<20))
+`, testenv.SlapdPeopleDN)
 	for i := range 16 {
-		fmt.Fprintf(&b, "dn: uid=photo%d,ou=photos,dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: photo%d\ncn: Photo\nsn: Photo\njpegPhoto:: %s\n\n", i, i, random(1<<20))
+		writePerson(&b, fmt.Sprintf("photo%d", i), "ou=photos,dc=example,dc=com", "Photo", "Photo", "jpegPhoto", random(1<<20))
 	}
 	b.WriteString(testenv.PeopleLDIF(60, 7))
 	return b.String()
+}
+
+// writePerson writes the LDIF of the inetOrgPerson uid under parent, with
+// one base64 value of attr.
+func writePerson(b *strings.Builder, uid, parent, cn, sn, attr, base64Value string) {
+	fmt.Fprintf(b, "dn: uid=%s,%s\nobjectClass: inetOrgPerson\nuid: %s\ncn: %s\nsn: %s\n%s:: %s\n\n", uid, parent, uid, cn, sn, attr, base64Value)
 }
 
 // binaryMap maps the title to the binary photo, so that mapping errors

@@ -39,26 +39,25 @@ type StepError struct {
 	Err     error
 }
 
+// stepFailures say, for each step, what failed; the subject fills the %s
+// and the cause follows.
+var stepFailures = map[string]string{
+	StepAddress: "LDAP address %s is not usable",
+	StepTCP:     "TCP connection to %s failed",
+	StepTLS:     "TLS handshake with %s failed",
+	StepBind:    "Bind as %s failed",
+	StepBaseDN:  "Base DN %s could not be read",
+	StepFilter:  "Filter %s is not valid",
+	StepSearch:  "Search with filter %s failed",
+}
+
 func (e *StepError) Error() string {
 	cause := Describe(e.Err)
-	switch e.Step {
-	case StepAddress:
-		return fmt.Sprintf("LDAP address %s is not usable: %s", e.Subject, cause)
-	case StepTCP:
-		return fmt.Sprintf("TCP connection to %s failed: %s", e.Subject, cause)
-	case StepTLS:
-		return fmt.Sprintf("TLS handshake with %s failed: %s", e.Subject, cause)
-	case StepBind:
-		return fmt.Sprintf("Bind as %s failed: %s", e.Subject, cause)
-	case StepBaseDN:
-		return fmt.Sprintf("Base DN %s could not be read: %s", e.Subject, cause)
-	case StepFilter:
-		return fmt.Sprintf("Filter %s is not valid: %s", e.Subject, cause)
-	case StepSearch:
-		if e.Page > 0 {
-			return fmt.Sprintf("Search with filter %s failed on page %d: %s", e.Subject, e.Page, cause)
-		}
-		return fmt.Sprintf("Search with filter %s failed: %s", e.Subject, cause)
+	if e.Step == StepSearch && e.Page > 0 {
+		return fmt.Sprintf("Search with filter %s failed on page %d: %s", e.Subject, e.Page, cause)
+	}
+	if failed, ok := stepFailures[e.Step]; ok {
+		return fmt.Sprintf(failed, e.Subject) + ": " + cause
 	}
 	return fmt.Sprintf("%s %s failed: %s", e.Step, e.Subject, cause)
 }
@@ -121,30 +120,51 @@ func Describe(err error) string {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return "timed out"
 	}
-
-	var le *ldap.Error
-	if errors.As(err, &le) {
-		if le.ResultCode < ldap.ErrorNetwork {
-			name := strings.ToLower(ldap.LDAPResultCodeMap[le.ResultCode])
-			if name == "" {
-				name = "result code"
-			}
-			msg := fmt.Sprintf("%s (%d)", name, le.ResultCode)
-			if le.Err != nil {
-				if diag := strings.TrimSpace(le.Err.Error()); diag != "" {
-					msg += ": " + diag
-				}
-			}
-			return msg
-		}
-		if le.Err != nil {
-			return Describe(le.Err)
-		}
+	if msg, ok := describeLDAP(err); ok {
+		return msg
 	}
-
 	if msg := describeCertificate(err); msg != "" {
 		return msg
 	}
+	if msg := describeTLS(err); msg != "" {
+		return msg
+	}
+	if msg, ok := describeNetwork(err); ok {
+		return msg
+	}
+	return describeText(err.Error())
+}
+
+// describeLDAP names an LDAP result code with its diagnostic message, and
+// describes what lies under go-ldap's network errors; ok is false when err
+// is neither.
+func describeLDAP(err error) (string, bool) {
+	var le *ldap.Error
+	if !errors.As(err, &le) {
+		return "", false
+	}
+	if le.ResultCode < ldap.ErrorNetwork {
+		name := strings.ToLower(ldap.LDAPResultCodeMap[le.ResultCode])
+		if name == "" {
+			name = "result code"
+		}
+		msg := fmt.Sprintf("%s (%d)", name, le.ResultCode)
+		if le.Err != nil {
+			if diag := strings.TrimSpace(le.Err.Error()); diag != "" {
+				msg += ": " + diag
+			}
+		}
+		return msg, true
+	}
+	if le.Err != nil {
+		return Describe(le.Err), true
+	}
+	return "", false
+}
+
+// describeTLS names a server that does not speak TLS or refused the
+// handshake, or returns "" when err is about neither.
+func describeTLS(err error) string {
 	var rhe tls.RecordHeaderError
 	if errors.As(err, &rhe) {
 		return "the server did not answer with TLS (is this a plain ldap:// port?)"
@@ -153,35 +173,45 @@ func Describe(err error) string {
 	if errors.As(err, &alert) {
 		return "the server refused the TLS handshake: " + alert.Error()
 	}
+	return ""
+}
 
+// describeNetwork describes a failed name lookup, a timeout, a system call's
+// error and a closed connection; ok is false when err is none of these.
+func describeNetwork(err error) (string, bool) {
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {
 		if dnsErr.IsNotFound {
-			return fmt.Sprintf("host %s not found", dnsErr.Name)
+			return fmt.Sprintf("host %s not found", dnsErr.Name), true
 		}
-		return "name lookup failed: " + dnsErr.Err
+		return "name lookup failed: " + dnsErr.Err, true
 	}
 	var nerr net.Error
 	if errors.As(err, &nerr) && nerr.Timeout() {
-		return "timed out"
+		return "timed out", true
 	}
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
-		return errno.Error()
+		return errno.Error(), true
 	}
 	var sysErr *os.SyscallError
 	if errors.As(err, &sysErr) {
-		return Describe(sysErr.Err)
+		return Describe(sysErr.Err), true
 	}
 	var opErr *net.OpError
 	if errors.As(err, &opErr) && opErr.Err != nil {
-		return Describe(opErr.Err)
+		return Describe(opErr.Err), true
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return "the server closed the connection"
+		return "the server closed the connection", true
 	}
+	return "", false
+}
 
-	msg := err.Error()
+// describeText reads what go-ldap says only in words: its per-request
+// timeout and a connection lost under a waiting request; anything else is
+// its message without go-ldap's prefix.
+func describeText(msg string) string {
 	switch {
 	case strings.Contains(msg, ldapRequestTimeout):
 		return "no answer within the search timeout"

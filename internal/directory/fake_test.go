@@ -26,9 +26,38 @@ type fakePage struct {
 // produce on demand (a page that never comes, a time limit on page 2).
 func fakeDirectory(t *testing.T, pages []fakePage) string {
 	t.Helper()
+	return fakeLDAP(t, func(c net.Conn, id int64, n int) {
+		if n >= len(pages) {
+			writeResult(c, id, ldap.ApplicationSearchResultDone, ldap.LDAPResultOther, "unexpected search", nil)
+			return
+		}
+		pg := pages[n]
+		for i := range pg.Entries {
+			writeEntry(c, id, fmt.Sprintf("uid=u%d-%d,dc=example,dc=com", n+1, i), fmt.Sprintf("u%d-%d", n+1, i))
+		}
+		for range pg.Referrals {
+			writeReference(c, id, "ldap://other.example.com/dc=other")
+		}
+		if pg.Silent {
+			return
+		}
+		var ctrl *ldap.ControlPaging
+		if pg.Cookie != "" {
+			ctrl = ldap.NewControlPaging(0)
+			ctrl.SetCookie([]byte(pg.Cookie))
+		}
+		writeResult(c, id, ldap.ApplicationSearchResultDone, pg.Code, "", ctrl)
+	})
+}
+
+// fakeLDAP is an LDAP server on loopback that accepts any bind, hands each
+// search request to search with its message ID and how many searches came
+// before it on the connection, and ends the connection on anything else
+// (unbind, abandon).
+func fakeLDAP(t *testing.T, search func(c net.Conn, id int64, n int)) string {
+	t.Helper()
 	return fakeServer(t, func(c net.Conn) {
-		search := 0
-		for {
+		for n := 0; ; {
 			p, err := ber.ReadPacket(c)
 			if err != nil || len(p.Children) < 2 {
 				return
@@ -38,28 +67,9 @@ func fakeDirectory(t *testing.T, pages []fakePage) string {
 			case ldap.ApplicationBindRequest:
 				writeResult(c, id, ldap.ApplicationBindResponse, 0, "", nil)
 			case ldap.ApplicationSearchRequest:
-				if search >= len(pages) {
-					writeResult(c, id, ldap.ApplicationSearchResultDone, ldap.LDAPResultOther, "unexpected search", nil)
-					continue
-				}
-				pg := pages[search]
-				search++
-				for i := range pg.Entries {
-					writeEntry(c, id, fmt.Sprintf("uid=u%d-%d,dc=example,dc=com", search, i), fmt.Sprintf("u%d-%d", search, i))
-				}
-				for range pg.Referrals {
-					writeReference(c, id, "ldap://other.example.com/dc=other")
-				}
-				if pg.Silent {
-					continue
-				}
-				var ctrl *ldap.ControlPaging
-				if pg.Cookie != "" {
-					ctrl = ldap.NewControlPaging(0)
-					ctrl.SetCookie([]byte(pg.Cookie))
-				}
-				writeResult(c, id, ldap.ApplicationSearchResultDone, pg.Code, "", ctrl)
-			default: // unbind, abandon
+				search(c, id, n)
+				n++
+			default:
 				return
 			}
 		}

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
 )
 
@@ -235,23 +234,7 @@ func TestLargeMessageBufferReleased(t *testing.T) {
 // answer gives for its message ID, and keeps the connection open.
 func rawServer(t *testing.T, answer func(id byte) []byte) string {
 	t.Helper()
-	return fakeServer(t, func(c net.Conn) {
-		for {
-			p, err := ber.ReadPacket(c)
-			if err != nil || len(p.Children) < 2 {
-				return
-			}
-			id := p.Children[0].Value.(int64)
-			switch p.Children[1].Tag {
-			case ldap.ApplicationBindRequest:
-				writeResult(c, id, ldap.ApplicationBindResponse, 0, "", nil)
-			case ldap.ApplicationSearchRequest:
-				_, _ = c.Write(answer(byte(id)))
-			default:
-				return
-			}
-		}
-	})
+	return fakeLDAP(t, func(c net.Conn, id int64, _ int) { _, _ = c.Write(answer(byte(id))) })
 }
 
 // TestSearchEndsOnUnexpectedResponses: what a search cannot take ends it

@@ -2,10 +2,14 @@ package domain
 
 import "testing"
 
+// The accounts the account rules are tried on.
+var (
+	admin         = Account{Username: "alice", Role: RoleAdministrator}
+	disabledAdmin = Account{Username: "alice", Role: RoleAdministrator, Disabled: true}
+	operator      = Account{Username: "olle", Role: RoleOperator}
+)
+
 func TestCheckRoleChange(t *testing.T) {
-	admin := Account{Username: "alice", Role: RoleAdministrator}
-	disabledAdmin := Account{Username: "alice", Role: RoleAdministrator, Disabled: true}
-	operator := Account{Username: "olle", Role: RoleOperator}
 	for _, tc := range []struct {
 		name        string
 		a           Account
@@ -33,9 +37,6 @@ func TestCheckRoleChange(t *testing.T) {
 }
 
 func TestCheckDisable(t *testing.T) {
-	admin := Account{Username: "alice", Role: RoleAdministrator}
-	disabledAdmin := Account{Username: "alice", Role: RoleAdministrator, Disabled: true}
-	operator := Account{Username: "olle", Role: RoleOperator}
 	for _, tc := range []struct {
 		name        string
 		a           Account

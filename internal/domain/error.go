@@ -40,33 +40,32 @@ func Errorf(code, format string, args ...any) *Error {
 // FieldErrors) in err's chain, EINTERNAL for any other non-nil error, and ""
 // for nil.
 func ErrorCode(err error) string {
-	var e *Error
-	var fe FieldErrors
-	switch {
-	case err == nil:
-		return ""
-	case errors.As(err, &e):
-		return e.Code
-	case errors.As(err, &fe):
-		return EINVALID
-	}
-	return EINTERNAL
+	code, _ := codeAndMessage(err)
+	return code
 }
 
 // ErrorMessage returns the person-readable message of err; internal errors
 // get a plain message, never their details.
 func ErrorMessage(err error) string {
+	_, message := codeAndMessage(err)
+	return message
+}
+
+// codeAndMessage is what ErrorCode and ErrorMessage tell of err: those of
+// the first *Error in its chain, else EINVALID and the text of its first
+// FieldErrors, else EINTERNAL and a message that gives no details.
+func codeAndMessage(err error) (code, message string) {
 	var e *Error
 	var fe FieldErrors
 	switch {
 	case err == nil:
-		return ""
+		return "", ""
 	case errors.As(err, &e):
-		return e.Message
+		return e.Code, e.Message
 	case errors.As(err, &fe):
-		return fe.Text()
+		return EINVALID, fe.Text()
 	}
-	return "Internal error. The details are in the server log."
+	return EINTERNAL, "Internal error. The details are in the server log."
 }
 
 // UnreadableForm is the answer to a form that does not decode (a broken

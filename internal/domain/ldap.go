@@ -114,6 +114,15 @@ const (
 	PresetOpenLDAP        = "openldap"
 )
 
+// personAttributes are the mapped attributes both presets name alike: the
+// person attributes of RFC 4519 and inetOrgPerson (RFC 2798), which Active
+// Directory's schema has too. Each preset adds its own user name, stable
+// id, department and employee number.
+var personAttributes = AttributeMap{
+	GivenName: "givenName", Surname: "sn", DisplayName: "displayName", Email: "mail",
+	Phone: "telephoneNumber", Title: "title",
+}
+
 // ApplyPreset sets the filters and the attribute mapping of a preset.
 func (s *LDAPSettings) ApplyPreset(name string) error {
 	switch name {
@@ -123,19 +132,13 @@ func (s *LDAPSettings) ApplyPreset(name string) error {
 		// accountExpires count as inactive at run time (JobFilters).
 		s.ActiveFilter = "(&(objectCategory=person)(objectClass=user)(!(objectClass=computer))(!(isCriticalSystemObject=TRUE))(!(userAccountControl:1.2.840.113556.1.4.803:=2)))"
 		s.InactiveFilter = "(&(objectCategory=person)(objectClass=user)(!(objectClass=computer))(!(isCriticalSystemObject=TRUE))(userAccountControl:1.2.840.113556.1.4.803:=2))"
-		s.AttributeMap = AttributeMap{
-			Username: "sAMAccountName", StableID: "objectGUID", GivenName: "givenName", Surname: "sn",
-			DisplayName: "displayName", Email: "mail", Phone: "telephoneNumber", Title: "title",
-			Department: "department", EmployeeNumber: "employeeID",
-		}
+		s.AttributeMap = personAttributes
+		s.Username, s.StableID, s.Department, s.EmployeeNumber = "sAMAccountName", "objectGUID", "department", "employeeID"
 	case PresetOpenLDAP:
 		s.ActiveFilter = "(&(objectClass=inetOrgPerson)(!(pwdAccountLockedTime=*)))"
 		s.InactiveFilter = "(&(objectClass=inetOrgPerson)(pwdAccountLockedTime=*))"
-		s.AttributeMap = AttributeMap{
-			Username: "uid", StableID: "entryUUID", GivenName: "givenName", Surname: "sn",
-			DisplayName: "displayName", Email: "mail", Phone: "telephoneNumber", Title: "title",
-			Department: "departmentNumber", EmployeeNumber: "employeeNumber",
-		}
+		s.AttributeMap = personAttributes
+		s.Username, s.StableID, s.Department, s.EmployeeNumber = "uid", "entryUUID", "departmentNumber", "employeeNumber"
 	default:
 		return Invalid("preset", "%s", unknownPreset(name))
 	}

@@ -87,6 +87,15 @@ func (e *env) run(key domain.JobKey, opts engine.RunOptions) *domain.Run {
 	return r
 }
 
+// activeRunAfter runs the active job, which must succeed, changes the
+// directory by ldif, and returns the active job's next run.
+func (e *env) activeRunAfter(ldif string) *domain.Run {
+	e.t.Helper()
+	wantStatus(e.t, e.run(domain.JobActive, engine.RunOptions{}), domain.RunSucceeded)
+	e.ldap.Modify(e.t, ldif)
+	return e.run(domain.JobActive, engine.RunOptions{})
+}
+
 func (e *env) user(name string) *store.UserDetail {
 	e.t.Helper()
 	u, err := e.db.UserByUsername(context.Background(), name)
@@ -155,17 +164,9 @@ func (e *env) seedDave(username string, state domain.UserState) {
 // wantDeactivated checks every row of the seeds' tables on user u.
 func wantDeactivated(t *testing.T, u *store.UserDetail, runID string) {
 	t.Helper()
-	if u.State != domain.UserInactive {
-		t.Errorf("%s: state %s, want inactive", u.Username, u.State)
-	}
-	if len(u.Credentials) != len(domain.CredentialTypes) {
-		t.Fatalf("%s: %d credentials, want %d still linked", u.Username, len(u.Credentials), len(domain.CredentialTypes))
-	}
+	testenv.WantDeactivated(t, u, len(domain.CredentialTypes))
 	for _, c := range u.Credentials {
-		wantCred, wantCert, _ := domain.DeactivationTarget(c.Type)
-		if c.State != wantCred {
-			t.Errorf("%s %s: credential %s, want %s", u.Username, c.Type, c.State, wantCred)
-		}
+		_, wantCert, _ := domain.DeactivationTarget(c.Type)
 		for _, cert := range c.Certificates {
 			want := wantCert
 			switch {
@@ -416,9 +417,7 @@ title: ` + strings.Repeat("x", 300) + "\n"
 func TestOrphans(t *testing.T) {
 	testenv.EachStore(t, func(t *testing.T, url string) {
 		e := newEnv(t, url, func(s *domain.LDAPSettings) { s.ShrinkMaxPercent = 60 }, fixture(t))
-		wantStatus(t, e.run(domain.JobActive, engine.RunOptions{}), domain.RunSucceeded)
-		e.ldap.Modify(t, "dn: uid=bob,ou=people,dc=example,dc=com\nchangetype: delete\n")
-		r := e.run(domain.JobActive, engine.RunOptions{})
+		r := e.activeRunAfter("dn: uid=bob,ou=people,dc=example,dc=com\nchangetype: delete\n")
 		wantStatus(t, r, domain.RunSucceeded)
 		orphans := e.items(r.ID, domain.OutcomeOrphan)
 		if r.Orphans != 1 || len(orphans) != 1 || orphans[0].Username != "bob" {
@@ -487,9 +486,7 @@ func TestSafetyStops(t *testing.T) {
 	t.Run("ActiveResultShrank", func(t *testing.T) {
 		testenv.EachStore(t, func(t *testing.T, url string) {
 			e := newEnv(t, url, func(s *domain.LDAPSettings) { s.ShrinkMaxPercent = 20 }, fixture(t))
-			wantStatus(t, e.run(domain.JobActive, engine.RunOptions{}), domain.RunSucceeded)
-			e.ldap.Modify(t, "dn: uid=bob,ou=people,dc=example,dc=com\nchangetype: modify\nreplace: title\ntitle: Boss\n\ndn: uid=alice,ou=people,dc=example,dc=com\nchangetype: delete\n")
-			r := e.run(domain.JobActive, engine.RunOptions{})
+			r := e.activeRunAfter("dn: uid=bob,ou=people,dc=example,dc=com\nchangetype: modify\nreplace: title\ntitle: Boss\n\ndn: uid=alice,ou=people,dc=example,dc=com\nchangetype: delete\n")
 			wantStatus(t, r, domain.RunSafetyStop)
 			if !strings.Contains(r.Message, "50% fewer than the 2") {
 				t.Errorf("message %q", r.Message)

@@ -149,6 +149,25 @@ func startWhenFree(t *testing.T, eng *engine.Engine, limit time.Duration) (*engi
 	}
 }
 
+// successor is instance B, whose directory gives the name V3, once a run on
+// B has stored every user with the given name V1.
+func (c *cluster) successor(stale time.Duration) *engine.Engine {
+	c.t.Helper()
+	seed := c.engine(c.dbB, "node-b", &fakeDirectory{pages: [][]directory.Entry{named("V1")}}, stale, nil)
+	wantStatus(c.t, runOn(c.t, seed), domain.RunSucceeded)
+	return c.engine(c.dbB, "node-b", &fakeDirectory{pages: [][]directory.Entry{named("V3")}}, stale, nil)
+}
+
+// mustWait waits for the run of h to end.
+func mustWait(t *testing.T, h *engine.Handle) *domain.Run {
+	t.Helper()
+	r, err := h.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // frozenRun starts the active job on instance A (directory given name V2)
 // and returns once A is frozen holding its planned page.
 func (c *cluster) frozenRun(stale time.Duration) (*engine.Handle, *domain.Run) {
@@ -208,10 +227,7 @@ func TestFrozenOwnerTakenOver(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)
 	const stale = 2 * time.Second
-	engB := c.engine(c.dbB, "node-b", &fakeDirectory{pages: [][]directory.Entry{named("V3")}}, stale, nil)
-	seed := c.engine(c.dbB, "node-b", &fakeDirectory{pages: [][]directory.Entry{named("V1")}}, stale, nil)
-	wantStatus(t, runOn(t, seed), domain.RunSucceeded)
-
+	engB := c.successor(stale)
 	hA, run := c.frozenRun(stale)
 	// Frozen inside its page transaction: the run's row stays locked by A.
 	release := testenv.HoldRunRow(t, c.dbA, run.ID)
@@ -222,11 +238,7 @@ func TestFrozenOwnerTakenOver(t *testing.T) {
 	if took < stale-time.Second {
 		t.Errorf("B started %v after A froze, before A's heartbeat was stale (%v)", took, stale)
 	}
-	r, err := hB.Wait()
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantStatus(t, r, domain.RunSucceeded)
+	wantStatus(t, mustWait(t, hB), domain.RunSucceeded)
 	c.wantTakenOver(hA, "stopped answering")
 }
 
@@ -237,9 +249,7 @@ func TestFrozenOwnerTakenOver(t *testing.T) {
 func TestKilledOwnerAbortedAtOnce(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t)
-	engB := c.engine(c.dbB, "node-b", &fakeDirectory{pages: [][]directory.Entry{named("V3")}}, 0, nil)
-	seed := c.engine(c.dbB, "node-b", &fakeDirectory{pages: [][]directory.Entry{named("V1")}}, 0, nil)
-	wantStatus(t, runOn(t, seed), domain.RunSucceeded)
+	engB := c.successor(0)
 	hA, run := c.frozenRun(0)
 
 	killedAt := time.Now()
@@ -267,15 +277,6 @@ func TestKilledOwnerAbortedAtOnce(t *testing.T) {
 	hB, _ := startWhenFree(t, engB, 0)
 	wantStatus(t, mustWait(t, hB), domain.RunSucceeded)
 	c.wantTakenOver(hA, "database session ended")
-}
-
-func mustWait(t *testing.T, h *engine.Handle) *domain.Run {
-	t.Helper()
-	r, err := h.Wait()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
 }
 
 // TestSkewedClocksKeepLiveRun: an instance whose clock is 30 seconds ahead

@@ -61,6 +61,14 @@ func (r *fakeRunner) count(key domain.JobKey) int {
 	return len(r.calls) - len(slices.DeleteFunc(slices.Clone(r.calls), func(c call) bool { return c.key == key }))
 }
 
+// wantNoRun fails with complaint when key has run.
+func (r *fakeRunner) wantNoRun(t *testing.T, key domain.JobKey, complaint string) {
+	t.Helper()
+	if r.count(key) != 0 {
+		t.Error(complaint)
+	}
+}
+
 func (r *fakeRunner) max(key domain.JobKey) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -79,13 +87,20 @@ func scheduledDB(t *testing.T, expr string) *store.DB {
 func setSchedule(t *testing.T, db *store.DB, key domain.JobKey, expr string, enabled bool) {
 	t.Helper()
 	ctx := context.Background()
-	j, err := db.GetJob(ctx, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := storedJob(t, db, key)
 	if _, err := db.SaveJobSchedule(ctx, key, expr, enabled, j.Version, "test"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// storedJob is the job key as the store holds it.
+func storedJob(t *testing.T, db *store.DB, key domain.JobKey) *domain.Job {
+	t.Helper()
+	j, err := db.GetJob(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
 }
 
 func mustStart(t *testing.T, db scheduler.JobStore, r scheduler.Runner, opts scheduler.Options) *scheduler.Scheduler {
@@ -134,16 +149,11 @@ func TestEverySecondFires(t *testing.T) {
 	}
 	waitFor(t, 3*time.Second, "a scheduled run", func() bool { return r.count(domain.JobActive) >= 1 })
 
-	j, err := db.GetJob(context.Background(), domain.JobActive)
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := storedJob(t, db, domain.JobActive)
 	if j.NextRunAt == nil || j.LastFiredSlot == nil || j.ScheduleError != "" {
 		t.Errorf("stored state: next %v, last slot %v, error %q", j.NextRunAt, j.LastFiredSlot, j.ScheduleError)
 	}
-	if r.count(domain.JobInactive) != 0 {
-		t.Errorf("the disabled job ran")
-	}
+	r.wantNoRun(t, domain.JobInactive, "the disabled job ran")
 }
 
 func TestReschedule(t *testing.T) {
@@ -167,10 +177,7 @@ func TestReschedule(t *testing.T) {
 		if !ok || next.After(time.Now().Add(2*time.Second)) {
 			t.Errorf("NextRun after reschedule = %v, %v; want within a second", next, ok)
 		}
-		j, err := db.GetJob(ctx, domain.JobActive)
-		if err != nil {
-			t.Fatal(err)
-		}
+		j := storedJob(t, db, domain.JobActive)
 		if j.NextRunAt == nil || !j.NextRunAt.Equal(next) {
 			t.Errorf("stored next run = %v, want %v", j.NextRunAt, next)
 		}
@@ -187,10 +194,7 @@ func TestReschedule(t *testing.T) {
 		if _, ok := s.NextRun(domain.JobActive); ok {
 			t.Errorf("an invalid expression is scheduled")
 		}
-		j, err := db.GetJob(ctx, domain.JobActive)
-		if err != nil {
-			t.Fatal(err)
-		}
+		j := storedJob(t, db, domain.JobActive)
 		if j.ScheduleError != "never runs: February has no 30th day" || j.NextRunAt != nil {
 			t.Errorf("stored state: error %q, next %v", j.ScheduleError, j.NextRunAt)
 		}
@@ -205,10 +209,7 @@ func TestReschedule(t *testing.T) {
 		if want := time.Now().Truncate(time.Hour).Add(time.Hour); !ok || !next.Equal(want) {
 			t.Errorf("NextRun = %v, %v; want the next whole hour %v", next, ok, want)
 		}
-		j, err := db.GetJob(ctx, domain.JobActive)
-		if err != nil {
-			t.Fatal(err)
-		}
+		j := storedJob(t, db, domain.JobActive)
 		if j.ScheduleError != "" || j.NextRunAt == nil {
 			t.Errorf("stored state: error %q, next %v", j.ScheduleError, j.NextRunAt)
 		}
@@ -230,10 +231,7 @@ func rescheduleDisableStopsRuns(t *testing.T, db *store.DB, s *scheduler.Schedul
 	if after := r.count(domain.JobActive); after != before {
 		t.Errorf("%d runs after disabling", after-before)
 	}
-	j, err := db.GetJob(ctx, domain.JobActive)
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := storedJob(t, db, domain.JobActive)
 	if j.NextRunAt != nil {
 		t.Errorf("a disabled job has a stored next run %v", j.NextRunAt)
 	}
@@ -249,17 +247,12 @@ func TestInvalidExpressionInDatabase(t *testing.T) {
 	if next, ok := s.NextRun(domain.JobActive); ok {
 		t.Errorf("invalid job scheduled for %v", next)
 	}
-	j, err := db.GetJob(context.Background(), domain.JobActive)
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := storedJob(t, db, domain.JobActive)
 	if j.ScheduleError != "minute: 61 is out of range 0–59" || j.NextRunAt != nil {
 		t.Errorf("stored state: error %q, next %v", j.ScheduleError, j.NextRunAt)
 	}
 	waitFor(t, 3*time.Second, "the valid job to run", func() bool { return r.count(domain.JobInactive) >= 1 })
-	if r.count(domain.JobActive) != 0 {
-		t.Errorf("the invalid job ran")
-	}
+	r.wantNoRun(t, domain.JobActive, "the invalid job ran")
 }
 
 // TestSingleton: a run that outlasts its interval is never overlapped, not

@@ -64,3 +64,26 @@ func EndSessions(tb testing.TB, db *store.DB, owner string) int {
 	}
 	return n
 }
+
+// WantDeactivated checks what deactivating user u does to u and to each of
+// its credentials (DESIGN.md §2): u is inactive, still holds all its
+// credentials (credentials of them), and each is in its type's deactivated
+// state. What becomes of the certificates is the caller's to check.
+func WantDeactivated(tb testing.TB, u *store.UserDetail, credentials int) {
+	tb.Helper()
+	if u.State != domain.UserInactive {
+		tb.Errorf("%s: state %s, want inactive", u.Username, u.State)
+	}
+	if len(u.Credentials) != credentials {
+		tb.Fatalf("%s: %d credentials, want the %d it held, still linked", u.Username, len(u.Credentials), credentials)
+	}
+	for _, c := range u.Credentials {
+		want, _, err := domain.DeactivationTarget(c.Type)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if c.State != want {
+			tb.Errorf("%s: %s %s is %s, want %s", u.Username, c.Type, c.Serial, c.State, want)
+		}
+	}
+}
