@@ -15,8 +15,8 @@ func (s *Server) handleAccountDisableConfirm(w http.ResponseWriter, r *http.Requ
 		s.fail(w, r, err)
 		return
 	}
-	if name == actor(r) {
-		s.fail(w, r, domain.Errorf(domain.EINVALID, "You cannot disable your own account."))
+	if err := domain.CheckOwnAccount(name, actor(r)); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	a, err := s.deps.Store.AccountByName(r.Context(), name)
