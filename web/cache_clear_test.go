@@ -24,9 +24,11 @@ func TestClearCache(t *testing.T) {
 			t.Fatal("stale notice before any change")
 		}
 
-		// An administrator saves a new expression after the cache was loaded.
-		if _, err := e.db.SaveJobSchedule(ctx, domain.JobActive, "15 4 * * *", true, 1, "adam"); err != nil {
-			t.Fatal(err)
+		// An administrator saves a new expression after the cache was
+		// loaded, on the Admin page: the save tells the cache at once.
+		adam := e.signIn(t, "adam")
+		if res := adam.post(t, "/admin/batch-sync/active", saveForm("15 4 * * *", true, 1), nil); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("save: %d", res.StatusCode)
 		}
 
 		t.Run("StaleNoticeAndOldExpression", func(t *testing.T) { staleNoticeAndOldExpression(t, olga) })

@@ -203,6 +203,9 @@ type OperatorCache interface {
 	// Status tells the Operator frame when the cache was loaded and whether
 	// an administrator saved a change since.
 	Status(ctx context.Context) (loadedAt time.Time, stale bool)
+	// Changed says a job definition or the LDAP settings were just saved,
+	// so that Status asks the database again at once.
+	Changed()
 }
 
 // Notifier announces a change to the other instances of a cluster

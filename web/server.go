@@ -4,6 +4,7 @@
 package web
 
 import (
+	"context"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -30,7 +31,7 @@ func New(deps Deps) (http.Handler, error) {
 		return nil, err
 	}
 	s := &Server{deps: deps, log: deps.Logger}
-	s.admin = admin.New(admin.Deps{Store: deps.Store, Scheduler: deps.Scheduler, Notify: deps.Notify, Box: deps.Box,
+	s.admin = admin.New(admin.Deps{Store: deps.Store, Scheduler: deps.Scheduler, Notify: changeNotifier{deps.Notify, deps.Cache}, Box: deps.Box,
 		Location: deps.Location, Now: deps.Now, Logger: deps.Logger})
 	s.api = api.New(api.Deps{Store: deps.Store, Tokens: deps.Tokens, Engine: deps.Engine, Scheduler: deps.Scheduler,
 		Admin: s.admin, Location: deps.Location, Now: deps.Now, Logger: deps.Logger})
@@ -89,4 +90,17 @@ func (s *Server) mountArea(r chi.Router, prefix string, level accessLevel, home 
 			mount(r)
 		}
 	})
+}
+
+// changeNotifier announces an Admin save to the other instances and tells
+// this instance's Operator cache first, so that its "changed since" notice
+// does not wait for its next check of the database.
+type changeNotifier struct {
+	Notifier
+	cache OperatorCache
+}
+
+func (n changeNotifier) Notify(ctx context.Context, topic string) {
+	n.cache.Changed()
+	n.Notifier.Notify(ctx, topic)
 }

@@ -348,14 +348,16 @@ func (a *app) close() error {
 func (a *app) applyClusterChange(ctx context.Context, topic string) {
 	switch topic {
 	case cluster.TopicJobs:
+		a.cache.Changed()
 		a.rescheduleAll(ctx)
 	case cluster.TopicCache:
 		a.reloadCache(ctx)
 	case cluster.TopicSettings:
-		// Nothing to do: the engine and the Admin pages read the settings
-		// from the database each time, and the Operator cache shows a save
-		// only after a Clear cache, as on the instance that saved it (its
-		// "changed since" notice compares versions in the database).
+		// The engine and the Admin pages read the settings from the
+		// database each time, and the Operator cache shows a save only
+		// after a Clear cache, as on the instance that saved it: its
+		// "changed since" notice asks the database again at once.
+		a.cache.Changed()
 		a.log.Debug("cluster: LDAP settings saved on another instance")
 	case cluster.TopicResync:
 		a.rescheduleAll(ctx)

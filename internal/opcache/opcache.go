@@ -98,8 +98,24 @@ type Cache struct {
 	now func() time.Time
 
 	loadMu sync.Mutex // serialises loads, so a burst of first requests loads once
-	mu     sync.Mutex // guards snap
+	mu     sync.Mutex // guards snap and checked
 	snap   *Snapshot
+	// checked is Stale's last answer, for the snapshot it was about.
+	checked staleCheck
+}
+
+// staleCheckEvery bounds how often Stale asks the database: every open
+// Batch jobs page polls it each second. A save made through this process
+// (internal/admin) or announced by another instance calls Changed, so its
+// notice shows at once; a save the cache hears of by neither way (idm ldap
+// configure on SQLite, which has no announcements) shows within this bound.
+const staleCheckEvery = time.Second
+
+// staleCheck is one answer of Stale: whether snap was stale at at.
+type staleCheck struct {
+	snap  *Snapshot
+	at    time.Time
+	stale bool
 }
 
 // New builds a cache over db; loc is the zone of expressions without their
@@ -179,16 +195,40 @@ func (c *Cache) Reload(ctx context.Context) error {
 // they increase with every save whatever the clocks of the instances say. A
 // cache not loaded yet is not stale; a failed check is logged by the caller
 // as not stale, because the notice is a hint, not a guard.
+//
+// The answer is kept for staleCheckEvery, or until Changed; a stale answer
+// is kept until the next load, since versions only grow.
 func (c *Cache) Stale(ctx context.Context) (bool, error) {
 	s := c.current()
 	if s == nil {
 		return false, nil
 	}
+	at := c.now()
+	c.mu.Lock()
+	last := c.checked
+	c.mu.Unlock()
+	if last.snap == s && (last.stale || at.Sub(last.at) < staleCheckEvery && !at.Before(last.at)) {
+		return last.stale, nil
+	}
 	now, err := c.db.ConfigVersions(ctx)
 	if err != nil {
 		return false, fmt.Errorf("opcache: check for changes: %w", err)
 	}
-	return !sameVersions(s.versions, now), nil
+	stale := !sameVersions(s.versions, now)
+	c.mu.Lock()
+	if c.snap == s {
+		c.checked = staleCheck{snap: s, at: at, stale: stale}
+	}
+	c.mu.Unlock()
+	return stale, nil
+}
+
+// Changed tells the cache that a job definition or the LDAP settings were
+// saved (here or on another instance): the next Stale asks the database.
+func (c *Cache) Changed() {
+	c.mu.Lock()
+	c.checked = staleCheck{}
+	c.mu.Unlock()
 }
 
 // sameVersions reports whether a and b hold the same jobs at the same

@@ -72,6 +72,7 @@ func TestCache(t *testing.T) {
 		})
 		t.Run("ClearReloadsAndAudits", e.clearReloadsAndAudits)
 		t.Run("StaleAfterSettingsSave", e.staleAfterSettingsSave)
+		t.Run("StaleCheckedAtMostEverySecond", e.staleCheckedAtMostEverySecond)
 		t.Run("InvalidExpressionNoNextRun", func(t *testing.T) {
 			j := opcache.Job{Enabled: true, ScheduleError: "bad"}
 			if !j.NextRun(clock).IsZero() {
@@ -145,6 +146,7 @@ func (e *cacheEnv) staleAfterSettingsSave(t *testing.T) {
 	if _, err := e.db.SaveLDAPSettings(ctx, st, "alice"); err != nil {
 		t.Fatal(err)
 	}
+	c.Changed() // as internal/admin's save does
 	if stale, err := c.Stale(ctx); err != nil || !stale {
 		t.Fatalf("Stale after a settings save = %v, %v; want true", stale, err)
 	}
@@ -157,5 +159,53 @@ func (e *cacheEnv) staleAfterSettingsSave(t *testing.T) {
 	}
 	if stale, _ := c.Stale(ctx); stale {
 		t.Error("stale after Reload")
+	}
+}
+
+// staleCheckedAtMostEverySecond: Stale asks the database at most once a
+// second (every open Batch jobs page polls it), unless Changed says a save
+// was made; a stale answer holds until the next load.
+func (e *cacheEnv) staleCheckedAtMostEverySecond(t *testing.T) {
+	ctx, c := context.Background(), e.c
+	if err := c.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if stale, err := c.Stale(ctx); err != nil || stale {
+		t.Fatalf("Stale after Reload = %v, %v", stale, err)
+	}
+	saveSchedule := func(expr string) {
+		t.Helper()
+		j, err := e.db.GetJob(ctx, domain.JobInactive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.db.SaveJobSchedule(ctx, domain.JobInactive, expr, false, j.Version, "alice"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	saveSchedule("5 1 * * *") // a save nobody announced
+	e.advance(999 * time.Millisecond)
+	if stale, _ := c.Stale(ctx); stale {
+		t.Fatal("Stale asked the database again within a second")
+	}
+	e.advance(time.Millisecond)
+	if stale, _ := c.Stale(ctx); !stale {
+		t.Fatal("Stale a second after an unannounced save = false, want true")
+	}
+	e.advance(time.Hour)
+	if stale, _ := c.Stale(ctx); !stale {
+		t.Fatal("a stale answer did not hold until the next load")
+	}
+
+	if err := c.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if stale, _ := c.Stale(ctx); stale {
+		t.Fatal("stale after Reload")
+	}
+	saveSchedule("10 1 * * *")
+	c.Changed() // an announced save: no waiting
+	if stale, _ := c.Stale(ctx); !stale {
+		t.Fatal("Stale after Changed = false, want true at once")
 	}
 }
