@@ -71,14 +71,13 @@ func holderChanges(i int, now time.Time) string {
 	changes := []domain.FieldChange{{Field: "state", Before: string(domain.UserActive), After: string(domain.UserInactive)}}
 	for _, c := range d.Credentials {
 		credTarget, certTarget, _ := domain.DeactivationTarget(c.Type)
-		label := c.Type.Label() + " " + c.Serial
-		changes = append(changes, domain.FieldChange{Field: "credential " + label, Before: string(c.State), After: string(credTarget)})
+		changes = append(changes, domain.FieldChange{Field: domain.CredentialChangeField(c.Type, c.Serial), Before: string(c.State), After: string(credTarget)})
 		for _, k := range c.Certificates {
-			changes = append(changes, domain.FieldChange{Field: "certificate " + k.Serial + " (" + label + ")", Before: string(k.State), After: string(certTarget)})
+			changes = append(changes, domain.FieldChange{Field: domain.CertificateChangeField(k.Serial, c.Type, c.Serial), Before: string(k.State), After: string(certTarget)})
 		}
 	}
 	for _, r := range d.Roles {
-		changes = append(changes, domain.FieldChange{Field: "role " + r.RoleName, Before: "assigned", After: "withdrawn"})
+		changes = append(changes, domain.FieldChange{Field: domain.RoleChangeField(r.RoleName), Before: "assigned", After: "withdrawn"})
 	}
 	b, _ := json.Marshal(changes)
 	return string(b)
