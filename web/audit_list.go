@@ -64,6 +64,10 @@ type auditQuery struct {
 	errs   map[string]string
 }
 
+// choosePerson is the message at a person filter that names nobody the
+// audit log records.
+const choosePerson = "Choose a person from the list."
+
 // readAuditQuery reads who, action, from and to; from and to are days in
 // the configured zone, to included.
 func (s *Server) readAuditQuery(r *http.Request) auditQuery {
@@ -72,7 +76,7 @@ func (s *Server) readAuditQuery(r *http.Request) auditQuery {
 		Who: v.Get("who"), Action: v.Get("action"), From: strings.TrimSpace(v.Get("from")), To: strings.TrimSpace(v.Get("to")),
 	}}
 	if err := domain.CheckActorName(q.form.Who); err != nil {
-		q.errs["who"] = "Choose a person from the list."
+		q.errs["who"] = choosePerson
 	}
 	q.filter.Actor = q.form.Who
 	if q.form.Action != "" {
@@ -222,7 +226,7 @@ func (s *Server) auditView(r *http.Request, q auditQuery) (templates.AuditView, 
 		}
 	}
 	if q.form.Who != "" && !slices.Contains(actors, q.form.Who) {
-		q.errs["who"] = "Choose a person from the list."
+		q.errs["who"] = choosePerson
 	}
 	v.People = append(v.People, templates.OpOption{Value: "", Label: "Everyone", Selected: q.form.Who == ""})
 	for _, a := range actors {

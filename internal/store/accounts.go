@@ -65,13 +65,7 @@ func (db *DB) SetAccountPassword(ctx context.Context, name, passwordHash, actor 
 func (db *DB) SetAccountDisabled(ctx context.Context, name string, disabled bool, actor string) error {
 	var hooks accountHooks
 	if disabled {
-		hooks.check = func(tx *gorm.DB, a *domain.Account) error {
-			others, err := db.otherAdministrators(tx, a.ID)
-			if err != nil {
-				return err
-			}
-			return domain.CheckDisable(*a, actor, others)
-		}
+		hooks.check = db.administratorsRule(func(a domain.Account, others int) error { return domain.CheckDisable(a, actor, others) })
 		hooks.also = func(tx *gorm.DB, a *domain.Account, now time.Time) error {
 			return revokeTokensOf(tx, a, now, actor, "account disabled")
 		}
@@ -85,19 +79,26 @@ func (db *DB) SetAccountDisabled(ctx context.Context, name string, disabled bool
 // enabled administrator's); an account that has the role already is left
 // as it is.
 func (db *DB) SetAccountRole(ctx context.Context, name string, role domain.AccountRole, actor string) error {
-	check := func(tx *gorm.DB, a *domain.Account) error {
-		others, err := db.otherAdministrators(tx, a.ID)
-		if err != nil {
-			return err
-		}
-		return domain.CheckRoleChange(*a, role, actor, others)
-	}
+	check := db.administratorsRule(func(a domain.Account, others int) error { return domain.CheckRoleChange(a, role, actor, others) })
 	return db.updateAccount(ctx, name, actor, domain.AuditAccountRole, func(a *domain.Account) string {
 		if a.Role == role {
 			return ""
 		}
 		return fmt.Sprintf("role %s → %s", a.Role, role)
 	}, map[string]any{"role": role}, accountHooks{check: check})
+}
+
+// administratorsRule is an account change's check by a domain rule that
+// needs the number of other enabled administrators (locked as
+// otherAdministrators locks them).
+func (db *DB) administratorsRule(rule func(a domain.Account, otherAdmins int) error) func(*gorm.DB, *domain.Account) error {
+	return func(tx *gorm.DB, a *domain.Account) error {
+		others, err := db.otherAdministrators(tx, a.ID)
+		if err != nil {
+			return err
+		}
+		return rule(*a, others)
+	}
 }
 
 // otherAdministrators counts the enabled administrators other than account
