@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/glebarez/sqlite"
+	"github.com/libtnb/sqlite"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -130,19 +130,29 @@ func (db *DB) openSQLite(dsn string) error {
 	}
 	conn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	db.Dialect = DialectSQLite
-	if db.write, err = db.openSQLitePool(conn, 1); err != nil {
+	if db.write, err = db.openSQLitePool(conn, 1, false); err != nil {
 		return fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
-	if db.read, err = db.openSQLitePool(conn, 4); err != nil {
+	if db.read, err = db.openSQLitePool(conn, 4, true); err != nil {
 		return fmt.Errorf("store: open sqlite %s for reading: %w", path, err)
 	}
 	return nil
 }
 
 // openSQLitePool opens one pool of at most maxOpen connections and keeps
-// it for Close.
-func (db *DB) openSQLitePool(conn string, maxOpen int) (*gorm.DB, error) {
-	g, err := gorm.Open(sqlite.Open(conn), gormConfig())
+// it for Close. With prepared set, the pool keeps its statements prepared
+// (the most recently used few hundred): SQLite compiles a statement on
+// every execution otherwise, and the reader's statements are the same few
+// on every poll of the Operator pages (measured during a sync of 100,000
+// entries with 20 clients polling: compiling was a third of the process's
+// CPU). The writer's statements are mostly multi-row inserts of varying
+// length, and its transactions would prepare each one again anyway.
+func (db *DB) openSQLitePool(conn string, maxOpen int, prepared bool) (*gorm.DB, error) {
+	cfg := gormConfig()
+	if prepared {
+		cfg.PrepareStmt, cfg.PrepareStmtMaxSize = true, 256
+	}
+	g, err := gorm.Open(sqlite.Open(conn), cfg)
 	if err != nil {
 		return nil, err
 	}
