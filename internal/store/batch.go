@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -54,11 +55,12 @@ func (db *DB) ApplyChanges(ctx context.Context, changes []*UserChange, now time.
 	if len(changes) == 0 {
 		return nil, nil
 	}
-	err := db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	// The page's new users and run items go in with COPY on PostgreSQL.
+	err := db.bulkTx(ctx, func(tx *gorm.DB, conn *sql.Conn) error {
 		if err := db.fenceRun(ctx, tx); err != nil {
 			return err
 		}
-		return writeChanges(tx, db.Dialect, changes, now, withdrawnBy)
+		return writeChanges(tx, conn, db.Dialect, changes, now, withdrawnBy)
 	})
 	if err == nil {
 		return nil, nil
@@ -78,7 +80,7 @@ func (db *DB) ApplyChanges(ctx context.Context, changes []*UserChange, now time.
 			if err := db.fenceRun(ctx, tx); err != nil {
 				return err
 			}
-			return writeChanges(tx, db.Dialect, []*UserChange{c}, now, withdrawnBy)
+			return writeChanges(tx, nil, db.Dialect, []*UserChange{c}, now, withdrawnBy)
 		})
 		if err != nil {
 			if errors.Is(err, ErrRunTakenOver) {
@@ -93,13 +95,14 @@ func (db *DB) ApplyChanges(ctx context.Context, changes []*UserChange, now time.
 	return failed, nil
 }
 
-// writeChanges issues a few statements for a whole batch: multi-row inserts
-// for new users and run items, and one UPDATE per target state for
+// writeChanges issues a few statements for a whole batch: inserts for new
+// users and run items (COPY on conn when it is set, multi-row INSERTs
+// otherwise), and one UPDATE per target state for
 // credentials, certificates and roles; only field updates of existing users
 // go one statement per user, because their values differ.
-func writeChanges(tx *gorm.DB, dialect string, changes []*UserChange, now time.Time, withdrawnBy string) error {
+func writeChanges(tx *gorm.DB, conn *sql.Conn, dialect string, changes []*UserChange, now time.Time, withdrawnBy string) error {
 	b := batchWrite{
-		tx: tx, dialect: dialect, now: now,
+		tx: tx, conn: conn, dialect: dialect, now: now,
 		credsByState: map[domain.CredentialState][]string{}, certsByKey: map[certKey][]string{},
 		stateOnly: map[stateKey][]string{}, stateSet: map[stateKey]map[string]any{},
 	}
@@ -123,7 +126,9 @@ type stateKey struct{ state, source string }
 
 // batchWrite gathers a batch's changes by the statement that writes them.
 type batchWrite struct {
-	tx      *gorm.DB
+	tx *gorm.DB
+	// conn is the connection tx runs on, for COPY (PostgreSQL), or nil.
+	conn    *sql.Conn
 	dialect string
 	now     time.Time
 
@@ -175,7 +180,7 @@ func (b *batchWrite) add(c *UserChange) error {
 // flush writes what add gathered: new users first, run items last (they
 // refer to the users).
 func (b *batchWrite) flush(withdrawnBy string) error {
-	if err := insertRows(b.tx, b.dialect, b.creates); err != nil {
+	if err := insertBulk(b.tx, b.conn, b.dialect, b.creates); err != nil {
 		return fmt.Errorf("store: create users: %w", err)
 	}
 	for k, ids := range b.stateOnly {
@@ -206,7 +211,7 @@ func (b *batchWrite) flush(withdrawnBy string) error {
 	}); err != nil {
 		return fmt.Errorf("store: withdraw roles: %w", err)
 	}
-	if err := insertRows(b.tx, b.dialect, b.items); err != nil {
+	if err := insertBulk(b.tx, b.conn, b.dialect, b.items); err != nil {
 		return fmt.Errorf("store: add run items: %w", err)
 	}
 	return nil

@@ -67,7 +67,7 @@ func (db *DB) ImportUsers(ctx context.Context, records []UserDetail) ([]ImportRe
 // record by record under savepoints when that fails.
 func (db *DB) importRun(ctx context.Context, records []UserDetail, out []ImportResult) error {
 	now := db.Now()
-	err := db.importTx(ctx, func(tx *gorm.DB, conn *sql.Conn) error {
+	err := db.bulkTx(ctx, func(tx *gorm.DB, conn *sql.Conn) error {
 		st, err := loadImportState(tx, conn, db.Dialect, records, now)
 		if err != nil {
 			return err

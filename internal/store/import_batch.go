@@ -336,19 +336,19 @@ func (st *importState) planCredential(userID string, c CredentialDetail, w *impo
 // (the foreign keys are checked at each insert), then the updates.
 func (st *importState) flush() error {
 	w := &st.w
-	if err := insert(st, w.users); err != nil {
+	if err := insertBulk(st.tx, st.conn, st.dialect, w.users); err != nil {
 		return fmt.Errorf("store: import users: %w", err)
 	}
-	if err := insert(st, w.roles); err != nil {
+	if err := insertBulk(st.tx, st.conn, st.dialect, w.roles); err != nil {
 		return fmt.Errorf("store: import roles: %w", err)
 	}
-	if err := insert(st, w.creds); err != nil {
+	if err := insertBulk(st.tx, st.conn, st.dialect, w.creds); err != nil {
 		return fmt.Errorf("store: import credentials: %w", err)
 	}
-	if err := insert(st, w.certs); err != nil {
+	if err := insertBulk(st.tx, st.conn, st.dialect, w.certs); err != nil {
 		return fmt.Errorf("store: import certificates: %w", err)
 	}
-	if err := insert(st, w.assigns); err != nil {
+	if err := insertBulk(st.tx, st.conn, st.dialect, w.assigns); err != nil {
 		return fmt.Errorf("store: import role assignments: %w", err)
 	}
 	for _, u := range w.updates {
@@ -357,12 +357,4 @@ func (st *importState) flush() error {
 		}
 	}
 	return nil
-}
-
-// insert writes rows: with COPY on PostgreSQL, multi-row INSERTs on SQLite.
-func insert[T any](st *importState, rows []T) error {
-	if st.conn != nil {
-		return copyRows(st.tx.Statement.Context, st.tx, st.conn, rows)
-	}
-	return insertRows(st.tx, st.dialect, rows)
 }
