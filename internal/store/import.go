@@ -52,20 +52,28 @@ func (db *DB) ImportUser(ctx context.Context, d UserDetail) (changed bool, err e
 // database went away): the results then cover only the records before the
 // run that failed, which were written; nothing of the others was.
 func (db *DB) ImportUsers(ctx context.Context, records []UserDetail) ([]ImportResult, error) {
+	return db.importUsers(ctx, records, nil)
+}
+
+// importUsers is ImportUsers for a batch of an Importer: its first
+// transaction commits only once the batch before (nil: none) has ended
+// written (afterEarlier); the ones after it follow it anyway.
+func (db *DB) importUsers(ctx context.Context, records []UserDetail, before *ImportBatch) ([]ImportResult, error) {
 	results := make([]ImportResult, len(records))
 	for start := 0; start < len(records); {
 		end := start + independentRun(records[start:])
-		if err := db.importRun(ctx, records[start:end], results[start:end]); err != nil {
+		if err := db.importRun(ctx, records[start:end], results[start:end], before); err != nil {
 			return results[:start], err
 		}
-		start = end
+		start, before = end, nil
 	}
 	return results, nil
 }
 
 // importRun writes records (which share no key) in one transaction, and
-// record by record under savepoints when that fails.
-func (db *DB) importRun(ctx context.Context, records []UserDetail, out []ImportResult) error {
+// record by record under savepoints when that fails; either commits after
+// the batch before.
+func (db *DB) importRun(ctx context.Context, records []UserDetail, out []ImportResult, before *ImportBatch) error {
 	now := db.Now()
 	err := db.bulkTx(ctx, func(tx *gorm.DB, conn *sql.Conn) error {
 		st, err := loadImportState(tx, conn, db.Dialect, records, now)
@@ -75,7 +83,13 @@ func (db *DB) importRun(ctx context.Context, records []UserDetail, out []ImportR
 		for i := range records {
 			out[i] = st.plan(&records[i])
 		}
-		return st.flush()
+		if err := st.flush(); err != nil {
+			return err
+		}
+		if err := runImportHook("batch", records); err != nil {
+			return err
+		}
+		return afterEarlier(ctx, before)
 	})
 	if err == nil {
 		return nil
@@ -83,10 +97,21 @@ func (db *DB) importRun(ctx context.Context, records []UserDetail, out []ImportR
 	if ctx.Err() != nil {
 		return fmt.Errorf("store: import: %w", ctx.Err())
 	}
+	if errors.Is(err, errEarlierBatch) {
+		return err
+	}
+	// The records are decided again one by one against what the batch
+	// before wrote.
+	if err := afterEarlier(ctx, before); err != nil {
+		return err
+	}
 	// Record by record is many times slower: say so, so that a slow import
 	// is explained (a record the database refuses is the usual cause).
 	slog.Debug("import: a batch was refused whole, writing it record by record", "records", len(records), "err", err)
 	return db.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := runImportHook("records", records); err != nil {
+			return err
+		}
 		for i, d := range records {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("store: import: %w", err)
@@ -105,6 +130,19 @@ func (db *DB) importRun(ctx context.Context, records []UserDetail, out []ImportR
 		}
 		return nil
 	})
+}
+
+// importHook, set by tests only, is called in each transaction of a batch
+// before it commits: stage "batch" in the batch's own transaction (before
+// it waits for the batch before), "records" in the record-by-record one.
+// An error it returns fails that transaction, as a fault would.
+var importHook func(stage string, records []UserDetail) error
+
+func runImportHook(stage string, records []UserDetail) error {
+	if importHook == nil {
+		return nil
+	}
+	return importHook(stage, records)
 }
 
 // importOne writes record d in tx, one statement at a time: the path for

@@ -17,17 +17,8 @@ import (
 // them, and write together.
 func independentRun(records []UserDetail) int {
 	seen := map[string]bool{}
-	for i, d := range records {
-		keys := []string{"u\x00" + d.Username}
-		if d.DirectoryID != nil {
-			keys = append(keys, "d\x00"+*d.DirectoryID)
-		}
-		for _, c := range d.Credentials {
-			keys = append(keys, "c\x00"+string(c.Type)+"\x00"+c.Serial)
-			for _, k := range c.Certificates {
-				keys = append(keys, "k\x00"+k.Issuer+"\x00"+k.Serial)
-			}
-		}
+	for i := range records {
+		keys := recordKeys(&records[i])
 		for _, k := range keys {
 			if seen[k] && i > 0 {
 				return i
@@ -38,6 +29,23 @@ func independentRun(records []UserDetail) int {
 		}
 	}
 	return len(records)
+}
+
+// recordKeys are the keys by which record d finds what it writes: its
+// username, stable id, credentials and certificates. Records that share
+// none are decided independently of each other.
+func recordKeys(d *UserDetail) []string {
+	keys := []string{"u\x00" + d.Username}
+	if d.DirectoryID != nil {
+		keys = append(keys, "d\x00"+*d.DirectoryID)
+	}
+	for _, c := range d.Credentials {
+		keys = append(keys, "c\x00"+string(c.Type)+"\x00"+c.Serial)
+		for _, k := range c.Certificates {
+			keys = append(keys, "k\x00"+k.Issuer+"\x00"+k.Serial)
+		}
+	}
+	return keys
 }
 
 // pair is a two-part key: type and serial, issuer and serial, user and role.
