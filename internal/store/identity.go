@@ -7,8 +7,7 @@
 package store
 
 import (
-	"database/sql/driver"
-	"strings"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -73,27 +72,11 @@ func inStrings(dialect, column string, vals []string) clause.Expr {
 	return gorm.Expr(column+" IN ?", vals)
 }
 
-// pgTextArray is a PostgreSQL text[] parameter.
-type pgTextArray []string
-
-// Value renders the array literal: every element quoted, with backslashes
-// and double quotes escaped, so that no value can break out of it.
-func (a pgTextArray) Value() (driver.Value, error) {
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, v := range a {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('"')
-		for _, r := range v {
-			if r == '"' || r == '\\' {
-				b.WriteByte('\\')
-			}
-			b.WriteRune(r)
-		}
-		b.WriteByte('"')
-	}
-	b.WriteByte('}')
-	return b.String(), nil
+// pgTextArray is vals as a PostgreSQL text[] parameter. pgx sends it in
+// its binary form (a struct, so GORM does not expand it into a list as it
+// would a slice). A driver.Valuer rendering the array literal cost twice:
+// pgx parsed the literal back into an array to send it binary (measured in
+// the import's profile: 13 % of the client's CPU).
+func pgTextArray(vals []string) pgtype.Array[string] {
+	return pgtype.Array[string]{Elements: vals, Dims: []pgtype.ArrayDimension{{Length: int32(len(vals)), LowerBound: 1}}, Valid: true}
 }
