@@ -38,6 +38,7 @@ type Importer struct {
 // ImportBatch is one batch handed to an Importer.
 type ImportBatch struct {
 	records []UserDetail
+	// keys are the records' keys (recordKeys), on PostgreSQL only.
 	keys    map[string]bool
 	done    chan struct{}
 	results []ImportResult
@@ -58,10 +59,13 @@ var errEarlierBatch = errors.New("store: import: an earlier batch failed")
 // caller waits for each batch, in order, before it submits the one after
 // the next. Submit is called from one goroutine.
 func (im *Importer) Submit(records []UserDetail) *ImportBatch {
-	b := &ImportBatch{records: records, keys: map[string]bool{}, done: make(chan struct{})}
-	for i := range records {
-		for _, k := range recordKeys(&records[i]) {
-			b.keys[k] = true
+	b := &ImportBatch{records: records, done: make(chan struct{})}
+	if im.db.Dialect == DialectPostgres { // elsewhere no batch runs alongside another
+		b.keys = map[string]bool{}
+		for i := range records {
+			for _, k := range recordKeys(&records[i]) {
+				b.keys[k] = true
+			}
 		}
 	}
 	prev := im.last
