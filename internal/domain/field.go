@@ -153,11 +153,28 @@ func lineTextProblem(value string) string {
 	if p := encodingProblem(value); p != "" {
 		return p
 	}
-	if i := strings.IndexFunc(value, unicode.IsControl); i >= 0 {
+	if i := controlAt(value); i >= 0 {
 		r, _ := utf8.DecodeRuneInString(value[i:])
 		return fmt.Sprintf("contains a line break or another control character (%U)", r)
 	}
 	return ""
+}
+
+// controlAt is the index in value, valid UTF-8, of its first control
+// character as unicode.IsControl has them (U+0000–U+001F, U+007F–U+009F),
+// or -1. It reads bytes instead of decoding runes: every value of every
+// directory entry and import record passes here, and the C1 controls are
+// the only ones beyond ASCII, all encoded as 0xC2 followed by 0x80–0x9F.
+func controlAt(value string) int {
+	for i := 0; i < len(value); i++ {
+		switch b := value[i]; {
+		case b < 0x20 || b == 0x7f:
+			return i
+		case b == 0xc2 && i+1 < len(value) && value[i+1] >= 0x80 && value[i+1] <= 0x9f:
+			return i
+		}
+	}
+	return -1
 }
 
 // encodingProblem says why value is not text any column can hold: not

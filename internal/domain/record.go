@@ -41,6 +41,9 @@ func CheckBodyText(body []byte) error {
 
 // invalidUTF8At is the index of b's first byte that is not UTF-8, or -1.
 func invalidUTF8At(b []byte) int {
+	if utf8.Valid(b) { // the usual case, read eight ASCII bytes at a time
+		return -1
+	}
 	for i := 0; i < len(b); {
 		r, n := utf8.DecodeRune(b[i:])
 		if r == utf8.RuneError && n <= 1 {
