@@ -62,8 +62,9 @@ func (b *recordBatch) add(line int, text []byte) {
 
 // importRecords imports every record read from in (named name in
 // messages) and prints the summary. The next batch is read and parsed
-// while the store writes the current ones (store.Importer writes two side
-// by side on PostgreSQL): at most three batches are in memory.
+// while the store writes the current ones (store.Importer writes up to
+// store.ImportSideBySide side by side on PostgreSQL): at most that many
+// and two more batches are in memory.
 func importRecords(ctx context.Context, io IO, db importStore, name string, in io.Reader) error {
 	im := &importer{io: io, name: name, progress: newImportProgress(io.Stderr)}
 	batches := make(chan *recordBatch)
@@ -128,25 +129,31 @@ func readBatches(in io.Reader, emit func(*recordBatch) bool) (int, error) {
 }
 
 // write hands each batch to the store as it comes, and reports each batch's
-// records once the store has written it, in line order. It returns at the
-// first fault, once the store has stopped writing.
+// records once the store has written it, in line order, keeping at most
+// store.ImportSideBySide batches with the store. It returns at the first
+// fault, once the store has stopped writing.
 func (im *importer) write(ctx context.Context, st *store.Importer, batches <-chan *recordBatch) error {
 	defer st.Close()
-	var pending *recordBatch
-	var written *store.ImportBatch
+	type submitted struct {
+		batch   *recordBatch
+		written *store.ImportBatch
+	}
+	var queue []submitted
 	for b := range batches {
-		next := st.Submit(b.parsed)
-		if pending != nil {
-			if err := im.report(ctx, pending, written); err != nil {
+		queue = append(queue, submitted{b, st.Submit(b.parsed)})
+		for len(queue) >= store.ImportSideBySide {
+			if err := im.report(ctx, queue[0].batch, queue[0].written); err != nil {
 				return err
 			}
+			queue = queue[1:]
 		}
-		pending, written = b, next
 	}
-	if pending == nil {
-		return nil
+	for _, q := range queue {
+		if err := im.report(ctx, q.batch, q.written); err != nil {
+			return err
+		}
 	}
-	return im.report(ctx, pending, written)
+	return nil
 }
 
 // report reports the rejected records of batch b, as the store wrote it.

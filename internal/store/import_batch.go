@@ -153,7 +153,10 @@ func find[T any](st *importState, column string, vals []string, keep func(*T)) e
 // ANY(…)" the planner, going by the statistics of a table the import is
 // filling, scanned the index on the first column alone and compared every
 // row it found against the whole second array: about 0.8 s a statement at
-// 20,000 credentials, most of the import's time.
+// 20,000 credentials, most of the import's time. The rows are read with
+// Find, not Scan: GORM's Scan renders every statement with its arguments
+// as text for its logger, whatever the log level, and these arguments are
+// arrays of hundreds of keys.
 func findPairs[T any](st *importState, table string, cols [2]string, keys []pair, keep func(*T)) error {
 	return chunks(keys, func(c []pair) error {
 		first, second := make([]string, len(c)), make([]string, len(c))
@@ -165,7 +168,7 @@ func findPairs[T any](st *importState, table string, cols [2]string, keys []pair
 		if st.dialect == DialectPostgres {
 			err = st.tx.Raw("SELECT t.* FROM unnest(?::text[], ?::text[]) AS k(a, b) CROSS JOIN LATERAL "+
 				"(SELECT * FROM "+table+" WHERE "+cols[0]+" = k.a AND "+cols[1]+" = k.b LIMIT 1) AS t",
-				pgTextArray(first), pgTextArray(second)).Scan(&rows).Error
+				pgTextArray(first), pgTextArray(second)).Find(&rows).Error
 		} else {
 			slices.Sort(first)
 			err = st.tx.Where(cols[0]+" IN ? AND "+cols[1]+" IN ?", slices.Compact(first), second).Find(&rows).Error

@@ -7,29 +7,33 @@ import (
 )
 
 // Importer writes an import's batches of records, each as ImportUsers
-// writes it, and on PostgreSQL two at once: while one batch's rows go in,
-// the next batch is read against the store, decided and copied on a second
-// connection, so that the server works on both cores. Measured on this
-// project's 2-core machine: one importer at a time reached about 2,600
-// holders a second, two sessions side by side about 3,700–4,000.
+// writes it, and on PostgreSQL up to ImportSideBySide at once: while one
+// batch's rows go in, the next ones are read against the store, decided and
+// copied on connections of their own, so that the server works on both
+// cores while the client decides. Measured on this project's 2-core
+// machine: one batch at a time reached about 2,600 holders a second, two
+// side by side about 3,700–4,000. A third, tried once the client's share
+// had shrunk, gained nothing measurable over the machine's noise and held a
+// quarter more memory at 100,000 than at 10,000 (docs/benchmarks.md).
 //
 // What a person sees stays as with one batch at a time: the batches are
 // committed in the order they were submitted (a batch's commit waits for the
 // one before it, and is rolled back if that one failed), so a fault still
 // leaves every record before the failed batch written and nothing after it.
-// Two batches run side by side only when they are independent: no username,
-// stable id, credential or certificate in common, and every role the second
-// one assigns already stored (a role both would create would make the
-// second wait on the first's insert and then fail). Otherwise the second
-// starts when the first has ended. SQLite has one writer: there every batch
-// starts when the one before it has ended.
+// Batches run side by side only when they are independent: no username,
+// stable id, credential or certificate in common, and every role a batch
+// assigns already stored (a role two would create would make the later
+// wait on the earlier's insert and then fail). Otherwise a batch starts
+// when the ones running have ended. SQLite has one writer: there every
+// batch starts when the one before it has ended.
 type Importer struct {
 	db  *DB
 	ctx context.Context
 	// last is the batch submitted last.
 	last *ImportBatch
-	// unread are the batches whose roles are not yet in roles.
-	unread []*ImportBatch
+	// running are the batches submitted and not known to have ended; the
+	// roles of those that have are in roles.
+	running []*ImportBatch
 	// roles are role names known to be stored: those assigned by a
 	// record of a batch that has ended and was written.
 	roles map[string]bool
@@ -50,14 +54,19 @@ func (db *DB) NewImporter(ctx context.Context) *Importer {
 	return &Importer{db: db, ctx: ctx, roles: map[string]bool{}}
 }
 
+// ImportSideBySide is how many batches an Importer writes at once on
+// PostgreSQL, at most: the caller keeps no more than this many submitted
+// and not yet waited for.
+const ImportSideBySide = 2
+
 // errEarlierBatch is the fault of a batch rolled back because the batch
 // before it failed.
 var errEarlierBatch = errors.New("store: import: an earlier batch failed")
 
 // Submit starts writing records; Wait on the result gives what became of
-// them. At most the batch submitted last is still running alongside; the
-// caller waits for each batch, in order, before it submits the one after
-// the next. Submit is called from one goroutine.
+// them. The caller keeps at most ImportSideBySide batches submitted and not
+// yet waited for, and waits for them in order. Submit is called from one
+// goroutine.
 func (im *Importer) Submit(records []UserDetail) *ImportBatch {
 	b := &ImportBatch{records: records, done: make(chan struct{})}
 	if im.db.Dialect == DialectPostgres { // elsewhere no batch runs alongside another
@@ -68,13 +77,15 @@ func (im *Importer) Submit(records []UserDetail) *ImportBatch {
 			}
 		}
 	}
-	prev := im.last
 	im.learnEnded()
-	if prev != nil && !ended(prev) && !im.independent(prev, b) {
-		<-prev.done
+	if !im.independent(b) {
+		for _, r := range im.running {
+			<-r.done
+		}
 		im.learnEnded()
 	}
-	im.last, im.unread = b, append(im.unread, b)
+	prev := im.last
+	im.last, im.running = b, append(im.running, b)
 	go func() {
 		defer close(b.done)
 		b.results, b.err = im.db.importUsers(im.ctx, records, prev)
@@ -88,12 +99,12 @@ func (b *ImportBatch) Wait() ([]ImportResult, error) {
 	return b.results, b.err
 }
 
-// Close waits for the batch submitted last, so that no write goes on after
-// the import has returned (the caller may have stopped waiting after a
-// fault).
+// Close waits for every batch still running, so that no write goes on
+// after the import has returned (the caller may have stopped waiting after
+// a fault).
 func (im *Importer) Close() {
-	if im.last != nil {
-		<-im.last.done
+	for _, b := range im.running {
+		<-b.done
 	}
 }
 
@@ -106,14 +117,19 @@ func ended(b *ImportBatch) bool {
 	}
 }
 
-// independent reports whether b may run alongside prev, which is running.
-func (im *Importer) independent(prev, b *ImportBatch) bool {
+// independent reports whether b may run alongside the batches running.
+func (im *Importer) independent(b *ImportBatch) bool {
+	if len(im.running) == 0 {
+		return true
+	}
 	if im.db.Dialect != DialectPostgres {
 		return false
 	}
-	for k := range b.keys {
-		if prev.keys[k] {
-			return false
+	for _, r := range im.running {
+		for k := range b.keys {
+			if r.keys[k] {
+				return false
+			}
 		}
 	}
 	for _, d := range b.records {
@@ -126,12 +142,13 @@ func (im *Importer) independent(prev, b *ImportBatch) bool {
 	return true
 }
 
-// learnEnded notes the roles that the batches which have ended stored.
+// learnEnded drops the batches that have ended from the running ones, and
+// notes the roles they stored.
 func (im *Importer) learnEnded() {
-	keep := im.unread[:0]
-	for _, b := range im.unread {
+	running := im.running[:0]
+	for _, b := range im.running {
 		if !ended(b) {
-			keep = append(keep, b)
+			running = append(running, b)
 			continue
 		}
 		for i, res := range b.results {
@@ -142,7 +159,7 @@ func (im *Importer) learnEnded() {
 			}
 		}
 	}
-	im.unread = keep
+	im.running = running
 }
 
 // afterEarlier waits for the batch before (nil: none) to end and reports

@@ -78,6 +78,53 @@ func TestImporterSideBySide(t *testing.T) {
 	}
 }
 
+// TestImporterThreeSideBySide: three independent batches (as many as
+// `idm import` keeps with the store, store.ImportSideBySide) are open at
+// once, and when the first then fails the two after it, which wait at
+// their commits, are rolled back.
+func TestImporterThreeSideBySide(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.MustOpenDB(t, testenv.PostgresURL(t))
+	im := db.NewImporter(ctx)
+	if _, err := im.Submit(employees("seed", 1)).Wait(); err != nil { // the roles stored
+		t.Fatal(err)
+	}
+	inside := map[string]chan struct{}{"b-0": make(chan struct{}), "c-0": make(chan struct{})}
+	fault := errors.New("injected fault")
+	defer store.SetImportHook(func(stage string, records []store.UserDetail) error {
+		switch name := records[0].Username; {
+		case name == "a-0" && stage == "batch":
+			// a fails only once b and c are inside their transactions too.
+			for _, n := range []string{"b-0", "c-0"} {
+				if err := waitFor(inside[n], n+"'s batch alongside a's"); err != nil {
+					t.Error(err)
+				}
+			}
+			return fault
+		case name == "a-0":
+			return fault
+		case stage == "batch" && inside[name] != nil:
+			close(inside[name])
+		}
+		return nil
+	})()
+	a, b, c := im.Submit(employees("a", 2)), im.Submit(employees("b", 2)), im.Submit(employees("c", 2))
+	if _, err := a.Wait(); !errors.Is(err, fault) {
+		t.Fatalf("first batch: %v, want the injected fault", err)
+	}
+	for name, batch := range map[string]*store.ImportBatch{"b": b, "c": c} {
+		if res, err := batch.Wait(); err == nil || len(res) != 0 {
+			t.Errorf("batch %s: %+v, %v; want it stopped with nothing written", name, res, err)
+		}
+	}
+	im.Close()
+	for _, name := range []string{"a-0", "b-0", "c-1"} {
+		if _, err := db.UserByUsername(ctx, name); domain.ErrorCode(err) != domain.ENOTFOUND {
+			t.Errorf("%s: %v, want nothing written", name, err)
+		}
+	}
+}
+
 // TestImporterCommitsInOrder: a batch written alongside one that then fails
 // is rolled back, so that a fault still leaves nothing written after the
 // batch at fault (what `idm import` promises: "nothing of it or of the
