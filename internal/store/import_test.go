@@ -79,7 +79,8 @@ func TestImportUsersBatch(t *testing.T) {
 
 // importRejectsAlone imports a batch with a record that takes another
 // user's card, one that repeats an earlier record's username (it applies
-// after it), and one the database refuses (a state no rule lets through).
+// after it), one the database refuses (a state no rule lets through), and
+// one whose new card carries another card's certificate.
 func importRejectsAlone(t *testing.T, db *store.DB) {
 	t.Helper()
 	ctx := context.Background()
@@ -89,19 +90,24 @@ func importRejectsAlone(t *testing.T, db *store.DB) {
 	second.GivenName = "Second"
 	refused := holder("refused")
 	refused.State = "bogus"
-	res, err := db.ImportUsers(ctx, []store.UserDetail{holder("before"), thief, first, second, refused, holder("after")})
+	certThief := holder("certthief")
+	certThief.Credentials[1].Certificates[0].Serial = "owner-1-0"
+	res, err := db.ImportUsers(ctx, []store.UserDetail{holder("before"), thief, first, second, refused, holder("after"), certThief})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if domain.ErrorCode(res[1].Err) != domain.ECONFLICT || res[4].Err == nil {
-		t.Fatalf("results %+v: want the thief's conflict and the refused record's error", res)
+	if domain.ErrorCode(res[1].Err) != domain.ECONFLICT || res[4].Err == nil || domain.ErrorCode(res[6].Err) != domain.ECONFLICT {
+		t.Fatalf("results %+v: want the thieves' conflicts and the refused record's error", res)
+	}
+	if !strings.Contains(res[1].Err.Error(), "belongs to another user") || !strings.Contains(res[6].Err.Error(), "belongs to another credential") {
+		t.Errorf("conflicts %q, %q: want each to say whose it is", res[1].Err, res[6].Err)
 	}
 	for _, i := range []int{0, 2, 3, 5} {
 		if res[i].Err != nil || !res[i].Changed {
 			t.Errorf("record %d: %+v, want written", i, res[i])
 		}
 	}
-	for _, name := range []string{"thief", "refused"} {
+	for _, name := range []string{"thief", "refused", "certthief"} {
 		if _, err := db.UserByUsername(ctx, name); domain.ErrorCode(err) != domain.ENOTFOUND {
 			t.Errorf("%s: %v, want nothing of the rejected record written", name, err)
 		}
