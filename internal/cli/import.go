@@ -126,7 +126,7 @@ func parseUserRecord(line []byte) (store.UserDetail, error) {
 // The record is decoded with the JSON v2 decoder (go-json-experiment/json,
 // the implementation of Go's encoding/json/v2): it reads the line once,
 // where encoding/json's Decoder scanned it whole before decoding it again;
-// decoding was a third of the import's CPU (docs/benchmarks.md). Field
+// decoding was a third of the import's client CPU (docs/benchmarks.md). Field
 // names match regardless of case, as encoding/json matched them; a field
 // given twice, in any case, is refused rather than silently taking the
 // last value.

@@ -64,7 +64,7 @@ func (b *recordBatch) add(line int, text []byte) {
 // messages) and prints the summary. The next batch is read and parsed
 // while the store writes the current ones (store.Importer writes up to
 // store.ImportSideBySide side by side on PostgreSQL): at most that many
-// and two more batches are in memory.
+// batches and the one being read are in memory.
 func importRecords(ctx context.Context, io IO, db importStore, name string, in io.Reader) error {
 	im := &importer{io: io, name: name, progress: newImportProgress(io.Stderr)}
 	batches := make(chan *recordBatch)
