@@ -19,6 +19,14 @@ import (
 // written side by side; with 250 it grows 1.1×, at the same speed.
 const importBatch = 250
 
+// importFirstBatch is the size of the first batch, smaller: the batches
+// after it assign the roles it creates, and the store writes a batch
+// alongside another only once the roles it assigns are stored
+// (store.Importer), so until the first batch has committed the import runs
+// one batch at a time. Measured with 1,000 holders on PostgreSQL: a first
+// batch of 250 kept the second core idle for about a third of the import.
+const importFirstBatch = 16
+
 // importStore is what import needs of the store.
 type importStore interface {
 	NewImporter(ctx context.Context) *store.Importer
@@ -101,13 +109,14 @@ func importRecords(ctx context.Context, io IO, db importStore, name string, in i
 }
 
 // readBatches reads in line by line and hands emit each batch of records,
-// parsed, until emit returns false or in ends. It returns the last line
-// read and the reading error, if any.
+// parsed (the first of importFirstBatch records, the others of
+// importBatch), until emit returns false or in ends. It returns the last
+// line read and the reading error, if any.
 func readBatches(in io.Reader, emit func(*recordBatch) bool) (int, error) {
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	line := 0
-	b := &recordBatch{}
+	b, size := &recordBatch{}, importFirstBatch
 	for sc.Scan() {
 		line++
 		text := bytes.TrimSpace(sc.Bytes())
@@ -115,11 +124,11 @@ func readBatches(in io.Reader, emit func(*recordBatch) bool) (int, error) {
 			continue
 		}
 		b.add(line, text)
-		if len(b.lines) == importBatch {
+		if len(b.lines) == size {
 			if !emit(b) {
 				return line, nil
 			}
-			b = &recordBatch{}
+			b, size = &recordBatch{}, importBatch
 		}
 	}
 	if len(b.lines) > 0 && !emit(b) {
