@@ -16,36 +16,39 @@ import (
 // that ImportUsers can decide against the store as it is before any of
 // them, and write together.
 func independentRun(records []UserDetail) int {
-	seen := map[string]bool{}
+	seen := map[recordKey]bool{}
 	for i := range records {
-		keys := recordKeys(&records[i])
-		for _, k := range keys {
-			if seen[k] && i > 0 {
-				return i
-			}
+		shared := false
+		eachRecordKey(&records[i], func(k recordKey) { shared = shared || seen[k] })
+		if shared && i > 0 {
+			return i
 		}
-		for _, k := range keys {
-			seen[k] = true
-		}
+		eachRecordKey(&records[i], func(k recordKey) { seen[k] = true })
 	}
 	return len(records)
 }
 
-// recordKeys are the keys by which record d finds what it writes: its
-// username, stable id, credentials and certificates. Records that share
-// none are decided independently of each other.
-func recordKeys(d *UserDetail) []string {
-	keys := []string{"u\x00" + d.Username}
+// recordKey is a key by which a record finds what it writes: kind 'u' a
+// username, 'd' a stable id, 'c' a credential's type and serial, 'k' a
+// certificate's issuer and serial. Records that share none are decided
+// independently of each other.
+type recordKey struct {
+	kind byte
+	a, b string
+}
+
+// eachRecordKey hands fn each key of record d.
+func eachRecordKey(d *UserDetail, fn func(recordKey)) {
+	fn(recordKey{kind: 'u', a: d.Username})
 	if d.DirectoryID != nil {
-		keys = append(keys, "d\x00"+*d.DirectoryID)
+		fn(recordKey{kind: 'd', a: *d.DirectoryID})
 	}
 	for _, c := range d.Credentials {
-		keys = append(keys, "c\x00"+string(c.Type)+"\x00"+c.Serial)
+		fn(recordKey{kind: 'c', a: string(c.Type), b: c.Serial})
 		for _, k := range c.Certificates {
-			keys = append(keys, "k\x00"+k.Issuer+"\x00"+k.Serial)
+			fn(recordKey{kind: 'k', a: k.Issuer, b: k.Serial})
 		}
 	}
-	return keys
 }
 
 // pair is a two-part key: type and serial, issuer and serial, user and role.
@@ -121,6 +124,7 @@ func loadImportState(tx *gorm.DB, conn *sql.Conn, dialect string, records []User
 			}
 		}
 	}
+	st.w.reserve(records)
 	if err := st.loadUsers(names, dirIDs); err != nil {
 		return nil, err
 	}
@@ -219,29 +223,53 @@ func (st *importState) loadHoldings(credKeys, certKeys []pair, roleNames []strin
 // or, when it conflicts with what is stored, it is rejected and plans
 // nothing.
 func (st *importState) plan(d *UserDetail) ImportResult {
-	var w importWrites
-	var roles []string
-	changed, err := st.planRecord(d, &w, &roles)
+	before := st.w.lengths()
+	changed, err := st.planRecord(d, &st.w)
 	if err != nil {
+		st.w.truncate(before)
 		return ImportResult{Err: err}
 	}
-	for _, name := range roles {
-		if st.newRoles[name] {
+	for _, r := range d.Roles {
+		if name := r.RoleName; st.newRoles[name] {
 			delete(st.newRoles, name)
 			st.w.roles = append(st.w.roles, *st.roles[name])
 		}
 	}
-	st.w.users = append(st.w.users, w.users...)
-	st.w.creds = append(st.w.creds, w.creds...)
-	st.w.certs = append(st.w.certs, w.certs...)
-	st.w.assigns = append(st.w.assigns, w.assigns...)
-	st.w.updates = append(st.w.updates, w.updates...)
 	return ImportResult{Changed: changed}
 }
 
-// planRecord puts into w what record d writes and into roles the names of
-// the roles it assigns; it changes nothing of st but the roles it plans.
-func (st *importState) planRecord(d *UserDetail, w *importWrites, roles *[]string) (bool, error) {
+// reserve makes room in w for the rows of records, which mostly create
+// everything they name (the import of a new directory): the rows are
+// appended in place, without growing the slices record by record.
+func (w *importWrites) reserve(records []UserDetail) {
+	var creds, certs, assigns int
+	for i := range records {
+		creds += len(records[i].Credentials)
+		for _, c := range records[i].Credentials {
+			certs += len(c.Certificates)
+		}
+		assigns += len(records[i].Roles)
+	}
+	w.users = make([]domain.User, 0, len(records))
+	w.creds = make([]domain.Credential, 0, creds)
+	w.certs = make([]domain.Certificate, 0, certs)
+	w.assigns = make([]domain.RoleAssignment, 0, assigns)
+}
+
+// lengths are how many rows of each kind w holds.
+func (w *importWrites) lengths() [5]int {
+	return [5]int{len(w.users), len(w.creds), len(w.certs), len(w.assigns), len(w.updates)}
+}
+
+// truncate drops the rows appended to w since it held n (lengths).
+func (w *importWrites) truncate(n [5]int) {
+	w.users, w.creds, w.certs = w.users[:n[0]], w.creds[:n[1]], w.certs[:n[2]]
+	w.assigns, w.updates = w.assigns[:n[3]], w.updates[:n[4]]
+}
+
+// planRecord appends to w what record d writes; it changes nothing of st
+// but the roles it plans.
+func (st *importState) planRecord(d *UserDetail, w *importWrites) (bool, error) {
 	userID, changed, err := st.planUser(d, w)
 	if err != nil {
 		return false, err
@@ -259,7 +287,6 @@ func (st *importState) planRecord(d *UserDetail, w *importWrites, roles *[]strin
 			role = &domain.Role{ID: NewID(), Name: r.RoleName}
 			st.roles[r.RoleName], st.newRoles[r.RoleName] = role, true
 		}
-		*roles = append(*roles, r.RoleName)
 		switch ra := st.assigns[pair{userID, role.ID}]; {
 		case ra == nil:
 			w.assigns = append(w.assigns, domain.RoleAssignment{ID: NewID(), UserID: userID, RoleID: role.ID, AssignedAt: st.now})

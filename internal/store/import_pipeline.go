@@ -42,8 +42,8 @@ type Importer struct {
 // ImportBatch is one batch handed to an Importer.
 type ImportBatch struct {
 	records []UserDetail
-	// keys are the records' keys (recordKeys), on PostgreSQL only.
-	keys    map[string]bool
+	// keys are the records' keys (eachRecordKey), on PostgreSQL only.
+	keys    map[recordKey]bool
 	done    chan struct{}
 	results []ImportResult
 	err     error
@@ -70,11 +70,9 @@ var errEarlierBatch = errors.New("store: import: an earlier batch failed")
 func (im *Importer) Submit(records []UserDetail) *ImportBatch {
 	b := &ImportBatch{records: records, done: make(chan struct{})}
 	if im.db.Dialect == DialectPostgres { // elsewhere no batch runs alongside another
-		b.keys = map[string]bool{}
+		b.keys = map[recordKey]bool{}
 		for i := range records {
-			for _, k := range recordKeys(&records[i]) {
-				b.keys[k] = true
-			}
+			eachRecordKey(&records[i], func(k recordKey) { b.keys[k] = true })
 		}
 	}
 	im.learnEnded()
