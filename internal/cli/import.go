@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -79,13 +78,6 @@ func runImport(ctx context.Context, io IO, args []string) error {
 		fmt.Fprintln(io.Stderr, importUsage)
 		return fmt.Errorf("%w: import needs one file", ErrUsage)
 	}
-	// The import keeps a few batches of records in memory at a time and
-	// allocates them anew for each: with the collector's default target,
-	// collecting was a fifth of the import's CPU. Twice the default target
-	// still keeps the import within a few tens of MiB, flat with the file's
-	// size (docs/benchmarks.md: at 100,000 1.1-1.2x the peak at 10,000;
-	// with 300 it was 1.25x).
-	defer debug.SetGCPercent(debug.SetGCPercent(200))
 	name := pos[0]
 	in := io.Stdin
 	if name != "-" {
