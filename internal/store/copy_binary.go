@@ -35,7 +35,7 @@ type copyEncoder struct {
 // copyField is one column: where its value is in the struct, and how it is
 // written.
 type copyField struct {
-	index []int
+	index int
 	put   putValue
 }
 
@@ -66,11 +66,19 @@ var (
 )
 
 // copyEncoderFor returns the encoder of the model s describes (of Go type
-// t), asking the server once per process for the types of its columns;
-// nil when copyEncoder cannot write one of them.
+// t), asking the server once per process for the types of its columns
+// (every store the process opens has the schema the migrations make); nil
+// when copyEncoder cannot write one of them, or the model has an embedded
+// struct (GORM reads those through their pointers).
 func copyEncoderFor(ctx context.Context, pc *pgconn.PgConn, t reflect.Type, s *schema.Schema, fields []*schema.Field) (*copyEncoder, error) {
 	if e, ok := copyEncoders.Load(t); ok {
 		return e.(*copyEncoder), nil
+	}
+	for _, f := range fields {
+		if len(f.StructField.Index) != 1 {
+			copyEncoders.Store(t, (*copyEncoder)(nil))
+			return nil, nil
+		}
 	}
 	cols := make([]string, len(fields))
 	for i, f := range fields {
@@ -88,7 +96,7 @@ func copyEncoderFor(ctx context.Context, pc *pgconn.PgConn, t reflect.Type, s *s
 			e = nil
 			break
 		}
-		e.fields = append(e.fields, copyField{index: f.StructField.Index, put: put})
+		e.fields = append(e.fields, copyField{index: f.StructField.Index[0], put: put})
 	}
 	copyEncoders.Store(t, e)
 	return e, nil
@@ -191,7 +199,7 @@ func (e *copyEncoder) copy(ctx context.Context, pc *pgconn.PgConn, rows reflect.
 		row := rows.Index(i)
 		buf = binary.BigEndian.AppendUint16(buf, uint16(len(e.fields)))
 		for _, f := range e.fields {
-			if buf, err = f.put(buf, row.FieldByIndex(f.index)); err != nil {
+			if buf, err = f.put(buf, row.Field(f.index)); err != nil {
 				return err
 			}
 		}

@@ -157,3 +157,33 @@ func TestCopyEncoderRefusedWritesNothing(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// CopyRoleName and embeddedRole are a role as a model with an embedded
+// struct (exported: GORM reads no unexported one's fields), which the
+// store's encoder leaves to pgx.
+type CopyRoleName struct {
+	Name string `gorm:"column:name"`
+}
+
+type embeddedRole struct {
+	ID string `gorm:"column:id;primaryKey"`
+	CopyRoleName
+	Description string `gorm:"column:description"`
+}
+
+func (embeddedRole) TableName() string { return "roles" }
+
+// TestCopyEmbeddedByPgx: a model with an embedded struct is copied by pgx,
+// whole.
+func TestCopyEmbeddedByPgx(t *testing.T) {
+	db := testenv.MustOpenDB(t, testenv.PostgresURL(t))
+	row := embeddedRole{ID: store.NewID(), CopyRoleName: CopyRoleName{Name: "Embedded"}, Description: "through pgx"}
+	encoded, err := store.CopyRows(context.Background(), db, []embeddedRole{row}, false)
+	if err != nil || encoded {
+		t.Fatalf("copy a model with an embedded struct: encoded %v, %v", encoded, err)
+	}
+	var got domain.Role
+	if err := db.Pools()[0].Where("id = ?", row.ID).Take(&got).Error; err != nil || got.Name != "Embedded" || got.Description != "through pgx" {
+		t.Errorf("read back %+v (%v)", got, err)
+	}
+}
