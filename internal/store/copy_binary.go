@@ -69,7 +69,7 @@ var (
 // t), asking the server once per process for the types of its columns
 // (every store the process opens has the schema the migrations make); nil
 // when copyEncoder cannot write one of them, or the model has an embedded
-// struct (GORM reads those through their pointers).
+// struct (its fields sit a level down, where copy does not look).
 func copyEncoderFor(ctx context.Context, pc *pgconn.PgConn, t reflect.Type, s *schema.Schema, fields []*schema.Field) (*copyEncoder, error) {
 	if e, ok := copyEncoders.Load(t); ok {
 		return e.(*copyEncoder), nil
@@ -163,7 +163,7 @@ func putInt(oid uint32) putValue {
 	return func(buf []byte, v reflect.Value) ([]byte, error) {
 		n := v.Int()
 		if n < lo || n > hi {
-			return nil, fmt.Errorf("store: copy: %d is out of range for a %d-byte integer column", n, size)
+			return nil, fmt.Errorf("%d is out of range for a %d-byte integer column", n, size)
 		}
 		buf = binary.BigEndian.AppendUint32(buf, size)
 		switch size {
@@ -188,7 +188,8 @@ func pgMicroseconds(t time.Time, oid uint32) int64 {
 	return t.Unix()*1_000_000 + int64(t.Nanosecond())/1000 - unixToY2K
 }
 
-// copy writes rows (a slice of the encoder's model) with COPY on pc.
+// copy writes rows (a slice of the encoder's model) with COPY on pc; the
+// caller names the table in its error.
 func (e *copyEncoder) copy(ctx context.Context, pc *pgconn.PgConn, rows reflect.Value) error {
 	bp := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(bp)
@@ -206,8 +207,6 @@ func (e *copyEncoder) copy(ctx context.Context, pc *pgconn.PgConn, rows reflect.
 	}
 	buf = binary.BigEndian.AppendUint16(buf, math.MaxUint16) // -1: the end
 	*bp = buf
-	if _, err := pc.CopyFrom(ctx, bytes.NewReader(buf), e.statement); err != nil {
-		return fmt.Errorf("store: copy: %w", err)
-	}
-	return nil
+	_, err = pc.CopyFrom(ctx, bytes.NewReader(buf), e.statement)
+	return err
 }

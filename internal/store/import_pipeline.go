@@ -54,9 +54,10 @@ func (db *DB) NewImporter(ctx context.Context) *Importer {
 	return &Importer{db: db, ctx: ctx, roles: map[string]bool{}}
 }
 
-// ImportSideBySide is how many batches an Importer writes at once on
-// PostgreSQL, at most: the caller keeps no more than this many submitted
-// and not yet waited for.
+// ImportSideBySide is how many batches `idm import` keeps with an Importer
+// at once, submitted and not yet waited for: on PostgreSQL as many are
+// written side by side. The Importer itself holds to its commit order
+// however many there are.
 const ImportSideBySide = 2
 
 // errEarlierBatch is the fault of a batch rolled back because the batch
@@ -64,9 +65,9 @@ const ImportSideBySide = 2
 var errEarlierBatch = errors.New("store: import: an earlier batch failed")
 
 // Submit starts writing records; Wait on the result gives what became of
-// them. The caller keeps at most ImportSideBySide batches submitted and not
-// yet waited for, and waits for them in order. Submit is called from one
-// goroutine.
+// them. The caller waits for the batches in the order it submitted them
+// (`idm import` keeps ImportSideBySide submitted). Submit is called from
+// one goroutine.
 func (im *Importer) Submit(records []UserDetail) *ImportBatch {
 	b := &ImportBatch{records: records, done: make(chan struct{})}
 	if im.db.Dialect == DialectPostgres { // elsewhere no batch runs alongside another

@@ -78,7 +78,7 @@ func TestImporterSideBySide(t *testing.T) {
 	}
 }
 
-// TestImporterThreeSideBySide: three independent batches (as many as
+// TestImporterThreeSideBySide: three independent batches (more than
 // `idm import` keeps with the store, store.ImportSideBySide) are open at
 // once, and when the first then fails the two after it, which wait at
 // their commits, are rolled back.
