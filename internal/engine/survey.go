@@ -71,13 +71,13 @@ func (s *session) survey(ctx context.Context, page []directory.Entry, keep bool)
 		}
 	}
 	out = append(out, s.unmappedItems(unmapped, byDir, byName)...)
-	matched, matchedIDs, refused := s.matchAll(cands, byDir, byName)
+	matched, _, refused := s.matchAll(cands, byDir, byName)
 	for _, p := range append(out, refused...) {
 		hs = append(hs, heldEntry{seq: p.change.Item.Seq, failed: &p})
 	}
 	var pending map[string]bool
-	if keep && len(matchedIDs) > 0 {
-		if pending, err = s.db.PendingHoldings(ctx, matchedIDs, s.now); err != nil {
+	if ids := s.inStateIDs(matched); keep && len(ids) > 0 {
+		if pending, err = s.db.PendingHoldings(ctx, ids, s.now); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -101,6 +101,21 @@ func (s *session) survey(ctx context.Context, page []directory.Entry, keep bool)
 		return nil, would, nil
 	}
 	return hs, would, nil
+}
+
+// inStateIDs are the ids of the matched users already in the job's state:
+// the only ones whose holdings decide whether there is anything to do. A
+// user the job moves into its state is held whatever it holds, so on a
+// first inactive run, where every user is still active, the store is not
+// asked at all.
+func (s *session) inStateIDs(matched []*domain.User) []string {
+	var ids []string
+	for _, u := range matched {
+		if u != nil && s.inJobState(u) {
+			ids = append(ids, u.ID)
+		}
+	}
+	return ids
 }
 
 // reserveSeq gives the next run item number to an entry whose item is made
