@@ -58,55 +58,128 @@ func measureLatency(ctx context.Context, db *store.DB, dbURL string, clients int
 	if _, err := db.CreateAccount(ctx, operator, domain.RoleOperator, hash, "idm-bench"); err != nil {
 		return err
 	}
-	dataDir, err := os.MkdirTemp("", "idm-bench-serve-")
+	srv, err := startServe(ctx, dbURL)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dataDir)
+	defer srv.close()
+	cs := make([]*http.Client, clients)
+	for i := range cs {
+		if cs[i], err = signIn(srv.base, operator, password); err != nil {
+			return err
+		}
+	}
+	page, err := operatorPage(cs[0], srv.base)
+	if err != nil {
+		return err
+	}
+	if err := runNow(cs[0], srv.base); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	polled := pollPages(cs, srv.base+page, think, done)
+	run, err := waitRun(ctx, db)
+	close(done)
+	p := <-polled
+	if err != nil {
+		return err
+	}
+	if err := srv.stop(); err != nil {
+		return err
+	}
+	lr := p.result(page, clients, think)
+	lr.RunStatus = string(run.Status)
+	if run.FinishedAt != nil {
+		lr.RunSeconds = run.FinishedAt.Sub(run.StartedAt).Seconds()
+	}
+	res.Latency = lr
+	res.WallSeconds, res.Entries, res.Status, res.Message, res.Counts = lr.RunSeconds, run.Read, string(run.Status), run.Message, &run.RunCounts
+	return nil
+}
+
+// served is the program serving in this process for the latency phase.
+type served struct {
+	base    string
+	dataDir string
+	cancel  context.CancelFunc
+	ended   chan error
+	// stopOnce ends the server once; err is how it ended.
+	stopOnce sync.Once
+	err      error
+}
+
+// startServe runs `idm serve` on the store at dbURL on a free port and
+// waits until it listens.
+func startServe(ctx context.Context, dbURL string) (*served, error) {
+	dataDir, err := os.MkdirTemp("", "idm-bench-serve-")
+	if err != nil {
+		return nil, err
+	}
 	env := map[string]string{
 		"IDM_DATABASE_URL": dbURL, "IDM_SECRET_KEY": os.Getenv(envKey), "IDM_LISTEN": "127.0.0.1:0",
 		"IDM_DATA_DIR": dataDir, "IDM_LOG_LEVEL": "error", "IDM_INSTANCE": "idm-bench-serve",
 	}
-	sctx, stop := context.WithCancel(ctx)
-	defer stop()
+	sctx, cancel := context.WithCancel(ctx)
+	s := &served{dataDir: dataDir, cancel: cancel, ended: make(chan error, 1)}
 	ready := make(chan string, 1)
-	served := make(chan error, 1)
 	go func() {
-		served <- cli.Run(sctx, []string{"serve"}, cli.IO{
+		s.ended <- cli.Run(sctx, []string{"serve"}, cli.IO{
 			Getenv: func(k string) string { return env[k] }, Stdin: strings.NewReader(""),
 			Stdout: io.Discard, Stderr: io.Discard, Ready: func(addr string) { ready <- addr },
 		})
 	}()
-	var base string
 	select {
 	case addr := <-ready:
-		base = "http://" + addr
-	case err := <-served:
-		return fmt.Errorf("latency: serve stopped at start: %w", err)
+		s.base = "http://" + addr
+		return s, nil
 	case <-time.After(60 * time.Second):
-		return errors.New("latency: serve not listening after 60s")
+		s.close()
+		return nil, errors.New("latency: serve not listening after 60s")
+	case err := <-s.ended:
+		s.ended <- err // for close
+		s.close()
+		return nil, fmt.Errorf("latency: serve stopped at start: %w", err)
 	}
+}
 
-	cs := make([]*http.Client, clients)
-	for i := range cs {
-		if cs[i], err = signIn(base, operator, password); err != nil {
-			return err
+// stop ends the server and reports how it ended.
+func (s *served) stop() error {
+	s.stopOnce.Do(func() {
+		s.cancel()
+		if err := <-s.ended; err != nil {
+			s.err = fmt.Errorf("latency: serve: %w", err)
 		}
-	}
-	page := jobsPage
-	if code, _, err := fetch(cs[0], base+jobsPage); err != nil {
-		return err
-	} else if code == http.StatusNotFound {
-		page = fallbackPage
-	} else if code != http.StatusOK {
-		return fmt.Errorf("latency: GET %s answered %d", jobsPage, code)
-	}
+	})
+	return s.err
+}
 
-	// Run now, as the operator starts it.
+// close ends the server if it still runs and removes its data directory.
+func (s *served) close() {
+	_ = s.stop()
+	os.RemoveAll(s.dataDir)
+}
+
+// operatorPage is the Batch jobs page, or the Operator's home where a
+// build has no such page.
+func operatorPage(c *http.Client, base string) (string, error) {
+	code, _, err := fetch(c, base+jobsPage)
+	switch {
+	case err != nil:
+		return "", err
+	case code == http.StatusNotFound:
+		return fallbackPage, nil
+	case code != http.StatusOK:
+		return "", fmt.Errorf("latency: GET %s answered %d", jobsPage, code)
+	}
+	return jobsPage, nil
+}
+
+// runNow starts the active job as the operator's Run now does.
+func runNow(c *http.Client, base string) error {
 	req, _ := http.NewRequest(http.MethodPost, base+"/operator/jobs/active/run", strings.NewReader(""))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	resp, err := cs[0].Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		return fmt.Errorf("latency: run now: %w", err)
 	}
@@ -115,84 +188,89 @@ func measureLatency(ctx context.Context, db *store.DB, dbURL string, clients int
 	if resp.StatusCode != http.StatusSeeOther && resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("latency: run now answered %d: %.300s", resp.StatusCode, body)
 	}
+	return nil
+}
 
-	done := make(chan struct{})
+// polls is what the page clients saw.
+type polls struct {
+	lat      []time.Duration
+	errs     int
+	firstErr string
+}
+
+// pollPages has each client fetch url in a loop, pausing think between
+// requests, until done is closed; the channel then yields what they saw.
+func pollPages(cs []*http.Client, url string, think time.Duration, done <-chan struct{}) <-chan polls {
 	var mu sync.Mutex
-	var lat []time.Duration
-	var errs int
-	var firstErr string
+	var p polls
 	var wg sync.WaitGroup
 	for i, c := range cs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// Operators do not poll in step: spread the clients over one pause.
-			if think > 0 {
-				select {
-				case <-done:
-					return
-				case <-time.After(think * time.Duration(i) / time.Duration(len(cs))):
-				}
-			}
+			// Operators do not poll in step: spread the clients over one
+			// pause. An open page polls (hx-trigger every 1s): each waits
+			// think before a request, but stops waiting when the run ends.
+			wait := think * time.Duration(i) / time.Duration(len(cs))
 			for {
-				select {
-				case <-done:
+				if !pause(wait, done) {
 					return
-				default:
 				}
-				if think > 0 {
-					// An operator's page polls (hx-trigger every 1s): wait, but
-					// stop waiting when the run ends.
-					select {
-					case <-done:
-						return
-					case <-time.After(think):
-					}
-				}
-				code, d, err := fetch(c, base+page)
+				wait = think
+				code, d, err := fetch(c, url)
 				mu.Lock()
 				if err != nil || code != http.StatusOK {
-					errs++
-					if firstErr == "" {
-						firstErr = fmt.Sprintf("status %d, %v", code, err)
+					p.errs++
+					if p.firstErr == "" {
+						p.firstErr = fmt.Sprintf("status %d, %v", code, err)
 					}
 				} else {
-					lat = append(lat, d)
+					p.lat = append(p.lat, d)
 				}
 				mu.Unlock()
 			}
 		}()
 	}
-	run, err := waitRun(ctx, db)
-	close(done)
-	wg.Wait()
-	if err != nil {
-		return err
-	}
-	stop()
-	if err := <-served; err != nil {
-		return fmt.Errorf("latency: serve: %w", err)
-	}
+	out := make(chan polls, 1)
+	go func() {
+		wg.Wait()
+		out <- p
+	}()
+	return out
+}
 
-	slices.Sort(lat)
-	pct := func(p float64) float64 {
-		if len(lat) == 0 {
+// pause waits d, or not at all when d is 0 (clients back to back). It
+// reports false when done closed first.
+func pause(d time.Duration, done <-chan struct{}) bool {
+	if d <= 0 {
+		select {
+		case <-done:
+			return false
+		default:
+			return true
+		}
+	}
+	select {
+	case <-done:
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
+// result is the latency summary of what clients clients saw of page.
+func (p polls) result(page string, clients int, think time.Duration) *latencyResult {
+	slices.Sort(p.lat)
+	pct := func(q float64) float64 {
+		if len(p.lat) == 0 {
 			return 0
 		}
-		i := int(float64(len(lat)-1) * p)
-		return float64(lat[i].Microseconds()) / 1000
+		return float64(p.lat[int(float64(len(p.lat)-1)*q)].Microseconds()) / 1000
 	}
-	lr := &latencyResult{
-		Page: page, Clients: clients, ThinkMillis: float64(think.Milliseconds()), Requests: len(lat) + errs, Errors: errs,
-		P50Millis: pct(0.50), P90Millis: pct(0.90), P99Millis: pct(0.99), MaxMillis: pct(1),
-		RunStatus: string(run.Status), FirstError: firstErr,
+	return &latencyResult{
+		Page: page, Clients: clients, ThinkMillis: float64(think.Milliseconds()), Requests: len(p.lat) + p.errs, Errors: p.errs,
+		P50Millis: pct(0.50), P90Millis: pct(0.90), P99Millis: pct(0.99), MaxMillis: pct(1), FirstError: p.firstErr,
 	}
-	if run.FinishedAt != nil {
-		lr.RunSeconds = run.FinishedAt.Sub(run.StartedAt).Seconds()
-	}
-	res.Latency = lr
-	res.WallSeconds, res.Entries, res.Status, res.Message, res.Counts = lr.RunSeconds, run.Read, string(run.Status), run.Message, &run.RunCounts
-	return nil
 }
 
 // waitRun waits for the active run started by Run now to end.
