@@ -35,3 +35,6 @@ func CopyRows[T any](ctx context.Context, db *DB, rows []T, withPgx bool) (encod
 	enc, _ := e.(*copyEncoder)
 	return enc != nil, err
 }
+
+// UserColumns are the columns the store's user look-ups read, in order.
+const UserColumns = userColumns

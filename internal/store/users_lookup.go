@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"idm/internal/domain"
 )
@@ -33,8 +35,8 @@ func (db *DB) UsersByIDs(ctx context.Context, ids []string) (map[string]*domain.
 func (db *DB) usersBy(ctx context.Context, column string, vals []string, key func(*domain.User) string) (map[string]*domain.User, error) {
 	out := make(map[string]*domain.User, len(vals))
 	err := chunks(vals, func(c []string) error {
-		var users []domain.User
-		if err := db.read.WithContext(ctx).Where(db.inStrings(column, c)).Find(&users).Error; err != nil {
+		users, err := db.scanUsers(ctx, db.inStrings(column, c))
+		if err != nil {
 			return fmt.Errorf("store: users by %s: %w", strings.ReplaceAll(column, "_", " "), err)
 		}
 		for i := range users {
@@ -43,6 +45,50 @@ func (db *DB) usersBy(ctx context.Context, column string, vals []string, key fun
 		return nil
 	})
 	return out, err
+}
+
+// userColumns are the users table's columns in the order scanUser reads
+// them: every field of domain.User (TestScanUsers holds the two together).
+const userColumns = "id, username, directory_id, dn, given_name, surname, display_name, email, phone, title, " +
+	"department, employee_number, state, source, created_at, updated_at, last_synced_at"
+
+// scanUsers reads the users that where selects, scanning each row into its
+// fields directly. The runs look users up a page at a time (every entry of
+// every run); GORM's reflective scan was a quarter of the client's CPU in
+// an active run with nothing to change.
+func (db *DB) scanUsers(ctx context.Context, where clause.Expr) ([]domain.User, error) {
+	rows, err := db.read.WithContext(ctx).Raw("SELECT "+userColumns+" FROM users WHERE ?", where).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var users []domain.User
+	for rows.Next() {
+		users = append(users, domain.User{})
+		if err := scanUser(rows, &users[len(users)-1]); err != nil {
+			return nil, err
+		}
+	}
+	return users, rows.Err()
+}
+
+// scanUser reads one row of userColumns into u.
+func scanUser(rows *sql.Rows, u *domain.User) error {
+	var state string
+	var dirID sql.NullString
+	var synced sql.NullTime
+	if err := rows.Scan(&u.ID, &u.Username, &dirID, &u.DN, &u.GivenName, &u.Surname, &u.DisplayName, &u.Email,
+		&u.Phone, &u.Title, &u.Department, &u.EmployeeNumber, &state, &u.Source, &u.CreatedAt, &u.UpdatedAt, &synced); err != nil {
+		return err
+	}
+	u.State = domain.UserState(state)
+	if dirID.Valid {
+		u.DirectoryID = &dirID.String
+	}
+	if synced.Valid {
+		u.LastSyncedAt = &synced.Time
+	}
+	return nil
 }
 
 // PendingHoldings returns which of the users userIDs hold anything the
