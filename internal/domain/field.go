@@ -150,6 +150,9 @@ func LineTextProblem(value string) string { return lineTextProblem(value) }
 
 // lineTextProblem: one line of text, of any length.
 func lineTextProblem(value string) string {
+	if printableASCII(value) {
+		return ""
+	}
 	if p := encodingProblem(value); p != "" {
 		return p
 	}
@@ -158,6 +161,18 @@ func lineTextProblem(value string) string {
 		return fmt.Sprintf("contains a line break or another control character (%U)", r)
 	}
 	return ""
+}
+
+// printableASCII reports whether value is only bytes 0x20–0x7E: text with
+// no control character, one character a byte. Most directory values are,
+// and one pass decides them instead of the three the general rule takes.
+func printableASCII(value string) bool {
+	for i := 0; i < len(value); i++ {
+		if b := value[i]; b < 0x20 || b > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // controlAt is the index in value, valid UTF-8, of its first control
@@ -193,6 +208,11 @@ func encodingProblem(value string) string {
 // lengthProblem says that value is longer than max characters (PostgreSQL
 // counts VARCHAR widths in characters, not bytes).
 func lengthProblem(value string, max int) string {
+	// A character is at least a byte: a value of at most max bytes fits
+	// without counting.
+	if len(value) <= max {
+		return ""
+	}
 	if n := utf8.RuneCountInString(value); n > max {
 		return fmt.Sprintf("is %d characters long; at most %d fit", n, max)
 	}

@@ -93,17 +93,21 @@ func ValidatePerson(p Person) error {
 	if bad := lineTextProblem(p.DN); bad != "" {
 		return Errorf(EINVALID, "entry %q: the DN %s", p.DN, bad)
 	}
-	for _, f := range append(PersonFields(p), [2]string{"directory_id", p.DirectoryID}) {
+	fields := PersonFields(p)
+	for _, f := range fields {
 		if bad := lineTextProblem(f[1]); bad != "" {
 			return Errorf(EINVALID, "%s: %s %s", p.where(), f[0], bad)
 		}
 	}
-	if n := utf8.RuneCountInString(p.DirectoryID); n > FieldLimits["directory_id"] {
-		return Errorf(EINVALID, "%s: stable identifier is longer than %d characters", p.where(), FieldLimits["directory_id"])
+	if bad := lineTextProblem(p.DirectoryID); bad != "" {
+		return Errorf(EINVALID, "%s: directory_id %s", p.where(), bad)
 	}
-	for _, f := range PersonFields(p) {
-		if limit, n := FieldLimits[f[0]], utf8.RuneCountInString(f[1]); n > limit {
-			return Errorf(EINVALID, "%s: %s is %d characters, longer than the %d allowed", p.where(), f[0], n, limit)
+	if limit := FieldLimits["directory_id"]; lengthProblem(p.DirectoryID, limit) != "" {
+		return Errorf(EINVALID, "%s: stable identifier is longer than %d characters", p.where(), limit)
+	}
+	for _, f := range fields {
+		if limit := FieldLimits[f[0]]; lengthProblem(f[1], limit) != "" {
+			return Errorf(EINVALID, "%s: %s is %d characters, longer than the %d allowed", p.where(), f[0], utf8.RuneCountInString(f[1]), limit)
 		}
 	}
 	return nil
