@@ -136,8 +136,8 @@ func startServe(ctx context.Context, dbURL string) (*served, error) {
 		s.close()
 		return nil, errors.New("latency: serve not listening after 60s")
 	case err := <-s.ended:
-		s.ended <- err // for close
-		s.close()
+		s.stopOnce.Do(cancel) // it ended on its own: nothing left to stop
+		os.RemoveAll(dataDir)
 		return nil, fmt.Errorf("latency: serve stopped at start: %w", err)
 	}
 }
